@@ -1,0 +1,73 @@
+/**
+ * The one `Deno.dlopen` of the C library. Every system call vmo makes goes through the symbols
+ * below; nothing else in the project opens a library.
+ *
+ * 64-bit parameters are declared `i64`/`u64`/`usize` and callers pass bigints: a JS number
+ * there costs 55 to 150 ns per call (shared/PLATFORM.md). Results that can fail are returned
+ * raw, as C returns them; the caller reads errno with {@linkcode lastErrno} before any other
+ * FFI call and turns it into an error.
+ *
+ * @module
+ */
+
+const symbols = {
+  __errno_location: { parameters: [], result: "pointer" },
+  getpid: { parameters: [], result: "i32" },
+  sysconf: { parameters: ["i32"], result: "i64" },
+  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  dup: { parameters: ["i32"], result: "i32" },
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+  fstat: { parameters: ["i32", "buffer"], result: "i32" },
+  fallocate: { parameters: ["i32", "i32", "i64", "i64"], result: "i32" },
+  lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  pwrite: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  pread_ptr: { name: "pread", parameters: ["i32", "pointer", "usize", "i64"], result: "isize" },
+  pwrite_ptr: { name: "pwrite", parameters: ["i32", "pointer", "usize", "i64"], result: "isize" },
+  copy_file_range: {
+    parameters: ["i32", "buffer", "i32", "buffer", "usize", "u32"],
+    result: "isize",
+  },
+  posix_fadvise: { parameters: ["i32", "i64", "i64", "i32"], result: "i32" },
+  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  mprotect: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  process_vm_readv: {
+    parameters: ["i32", "buffer", "u64", "buffer", "u64", "u64"],
+    result: "isize",
+  },
+  process_vm_writev: {
+    parameters: ["i32", "buffer", "u64", "buffer", "u64", "u64"],
+    result: "isize",
+  },
+  /** `syscall(SYS_futex, uaddr, op, val, timeout, uaddr2, val3)`. */
+  syscall_futex: {
+    name: "syscall",
+    parameters: ["i64", "pointer", "i32", "i32", "pointer", "pointer", "i32"],
+    result: "i64",
+  },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The C library, opened by its soname so that no path is assumed. */
+export const libc: Deno.DynamicLibrary<typeof symbols>["symbols"] =
+  Deno.dlopen("libc.so.6", symbols).symbols;
+
+const errnoView = new Deno.UnsafePointerView(libc.__errno_location()!);
+
+/**
+ * The calling thread's `errno`. Read it right after the failing call: any later FFI call may
+ * overwrite it.
+ */
+export function lastErrno(): number {
+  return errnoView.getInt32(0);
+}
+
+/** Sets `errno` to 0, for calls whose failure can only be told by errno. */
+export function clearErrno(): void {
+  new Uint8Array(errnoView.getArrayBuffer(4)).fill(0);
+}

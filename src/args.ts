@@ -1,0 +1,92 @@
+/**
+ * Page size and the argument checks shared by every object kind.
+ *
+ * @module
+ */
+
+import { SC_PAGESIZE } from "../ffi/constants.ts";
+import { libc } from "../ffi/libc.ts";
+import { fail, Status } from "./status.ts";
+
+/**
+ * The system page size in bytes, read with `sysconf(_SC_PAGESIZE)` at start-up. VMO sizes are
+ * multiples of it and mappings are placed at multiples of it.
+ *
+ * @example
+ * ```ts
+ * import { PAGE_SIZE, Vmo } from "@vmo/vmo";
+ * import assert from "node:assert/strict";
+ *
+ * using vmo = Vmo.create(1);
+ * assert.equal(vmo.getSize(), PAGE_SIZE);
+ * ```
+ */
+export const PAGE_SIZE: number = Number(libc.sysconf(SC_PAGESIZE));
+
+/** `PAGE_SIZE` as a bigint, for FFI parameters. */
+export const PAGE_SIZE_N: bigint = BigInt(PAGE_SIZE);
+
+/** The largest value a size, offset or end may take: larger ones are `OUT_OF_RANGE`. */
+export const MAX_U64: number = Number.MAX_SAFE_INTEGER;
+
+/** `x` rounded up to a multiple of the page size (may exceed `MAX_U64`: callers check). */
+export function roundUpPage(x: number): number {
+  return Math.ceil(x / PAGE_SIZE) * PAGE_SIZE;
+}
+
+/** `x` rounded down to a multiple of the page size. */
+export function roundDownPage(x: number): number {
+  return Math.floor(x / PAGE_SIZE) * PAGE_SIZE;
+}
+
+/** Whether `x` is a multiple of the page size. */
+export function isPageAligned(x: number): boolean {
+  return x % PAGE_SIZE === 0;
+}
+
+/**
+ * Checks that `value` is a non-negative integer (a size, offset or address) and returns it.
+ * Anything else, a negative, fractional, infinite or non-number value, is `INVALID_ARGS`.
+ */
+export function checkU64(value: unknown, what: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
+    fail(Status.INVALID_ARGS, `${what} must be a non-negative integer, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Checks that `value` is an integer that fits in 32 unsigned bits (options, flags, rights). */
+export function checkU32(value: unknown, what: string): number {
+  if (
+    typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff
+  ) {
+    fail(Status.INVALID_ARGS, `${what} must be a 32-bit unsigned integer, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Checks that `value` is a `Uint8Array` (what every copy in and out takes). */
+export function checkBytes(value: unknown, what: string): Uint8Array {
+  if (!(value instanceof Uint8Array)) {
+    fail(Status.INVALID_ARGS, `${what} must be a Uint8Array, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** `a + b`, or `OUT_OF_RANGE` when the sum is larger than `MAX_U64` (Zircon's overflow). */
+export function checkedEnd(a: number, b: number, what: string): number {
+  const end = a + b;
+  if (end > MAX_U64) fail(Status.OUT_OF_RANGE, `${what}: ${a} + ${b} overflows`);
+  return end;
+}
+
+/** A short, safe rendering of a bad argument for an error message. */
+export function describe(value: unknown): string {
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
+    return String(value);
+  }
+  if (typeof value === "string") return JSON.stringify(value.slice(0, 40));
+  if (value === null) return "null";
+  if (value === undefined) return "undefined";
+  return typeof value === "object" ? (value.constructor?.name ?? "object") : typeof value;
+}

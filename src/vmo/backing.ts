@@ -1,0 +1,265 @@
+/**
+ * The file behind VMOs: a memfd, or a regular file for file-backed VMOs.
+ *
+ * A root VMO, its slices and its references share one backing (the same pages at the same file
+ * offsets); a snapshot gets a new one. Every copy in and out uses `pread`/`pwrite`, which
+ * cannot fault whatever another process does to the file.
+ *
+ * @module
+ */
+
+import {
+  F_ADD_SEALS,
+  F_GET_SEALS,
+  F_SEAL_GROW,
+  F_SEAL_SHRINK,
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  MFD_ALLOW_SEALING,
+  MFD_CLOEXEC,
+  SEEK_DATA,
+  SEEK_HOLE,
+  STAT_BLOCKS,
+  STAT_DEV,
+  STAT_INO,
+  STAT_MODE,
+  STAT_SIZE,
+  STAT_SIZE_OFFSET,
+} from "../../ffi/constants.ts";
+import { EINVAL, ENOSYS, ENXIO, EOPNOTSUPP, EXDEV } from "../../ffi/errno.ts";
+import { lastErrno, libc } from "../../ffi/libc.ts";
+import { syscallError } from "../status.ts";
+
+const statBuffer = new Uint8Array(STAT_SIZE);
+const statView = new DataView(statBuffer.buffer);
+
+/** What `fstat` says of an fd, in the fields vmo uses. */
+export interface FileStat {
+  dev: bigint;
+  ino: bigint;
+  mode: number;
+  size: number;
+  blocks: number;
+}
+
+/** `fstat(fd)`, or `null` with errno set when it fails. */
+export function fstat(fd: number): FileStat | null {
+  if (libc.fstat(fd, statBuffer) !== 0) return null;
+  return {
+    dev: statView.getBigUint64(STAT_DEV, true),
+    ino: statView.getBigUint64(STAT_INO, true),
+    mode: statView.getUint32(STAT_MODE, true),
+    size: Number(statView.getBigInt64(STAT_SIZE_OFFSET, true)),
+    blocks: Number(statView.getBigInt64(STAT_BLOCKS, true)),
+  };
+}
+
+/** A NUL-terminated UTF-8 copy of `s` for a `char *` parameter. */
+export function cString(s: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(s + "\0");
+}
+
+const zeroChunk = new Uint8Array(64 * 1024);
+const bounceChunk = new Uint8Array(1024 * 1024);
+const offIn = new BigInt64Array(1);
+const offOut = new BigInt64Array(1);
+
+/** Told about a change of a backing's size: before (to detach views) and after. */
+export interface ResizeListener {
+  /** Runs before the file changes size, while the old pages are still there. */
+  beforeResize(oldSize: number, newSize: number): void;
+  /** Runs after the file changed size. */
+  afterResize(oldSize: number, newSize: number): void;
+}
+
+/** One memfd or file, shared by the VMOs that show its pages. */
+export class Backing {
+  /** The file descriptor; closed when the last VMO using it is released. */
+  readonly fd: number;
+  /** The size in bytes, a multiple of the page size for memfds. */
+  size: number;
+  /** Whether VMOs on it may change its size (memfds made resizable; never files). */
+  readonly resizable: boolean;
+  /** A regular file rather than a memfd: Zircon's pager-backed VMOs. */
+  readonly isFile: boolean;
+  /** Told before and after a change of size. */
+  readonly resizeListeners: Set<ResizeListener> = new Set();
+  #refs = 0;
+
+  /** Wraps an open fd; the backing owns it from now on. */
+  constructor(fd: number, size: number, resizable: boolean, isFile: boolean) {
+    this.fd = fd;
+    this.size = size;
+    this.resizable = resizable;
+    this.isFile = isFile;
+  }
+
+  /**
+   * A new memfd of `size` bytes (already page-rounded). A non-resizable one is sealed against
+   * shrinking and growing, so no holder of its fd can make a mapping of it fault.
+   */
+  static memfd(size: number, resizable: boolean, label: string): Backing {
+    const fd = libc.memfd_create(cString(label), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) throw syscallError("memfd_create", "cannot create the VMO's memory file");
+    if (libc.ftruncate(fd, BigInt(size)) !== 0) {
+      const error = syscallError("ftruncate", `cannot size the VMO to ${size} bytes`);
+      libc.close(fd);
+      throw error;
+    }
+    if (!resizable && libc.fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) !== 0) {
+      const error = syscallError("fcntl", "cannot seal the VMO's size");
+      libc.close(fd);
+      throw error;
+    }
+    return new Backing(fd, size, resizable, false);
+  }
+
+  /** Adds a VMO that uses this backing. */
+  retain(): void {
+    this.#refs++;
+  }
+
+  /** Drops a VMO that used this backing; the last one closes the fd. */
+  release(): void {
+    if (--this.#refs === 0) libc.close(this.fd);
+  }
+
+  /** The memfd's seals, or 0 for a file that cannot be sealed. */
+  seals(): number {
+    const seals = libc.fcntl(this.fd, F_GET_SEALS, 0);
+    return seals < 0 ? 0 : seals;
+  }
+
+  /** Copies `dst.length` bytes at `pos` into `dst`; bytes past the end of the file read 0. */
+  readInto(dst: Uint8Array, pos: number): void {
+    let done = 0;
+    while (done < dst.length) {
+      const part = done === 0 ? dst : dst.subarray(done);
+      const n = Number(libc.pread(this.fd, part, BigInt(part.length), BigInt(pos + done)));
+      if (n < 0) {
+        if (lastErrno() === 4) continue;
+        throw syscallError("pread", `cannot read ${part.length} bytes at ${pos + done}`);
+      }
+      if (n === 0) {
+        part.fill(0);
+        return;
+      }
+      done += n;
+    }
+  }
+
+  /** Copies `src` into the file at `pos`. */
+  writeFrom(src: Uint8Array, pos: number): void {
+    let done = 0;
+    while (done < src.length) {
+      const part = done === 0 ? src : src.subarray(done);
+      const n = Number(libc.pwrite(this.fd, part, BigInt(part.length), BigInt(pos + done)));
+      if (n < 0) {
+        if (lastErrno() === 4) continue;
+        throw syscallError("pwrite", `cannot write ${part.length} bytes at ${pos + done}`);
+      }
+      done += n;
+    }
+  }
+
+  /**
+   * Makes `[pos, pos + len)` read as zeros: whole pages are freed with a hole punch, partial
+   * pages are zeroed in place, and nothing is allocated where there was a hole.
+   */
+  zero(pos: number, len: number): void {
+    if (len === 0) return;
+    const mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+    if (libc.fallocate(this.fd, mode, BigInt(pos), BigInt(len)) === 0) return;
+    const errno = lastErrno();
+    if (errno !== EOPNOTSUPP && errno !== ENOSYS) {
+      throw syscallError("fallocate", `cannot zero ${len} bytes at ${pos}`, errno);
+    }
+    // A file system without hole punching: write the zeros.
+    for (let done = 0; done < len;) {
+      const n = Math.min(zeroChunk.length, len - done);
+      this.writeFrom(zeroChunk.subarray(0, n), pos + done);
+      done += n;
+    }
+  }
+
+  /** Allocates the pages of `[pos, pos + len)` without changing their contents. */
+  commit(pos: number, len: number): void {
+    if (len === 0) return;
+    if (libc.fallocate(this.fd, FALLOC_FL_KEEP_SIZE, BigInt(pos), BigInt(len)) !== 0) {
+      throw syscallError("fallocate", `cannot commit ${len} bytes at ${pos}`);
+    }
+  }
+
+  /** Changes the file's size, telling the listeners before and after. */
+  resize(newSize: number): void {
+    const oldSize = this.size;
+    for (const listener of this.resizeListeners) listener.beforeResize(oldSize, newSize);
+    if (libc.ftruncate(this.fd, BigInt(newSize)) !== 0) {
+      const error = syscallError("ftruncate", `cannot resize the VMO to ${newSize} bytes`);
+      for (const listener of this.resizeListeners) listener.afterResize(oldSize, oldSize);
+      throw error;
+    }
+    this.size = newSize;
+    for (const listener of this.resizeListeners) listener.afterResize(oldSize, newSize);
+  }
+
+  /** Bytes of memory (or disk) the file holds: `st_blocks * 512`. */
+  committedBytes(): number {
+    const stat = fstat(this.fd);
+    if (stat === null) throw syscallError("fstat", "cannot read the VMO's committed size");
+    return stat.blocks * 512;
+  }
+
+  /**
+   * Copies the data of `[srcPos, srcPos + len)` to `dst` at `dstPos`, skipping holes, so a copy
+   * of a sparse file costs what its data costs. The destination range must read as zeros.
+   */
+  copyDataTo(dst: Backing, srcPos: number, len: number, dstPos: number): void {
+    const end = srcPos + len;
+    let pos = srcPos;
+    while (pos < end) {
+      const data = Number(libc.lseek(this.fd, BigInt(pos), SEEK_DATA));
+      if (data < 0) {
+        if (lastErrno() === ENXIO) return;
+        throw syscallError("lseek", "cannot find the data of the parent VMO");
+      }
+      if (data >= end) return;
+      const hole = Number(libc.lseek(this.fd, BigInt(data), SEEK_HOLE));
+      if (hole < 0) throw syscallError("lseek", "cannot find the holes of the parent VMO");
+      const extentEnd = Math.min(hole, end);
+      this.#copyExtent(dst, data, extentEnd - data, dstPos + (data - srcPos));
+      pos = extentEnd;
+    }
+  }
+
+  #copyExtent(dst: Backing, from: number, len: number, to: number): void {
+    offIn[0] = BigInt(from);
+    offOut[0] = BigInt(to);
+    let left = len;
+    while (left > 0) {
+      const n = Number(libc.copy_file_range(this.fd, offIn, dst.fd, offOut, BigInt(left), 0));
+      if (n > 0) {
+        left -= n;
+        continue;
+      }
+      if (n === 0) return; // the source file ended: the rest reads as zeros already
+      const errno = lastErrno();
+      if (errno === EXDEV || errno === EINVAL || errno === EOPNOTSUPP || errno === ENOSYS) {
+        // copy_file_range cannot copy between these two files: bounce.
+        this.#bounce(dst, Number(offIn[0]), left, Number(offOut[0]));
+        return;
+      }
+      if (errno === 4) continue;
+      throw syscallError("copy_file_range", `cannot copy ${left} bytes`, errno);
+    }
+  }
+
+  #bounce(dst: Backing, from: number, len: number, to: number): void {
+    for (let done = 0; done < len;) {
+      const chunk = bounceChunk.subarray(0, Math.min(bounceChunk.length, len - done));
+      this.readInto(chunk, from + done);
+      dst.writeFrom(chunk, to + done);
+      done += chunk.length;
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The VMO object behind `Vmo` handles: its window on a backing file, its sizes, name, family
+ * and mappings. Handles are thin; every fact about a VMO lives here.
+ *
+ * @module
+ */
+
+import { KernelObject, ObjType } from "../handle.ts";
+import type { Backing } from "./backing.ts";
+
+/** How a VMO came to be, which decides what it shares with its parent. */
+export type VmoKind = "root" | "file" | "slice" | "reference" | "snapshot";
+
+/** The stream size, shared between a VMO and its references. */
+export interface StreamSize {
+  value: number;
+}
+
+/** One VMO. Slices and references keep their parent alive; snapshots only name it. */
+export class VmoObject extends KernelObject {
+  readonly type: number = ObjType.VMO;
+  readonly backing: Backing;
+  /** Where this VMO's byte 0 is in the backing file. */
+  readonly offset: number;
+  /** A slice's fixed size; `null` when the size is the backing's. */
+  readonly sliceSize: number | null;
+  readonly stream: StreamSize;
+  readonly kind: VmoKind;
+  readonly discardable: boolean;
+  /** A SNAPSHOT|NO_WRITE child: no one can write it. */
+  readonly immutable: boolean;
+  /** A snapshot of a file-backed VMO (or of such a snapshot): Zircon's pager-derived clone. */
+  readonly pagerDerived: boolean;
+  parent: VmoObject | null;
+  readonly children: Set<VmoObject> = new Set();
+  name = "";
+  cachePolicy = 0;
+  lockCount = 0;
+  /** Mappings of this VMO in any VMAR (kept by the VMAR layer). */
+  mappingCount = 0;
+
+  constructor(init: {
+    backing: Backing;
+    offset: number;
+    sliceSize: number | null;
+    stream: StreamSize;
+    kind: VmoKind;
+    parent: VmoObject | null;
+    discardable?: boolean;
+    immutable?: boolean;
+    pagerDerived?: boolean;
+  }) {
+    super();
+    this.backing = init.backing;
+    this.offset = init.offset;
+    this.sliceSize = init.sliceSize;
+    this.stream = init.stream;
+    this.kind = init.kind;
+    this.parent = init.parent;
+    this.discardable = init.discardable ?? false;
+    this.immutable = init.immutable ?? false;
+    this.pagerDerived = init.pagerDerived ?? false;
+    this.backing.retain();
+    if (this.parent !== null) {
+      this.parent.children.add(this);
+      if (this.sharesParentPages) this.parent.hold();
+    }
+  }
+
+  /** The VMO's size in bytes, always a multiple of the page size. */
+  get size(): number {
+    return this.sliceSize ?? this.backing.size;
+  }
+
+  /** Whether the object's size can change (a handle still needs RESIZE to change it). */
+  get resizable(): boolean {
+    return this.sliceSize === null && this.backing.resizable;
+  }
+
+  /** Slices and references show the parent's pages and keep the parent alive. */
+  get sharesParentPages(): boolean {
+    return this.kind === "slice" || this.kind === "reference";
+  }
+
+  /** The VMO whose pages these are: through slices and references to the one that owns them. */
+  get pageOwner(): VmoObject {
+    return this.sharesParentPages && this.parent !== null ? this.parent.pageOwner : this;
+  }
+
+  /** Whether this VMO, or one sharing its pages, has snapshot children. */
+  hasCowChildren(): boolean {
+    for (const child of this.children) {
+      if (child.kind === "snapshot") return true;
+      if (child.sharesParentPages && child.hasCowChildren()) return true;
+    }
+    return false;
+  }
+
+  protected onLastReference(): void {
+    const parent = this.parent;
+    // Zircon moves the children of a dying VMO onto its parent.
+    for (const child of this.children) {
+      child.parent = parent;
+      parent?.children.add(child);
+    }
+    this.children.clear();
+    if (parent !== null) {
+      parent.children.delete(this);
+      if (this.sharesParentPages) parent.unhold();
+    }
+    this.backing.release();
+  }
+}
