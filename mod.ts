@@ -26,3 +26,4 @@ export { DEFAULT_VMAR_RIGHTS, DEFAULT_VMO_RIGHTS, Rights } from "./src/rights.ts
 export { Handle, type HandleBasicInfo, ObjType } from "./src/handle.ts";
 export { PAGE_SIZE } from "./src/args.ts";
 export * from "./src/vmo/mod.ts";
+export * from "./src/vmar/mod.ts";

@@ -6,6 +6,8 @@
  */
 
 import { KernelObject, ObjType } from "../handle.ts";
+import { isPageAligned, roundDownPage, roundUpPage } from "../args.ts";
+import { fail, Status } from "../status.ts";
 import type { Backing } from "./backing.ts";
 
 /** How a VMO came to be, which decides what it shares with its parent. */
@@ -94,6 +96,31 @@ export class VmoObject extends KernelObject {
       if (child.sharesParentPages && child.hasCowChildren()) return true;
     }
     return false;
+  }
+
+  /** Commits the pages of `[offset, offset + size)`, rounded outward; the range was checked. */
+  commit(offset: number, size: number): void {
+    if (size === 0) return;
+    const start = roundDownPage(offset);
+    this.backing.commit(this.offset + start, roundUpPage(offset + size) - start);
+  }
+
+  /**
+   * Decommits `[offset, offset + size)`, which was checked to be inside the VMO: Zircon's
+   * `NOT_SUPPORTED` for snapshots, VMOs with snapshots and file-backed VMOs, `INVALID_ARGS`
+   * for an unaligned range, then a hole punch that every alias of the pages sees.
+   */
+  decommit(offset: number, size: number): void {
+    if (size === 0) return;
+    const owner = this.pageOwner;
+    if (owner.kind === "snapshot" || owner.hasCowChildren()) {
+      fail(Status.NOT_SUPPORTED, "DECOMMIT of a snapshot or of a VMO with snapshots");
+    }
+    if (owner.kind === "file") fail(Status.NOT_SUPPORTED, "DECOMMIT of a file-backed VMO");
+    if (!isPageAligned(offset) || !isPageAligned(size)) {
+      fail(Status.INVALID_ARGS, "DECOMMIT needs a page-aligned range");
+    }
+    this.backing.zero(this.offset + offset, size);
   }
 
   protected onLastReference(): void {

@@ -700,27 +700,17 @@ export class Vmo extends Handle {
       case VmoOp.COMMIT: {
         needRights(rights, Rights.WRITE, "COMMIT");
         const end = checkedEnd(offset, size, "COMMIT");
-        const start = roundDownPage(offset);
-        const roundedEnd = roundUpPage(end);
-        if (roundedEnd > object.size) fail(Status.OUT_OF_RANGE, "COMMIT range is past the end");
-        if (size === 0) return;
-        object.backing.commit(object.offset + start, roundedEnd - start);
+        if (roundUpPage(end) > object.size) {
+          fail(Status.OUT_OF_RANGE, "COMMIT range is past the end");
+        }
+        object.commit(offset, size);
         return;
       }
       case VmoOp.DECOMMIT: {
         needRights(rights, Rights.WRITE, "DECOMMIT");
         const end = checkedEnd(offset, size, "DECOMMIT");
         if (end > object.size) fail(Status.OUT_OF_RANGE, "DECOMMIT range is past the end");
-        if (size === 0) return;
-        const owner = object.pageOwner;
-        if (owner.kind === "snapshot" || owner.hasCowChildren()) {
-          fail(Status.NOT_SUPPORTED, "DECOMMIT of a snapshot or of a VMO with snapshots");
-        }
-        if (owner.kind === "file") fail(Status.NOT_SUPPORTED, "DECOMMIT of a file-backed VMO");
-        if (!isPageAligned(offset) || !isPageAligned(size)) {
-          fail(Status.INVALID_ARGS, "DECOMMIT needs a page-aligned range");
-        }
-        object.backing.zero(object.offset + offset, size);
+        object.decommit(offset, size);
         return;
       }
       case VmoOp.ZERO: {

@@ -1,0 +1,212 @@
+/**
+ * The address-space system calls behind VMARs: reservations, file mappings, protection.
+ *
+ * A child VMAR is a `PROT_NONE`, `MAP_NORESERVE` anonymous reservation; mappings are placed in
+ * it with `MAP_FIXED`, and unmapping puts the reservation back rather than leaving a hole that
+ * any other code could take. In the root VMAR (the whole process) the library only touches
+ * what it placed: `MAP_FIXED_NOREPLACE` for specific addresses, the kernel's choice otherwise.
+ *
+ * @module
+ */
+
+import {
+  MADV_POPULATE_READ,
+  MADV_POPULATE_WRITE,
+  MAP_ANONYMOUS,
+  MAP_FAILED,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_NORESERVE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  O_CLOEXEC,
+  O_RDONLY,
+  PROT_NONE,
+} from "../../ffi/constants.ts";
+import { EEXIST, EINVAL } from "../../ffi/errno.ts";
+import { lastErrno, libc } from "../../ffi/libc.ts";
+import { PAGE_SIZE } from "../args.ts";
+import { fail, Status, syscallError } from "../status.ts";
+import { cString } from "../vmo/backing.ts";
+
+/** The bounds of the root VMAR: what Linux lets a 47-bit x86_64 process map. */
+export const USER_BASE: number = Math.max(0x10000, PAGE_SIZE);
+export const USER_END: number = 2 ** 47 - PAGE_SIZE;
+
+const RESERVE_FLAGS = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+
+function pointer(addr: number): Deno.PointerValue {
+  return Deno.UnsafePointer.create(BigInt(addr));
+}
+
+function address(result: Deno.PointerValue): number {
+  const value = Deno.UnsafePointer.value(result);
+  return value === MAP_FAILED ? -1 : Number(value);
+}
+
+/** Puts a `PROT_NONE` reservation over `[addr, addr + size)`, replacing what is there. */
+export function reserveFixed(addr: number, size: number): void {
+  const result = libc.mmap(
+    pointer(addr),
+    BigInt(size),
+    PROT_NONE,
+    RESERVE_FLAGS | MAP_FIXED,
+    -1,
+    0n,
+  );
+  if (address(result) !== addr) {
+    throw syscallError("mmap", `cannot reserve ${size} bytes at 0x${addr.toString(16)}`);
+  }
+}
+
+/** Gives `[addr, addr + size)` back to the process. */
+export function release(addr: number, size: number): void {
+  if (libc.munmap(pointer(addr), BigInt(size)) !== 0) {
+    throw syscallError("munmap", `cannot unmap ${size} bytes at 0x${addr.toString(16)}`);
+  }
+}
+
+/** Maps `size` bytes of `fd` at `offset` over `[addr, addr + size)`, replacing what is there. */
+export function mapFileFixed(
+  addr: number,
+  size: number,
+  prot: number,
+  fd: number,
+  offset: number,
+): void {
+  const result = libc.mmap(
+    pointer(addr),
+    BigInt(size),
+    prot,
+    MAP_SHARED | MAP_FIXED,
+    fd,
+    BigInt(offset),
+  );
+  if (address(result) !== addr) {
+    throw syscallError("mmap", `cannot map ${size} bytes at 0x${addr.toString(16)}`);
+  }
+}
+
+/** Changes the protection of `[addr, addr + size)`. */
+export function protect(addr: number, size: number, prot: number): void {
+  if (libc.mprotect(pointer(addr), BigInt(size), prot) !== 0) {
+    throw syscallError("mprotect", `cannot protect ${size} bytes at 0x${addr.toString(16)}`);
+  }
+}
+
+/**
+ * Pre-faults the page-table entries of `[addr, addr + size)` (`MADV_POPULATE_*`). A hint: a
+ * kernel without it (before 5.14) changes nothing observable.
+ */
+export function populate(addr: number, size: number, write: boolean): void {
+  libc.madvise(pointer(addr), BigInt(size), write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+}
+
+/**
+ * Reserves `size` bytes in the process address space with `PROT_NONE`: at `addr` exactly when
+ * given (`ALREADY_EXISTS` if anything is mapped there), else where the kernel chooses, aligned
+ * to `align`, and below `limit` when given. Returns the address.
+ */
+export function reserveInProcess(
+  addr: number | null,
+  size: number,
+  align: number,
+  limit: number | null,
+): number {
+  if (addr !== null) return reserveExactly(addr, size);
+  if (limit !== null) return reserveBelow(limit, size, align);
+  const slack = align > PAGE_SIZE ? align - PAGE_SIZE : 0;
+  const result = libc.mmap(null, BigInt(size + slack), PROT_NONE, RESERVE_FLAGS, -1, 0n);
+  const start = address(result);
+  if (start < 0) throw syscallError("mmap", `cannot reserve ${size} bytes`);
+  if (slack === 0) return start;
+  const aligned = Math.ceil(start / align) * align;
+  if (aligned > start) release(start, aligned - start);
+  const tail = start + size + slack - (aligned + size);
+  if (tail > 0) release(aligned + size, tail);
+  return aligned;
+}
+
+function reserveExactly(addr: number, size: number): number {
+  const flags = RESERVE_FLAGS | MAP_FIXED_NOREPLACE;
+  const result = libc.mmap(pointer(addr), BigInt(size), PROT_NONE, flags, -1, 0n);
+  const got = address(result);
+  if (got === addr) return addr;
+  if (got < 0) {
+    const errno = lastErrno();
+    if (errno === EEXIST) {
+      fail(Status.ALREADY_EXISTS, `0x${addr.toString(16)} overlaps memory vmo does not own`);
+    }
+    throw syscallError("mmap", `cannot reserve ${size} bytes at 0x${addr.toString(16)}`, errno);
+  }
+  // A kernel older than 4.17 takes MAP_FIXED_NOREPLACE as a hint and maps elsewhere.
+  release(got, size);
+  fail(Status.ALREADY_EXISTS, `0x${addr.toString(16)} overlaps memory vmo does not own`);
+}
+
+function reserveBelow(limit: number, size: number, align: number): number {
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const at = highestFreeBelow(limit, size, align);
+    if (at < 0) break;
+    try {
+      return reserveExactly(at, size);
+    } catch (error) {
+      // Another thread took the gap between reading the map and reserving it: look again.
+      if (!(error instanceof Error) || !error.message.startsWith("ZX_ERR_ALREADY_EXISTS")) {
+        throw error;
+      }
+    }
+  }
+  fail(Status.NO_RESOURCES, `no room for ${size} bytes below 0x${limit.toString(16)}`);
+}
+
+/** The highest aligned address where `size` bytes fit below `limit`, from `/proc/self/maps`. */
+function highestFreeBelow(limit: number, size: number, align: number): number {
+  const taken = procSelfMaps();
+  let best = -1;
+  let gapStart = USER_BASE;
+  for (const [start, end] of [...taken, [USER_END, USER_END]]) {
+    const gapEnd = Math.min(start, limit);
+    const at = Math.floor((gapEnd - size) / align) * align;
+    if (at >= gapStart && at + size <= gapEnd) best = Math.max(best, at);
+    gapStart = Math.max(gapStart, end);
+    if (gapStart >= limit) break;
+  }
+  return best;
+}
+
+/** The `[start, end)` ranges of `/proc/self/maps`, read through FFI (Deno's APIs refuse /proc). */
+export function procSelfMaps(): [number, number][] {
+  const text = readProcFile("/proc/self/maps");
+  const ranges: [number, number][] = [];
+  for (const line of text.split("\n")) {
+    const dash = line.indexOf("-");
+    const space = line.indexOf(" ");
+    if (dash < 0 || space < dash) continue;
+    ranges.push([parseInt(line.slice(0, dash), 16), parseInt(line.slice(dash + 1, space), 16)]);
+  }
+  return ranges;
+}
+
+/** The whole text of a file under /proc. */
+export function readProcFile(path: string): string {
+  const fd = libc.open(cString(path), O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) throw syscallError("open", `cannot open ${path}`);
+  try {
+    const chunks: Uint8Array[] = [];
+    const chunk = new Uint8Array(64 * 1024);
+    for (;;) {
+      const n = Number(libc.read(fd, chunk, BigInt(chunk.length)));
+      if (n < 0) {
+        if (lastErrno() === EINVAL) break;
+        throw syscallError("read", `cannot read ${path}`);
+      }
+      if (n === 0) break;
+      chunks.push(chunk.slice(0, n));
+    }
+    const decoder = new TextDecoder();
+    return chunks.map((c) => decoder.decode(c, { stream: true })).join("") + decoder.decode();
+  } finally {
+    libc.close(fd);
+  }
+}

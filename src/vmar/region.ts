@@ -1,0 +1,556 @@
+/**
+ * The region tree: VMARs, the mappings in them, and the views over those mappings.
+ *
+ * This is the single record of what vmo has mapped. Every change goes through `linux.ts` and
+ * the tree changes only after the system call succeeded. Views over mapped memory are detached
+ * before the memory under them stops being readable and writable.
+ *
+ * @module
+ */
+
+import { KernelObject, ObjType } from "../handle.ts";
+import type { Backing } from "../vmo/backing.ts";
+import type { VmoObject } from "../vmo/object.ts";
+import * as linux from "./linux.ts";
+import { type Span, SpanList } from "./span_list.ts";
+
+/** `PERM_READ | PERM_WRITE | PERM_EXECUTE`; equal to `PROT_READ | PROT_WRITE | PROT_EXEC`. */
+export const PERM_READ = 1;
+export const PERM_WRITE = 2;
+export const PERM_EXECUTE = 4;
+export const PERM_MASK = 7;
+
+/** A JavaScript view over mapped memory, detached before that memory stops being read-write. */
+export interface View {
+  start: number;
+  end: number;
+  buffer: ArrayBuffer;
+}
+
+/** Detaches a view: every typed array over it reads as length 0 from now on. */
+export function detachView(view: View): void {
+  if (!view.buffer.detached) view.buffer.transfer(0);
+}
+
+/** The permissions of `[start, end)` of a mapping. */
+interface PermRange {
+  start: number;
+  end: number;
+  perms: number;
+}
+
+/** A child of a VMAR: a sub-VMAR or a mapping. */
+export type RegionChild = VmarObject | MappingRecord;
+
+/** One mapping of a VMO window into a VMAR. */
+export class MappingRecord implements Span {
+  base: number;
+  size: number;
+  vmoOffset: number;
+  readonly vmo: VmoObject;
+  readonly maxPerms: number;
+  /** The map options that must match for two mappings to merge (ALLOW_FAULTS...). */
+  readonly options: number;
+  readonly parent: VmarObject;
+  /** Current permissions, sorted, coalesced, covering `[base, end)` exactly. */
+  ranges: PermRange[];
+  readonly views: Set<View> = new Set();
+  alive = true;
+
+  constructor(init: {
+    base: number;
+    size: number;
+    vmo: VmoObject;
+    vmoOffset: number;
+    perms: number;
+    maxPerms: number;
+    options: number;
+    parent: VmarObject;
+    ranges?: PermRange[];
+  }) {
+    this.base = init.base;
+    this.size = init.size;
+    this.vmo = init.vmo;
+    this.vmoOffset = init.vmoOffset;
+    this.maxPerms = init.maxPerms;
+    this.options = init.options;
+    this.parent = init.parent;
+    this.ranges = init.ranges ??
+      [{ start: init.base, end: init.base + init.size, perms: init.perms }];
+  }
+
+  /** One past the last byte. */
+  get end(): number {
+    return this.base + this.size;
+  }
+
+  /**
+   * Where the pages mapped from the VMO's file stop. A slice's pages past its end are left as
+   * `PROT_NONE` reservation: mapping the file there would show the parent's data.
+   */
+  get fileEnd(): number {
+    if (this.vmo.kind !== "slice") return this.end;
+    return this.base + Math.min(this.size, Math.max(0, this.vmo.size - this.vmoOffset));
+  }
+
+  /** Where the pages that exist in the VMO (offset below its current size) stop. */
+  get validEnd(): number {
+    return Math.min(this.fileEnd, this.base + Math.max(0, this.vmo.size - this.vmoOffset));
+  }
+
+  /** Offset in the backing file of the byte at `addr`. */
+  fileOffsetAt(addr: number): number {
+    return this.vmo.offset + this.vmoOffset + (addr - this.base);
+  }
+
+  /** The permission range holding `addr`. */
+  rangeAt(addr: number): PermRange {
+    const ranges = this.ranges;
+    let lo = 0;
+    let hi = ranges.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (ranges[mid].start <= addr) lo = mid;
+      else hi = mid - 1;
+    }
+    return ranges[lo];
+  }
+
+  /** The permission ranges over `[start, end)`, clipped to it. */
+  rangesIn(start: number, end: number): PermRange[] {
+    const found: PermRange[] = [];
+    for (const range of this.ranges) {
+      if (range.end <= start || range.start >= end) continue;
+      found.push({
+        start: Math.max(range.start, start),
+        end: Math.min(range.end, end),
+        perms: range.perms,
+      });
+    }
+    return found;
+  }
+
+  /** Sets the permissions of `[start, end)` (inside the mapping), merging equal neighbours. */
+  setPerms(start: number, end: number, perms: number): void {
+    const next: PermRange[] = [{ start, end, perms }];
+    for (const range of this.ranges) {
+      if (range.end <= start || range.start >= end) {
+        next.push(range);
+        continue;
+      }
+      if (range.start < start) next.push({ start: range.start, end: start, perms: range.perms });
+      if (range.end > end) next.push({ start: end, end: range.end, perms: range.perms });
+    }
+    this.ranges = coalesce(next.sort((a, b) => a.start - b.start));
+  }
+
+  /** Keeps only the permission ranges inside `[start, end)`. */
+  clipRanges(start: number, end: number): void {
+    this.ranges = this.rangesIn(start, end);
+  }
+
+  /** Detaches the views that overlap `[start, end)`. */
+  detachViews(start: number, end: number): void {
+    for (const view of this.views) {
+      if (view.buffer.detached) this.views.delete(view);
+      else if (view.start < end && view.end > start) {
+        detachView(view);
+        this.views.delete(view);
+      }
+    }
+  }
+}
+
+function coalesce(ranges: PermRange[]): PermRange[] {
+  const out: PermRange[] = [];
+  for (const range of ranges) {
+    const last = out[out.length - 1];
+    if (last !== undefined && last.end === range.start && last.perms === range.perms) {
+      out[out.length - 1] = { start: last.start, end: range.end, perms: last.perms };
+    } else if (range.end > range.start) {
+      out.push({ ...range });
+    }
+  }
+  return out;
+}
+
+/** A VMAR: an address range that holds sub-VMARs and mappings. */
+export class VmarObject extends KernelObject implements Span {
+  readonly type: number = ObjType.VMAR;
+  readonly base: number;
+  readonly size: number;
+  readonly parent: VmarObject | null;
+  /** CAN_MAP_* and COMPACT bits. */
+  readonly flags: number;
+  readonly name: string;
+  readonly children: SpanList<RegionChild> = new SpanList();
+  alive = true;
+
+  constructor(base: number, size: number, parent: VmarObject | null, flags: number, name: string) {
+    super();
+    this.base = base;
+    this.size = size;
+    this.parent = parent;
+    this.flags = flags;
+    this.name = name;
+  }
+
+  /** One past the last byte. */
+  get end(): number {
+    return this.base + this.size;
+  }
+
+  /** The root VMAR (the process) has no parent. */
+  get isRoot(): boolean {
+    return this.parent === null;
+  }
+
+  protected onLastReference(): void {
+    // The tree, not the handles, keeps a region: closing every handle leaves it in place.
+  }
+}
+
+// ---- Mappings by backing, so a VMO resize can detach views over pages it removes ----
+
+const recordsByBacking = new WeakMap<Backing, Set<MappingRecord>>();
+
+function track(record: MappingRecord): void {
+  const backing = record.vmo.backing;
+  let records = recordsByBacking.get(backing);
+  if (records === undefined) {
+    const set = new Set<MappingRecord>();
+    records = set;
+    recordsByBacking.set(backing, set);
+    backing.resizeListeners.add({
+      beforeResize(oldSize, newSize) {
+        if (newSize >= oldSize) return;
+        for (const r of set) {
+          const cut = r.base + (newSize - r.fileOffsetAt(r.base));
+          if (cut < r.end) r.detachViews(Math.max(r.base, cut), r.end);
+        }
+      },
+      afterResize() {},
+    });
+  }
+  records.add(record);
+  record.vmo.hold();
+  record.vmo.mappingCount++;
+}
+
+function untrack(record: MappingRecord): void {
+  record.alive = false;
+  recordsByBacking.get(record.vmo.backing)?.delete(record);
+  record.vmo.mappingCount--;
+  record.vmo.unhold();
+}
+
+// ---- Placing things ----
+
+/**
+ * Where a new child goes: in a sub-VMAR, an address the caller found free; in the process
+ * root, an exact address (`null` lets the kernel choose), an alignment and an upper limit.
+ */
+export interface Placement {
+  addr: number | null;
+  align: number;
+  limit: number | null;
+}
+
+/** Creates a sub-VMAR at an address already checked free (in a sub-VMAR) or in the process. */
+export function createRegion(
+  parent: VmarObject,
+  size: number,
+  placement: Placement,
+  flags: number,
+): VmarObject {
+  let addr: number;
+  if (parent.isRoot) {
+    addr = linux.reserveInProcess(placement.addr, size, placement.align, placement.limit);
+  } else {
+    addr = placement.addr!;
+  }
+  const region = new VmarObject(addr, size, parent, flags, "useralloc");
+  parent.children.insert(region);
+  return region;
+}
+
+/**
+ * Maps a VMO window at a checked-free place, then merges it with equal neighbours. Returns the
+ * record (which may start before the new pages, after a merge) and the new pages' address.
+ */
+export function createMapping(
+  vmar: VmarObject,
+  size: number,
+  placement: Placement,
+  init: { vmo: VmoObject; vmoOffset: number; perms: number; maxPerms: number; options: number },
+): [MappingRecord, number] {
+  const fd = init.vmo.backing.fd;
+  const fileOffset = init.vmo.offset + init.vmoOffset;
+  const fileBytes = init.vmo.kind === "slice"
+    ? Math.min(size, Math.max(0, init.vmo.size - init.vmoOffset))
+    : size;
+  let addr: number;
+  if (vmar.isRoot) {
+    addr = linux.reserveInProcess(placement.addr, size, placement.align, placement.limit);
+    try {
+      if (fileBytes > 0) linux.mapFileFixed(addr, fileBytes, init.perms, fd, fileOffset);
+    } catch (error) {
+      linux.release(addr, size);
+      throw error;
+    }
+  } else {
+    addr = placement.addr!;
+    if (fileBytes > 0) linux.mapFileFixed(addr, fileBytes, init.perms, fd, fileOffset);
+  }
+  return [
+    insertMapping(vmar, new MappingRecord({ ...init, base: addr, size, parent: vmar })),
+    addr,
+  ];
+}
+
+/**
+ * Maps over `[addr, addr + size)` of a VMAR, replacing the mappings there (their parts outside
+ * the range stay). The caller checked that no sub-VMAR overlaps the range. In the process root,
+ * holes in the range must be free memory, not memory someone else mapped (`ALREADY_EXISTS`).
+ */
+export function overwriteMapping(
+  vmar: VmarObject,
+  addr: number,
+  size: number,
+  init: { vmo: VmoObject; vmoOffset: number; perms: number; maxPerms: number; options: number },
+): MappingRecord {
+  const end = addr + size;
+  const covered = vmar.children.overlapping(addr, end) as MappingRecord[];
+  const claimed: [number, number][] = [];
+  if (vmar.isRoot) {
+    // Claim every hole first, so a foreign mapping there fails the call with nothing changed.
+    let cursor = addr;
+    try {
+      for (const next of [...covered.map((m) => [m.base, m.end]), [end, end]]) {
+        if (next[0] > cursor) {
+          linux.reserveInProcess(cursor, next[0] - cursor, 0, null);
+          claimed.push([cursor, next[0]]);
+        }
+        cursor = Math.max(cursor, next[1]);
+      }
+    } catch (error) {
+      for (const [start, stop] of claimed) linux.release(start, stop - start);
+      throw error;
+    }
+  }
+  for (const m of covered) m.detachViews(addr, end);
+  const fileBytes = init.vmo.kind === "slice"
+    ? Math.min(size, Math.max(0, init.vmo.size - init.vmoOffset))
+    : size;
+  try {
+    // One MAP_FIXED call replaces the old pages atomically; a slice's tail becomes reservation.
+    if (fileBytes > 0) {
+      linux.mapFileFixed(
+        addr,
+        fileBytes,
+        init.perms,
+        init.vmo.backing.fd,
+        init.vmo.offset + init.vmoOffset,
+      );
+    }
+    if (fileBytes < size) linux.reserveFixed(addr + fileBytes, size - fileBytes);
+  } catch (error) {
+    for (const [start, stop] of claimed) linux.release(start, stop - start);
+    throw error;
+  }
+  for (const m of covered) cutMapping(m, addr, end);
+  return insertMapping(vmar, new MappingRecord({ ...init, base: addr, size, parent: vmar }));
+}
+
+function insertMapping(vmar: VmarObject, record: MappingRecord): MappingRecord {
+  track(record);
+  vmar.children.insert(record);
+  const left = vmar.children.find(record.base - 1);
+  let merged = record;
+  if (left instanceof MappingRecord && canMerge(left, record)) merged = mergeInto(left, record);
+  const right = vmar.children.find(merged.end);
+  if (right instanceof MappingRecord && canMerge(merged, right)) merged = mergeInto(merged, right);
+  return merged;
+}
+
+function canMerge(left: MappingRecord, right: MappingRecord): boolean {
+  return left.vmo === right.vmo && left.end === right.base &&
+    left.vmoOffset + left.size === right.vmoOffset && left.maxPerms === right.maxPerms &&
+    left.options === right.options && left.alive && right.alive;
+}
+
+/** Zircon merges a new mapping with a neighbour of the same VMO window: one record, one count. */
+function mergeInto(left: MappingRecord, right: MappingRecord): MappingRecord {
+  const vmar = left.parent;
+  vmar.children.remove(right);
+  vmar.children.remove(left);
+  left.size += right.size;
+  left.ranges = coalesce([...left.ranges, ...right.ranges]);
+  for (const view of right.views) left.views.add(view);
+  untrack(right);
+  vmar.children.insert(left);
+  return left;
+}
+
+/**
+ * Removes `[start, end)` from a mapping's record: the whole record, its left or right part, or
+ * a hole in its middle (the right piece becomes a new record). The memory was already changed.
+ */
+function cutMapping(m: MappingRecord, start: number, end: number): void {
+  const vmar = m.parent;
+  if (start <= m.base && end >= m.end) {
+    vmar.children.remove(m);
+    m.detachViews(m.base, m.end);
+    untrack(m);
+    return;
+  }
+  vmar.children.remove(m);
+  if (start > m.base && end < m.end) {
+    const right = new MappingRecord({
+      base: end,
+      size: m.end - end,
+      vmo: m.vmo,
+      vmoOffset: m.vmoOffset + (end - m.base),
+      perms: 0,
+      maxPerms: m.maxPerms,
+      options: m.options,
+      parent: vmar,
+      ranges: m.rangesIn(end, m.end),
+    });
+    for (const view of m.views) {
+      if (view.start >= end) {
+        right.views.add(view);
+        m.views.delete(view);
+      }
+    }
+    track(right);
+    vmar.children.insert(right);
+    m.clipRanges(m.base, start);
+    m.size = start - m.base;
+  } else if (start > m.base) {
+    m.clipRanges(m.base, start);
+    m.size = start - m.base;
+  } else {
+    const cut = end - m.base;
+    m.clipRanges(end, m.end);
+    m.base = end;
+    m.vmoOffset += cut;
+    m.size -= cut;
+  }
+  vmar.children.insert(m);
+}
+
+// ---- Removing things ----
+
+function detachAll(region: VmarObject): void {
+  for (const child of region.children) {
+    if (child instanceof MappingRecord) child.detachViews(child.base, child.end);
+    else detachAll(child);
+  }
+}
+
+function killTree(region: VmarObject): void {
+  for (const child of region.children) {
+    if (child instanceof MappingRecord) untrack(child);
+    else killTree(child);
+  }
+  region.children.clear();
+  region.alive = false;
+}
+
+/** Destroys a sub-VMAR and everything in it; its range goes back to the parent. */
+export function destroyRegion(region: VmarObject): void {
+  const parent = region.parent!;
+  detachAll(region);
+  if (parent.isRoot) linux.release(region.base, region.size);
+  else linux.reserveFixed(region.base, region.size);
+  killTree(region);
+  parent.children.remove(region);
+}
+
+/**
+ * Unmaps `[start, end)` of a VMAR, whose checks passed: sub-VMARs in it are wholly inside and
+ * are destroyed; mappings are removed, trimmed or split. In a sub-VMAR the range becomes
+ * reservation again (one call); in the process root only what vmo mapped is given back.
+ */
+export function unmapRange(vmar: VmarObject, start: number, end: number): void {
+  const items = vmar.children.overlapping(start, end);
+  if (items.length === 0) return;
+  for (const item of items) {
+    if (item instanceof MappingRecord) item.detachViews(start, end);
+    else detachAll(item);
+  }
+  if (vmar.isRoot) {
+    for (const item of items) {
+      const from = Math.max(start, item.base);
+      linux.release(from, Math.min(end, item.base + item.size) - from);
+    }
+  } else {
+    linux.reserveFixed(start, end - start);
+  }
+  for (const item of items) {
+    if (item instanceof MappingRecord) {
+      cutMapping(item, start, end);
+    } else {
+      killTree(item);
+      vmar.children.remove(item);
+    }
+  }
+}
+
+// ---- Walking ----
+
+/** A step of a walk over `[start, end)`: a hole, or a piece of a mapping. */
+export type WalkStep =
+  | { kind: "gap"; start: number; end: number }
+  | { kind: "mapping"; record: MappingRecord; start: number; end: number; direct: boolean };
+
+/** Every mapping piece and every hole of `[start, end)`, descending into sub-VMARs, in order. */
+export function walk(vmar: VmarObject, start: number, end: number): WalkStep[] {
+  const steps: WalkStep[] = [];
+  walkInto(vmar, start, end, true, steps);
+  return steps;
+}
+
+function walkInto(
+  vmar: VmarObject,
+  start: number,
+  end: number,
+  direct: boolean,
+  steps: WalkStep[],
+): void {
+  let cursor = start;
+  for (const child of vmar.children.overlapping(start, end)) {
+    if (child.base > cursor) steps.push({ kind: "gap", start: cursor, end: child.base });
+    const from = Math.max(cursor, child.base);
+    const to = Math.min(end, child.base + child.size);
+    if (child instanceof MappingRecord) {
+      steps.push({ kind: "mapping", record: child, start: from, end: to, direct });
+    } else {
+      walkInto(child, from, to, false, steps);
+    }
+    cursor = to;
+  }
+  if (cursor < end) steps.push({ kind: "gap", start: cursor, end });
+}
+
+/** The mapping that holds `addr`, searching this VMAR and its sub-VMARs. */
+export function mappingAt(vmar: VmarObject, addr: number): MappingRecord | undefined {
+  let node: RegionChild | undefined = vmar.children.find(addr);
+  while (node instanceof VmarObject) node = node.children.find(addr);
+  return node;
+}
+
+/** Sets `perms` on the pieces of a walk that passed the checks; views lose read-write first. */
+export function protectPieces(
+  pieces: { record: MappingRecord; start: number; end: number }[],
+  perms: number,
+): void {
+  const readWrite = (perms & (PERM_READ | PERM_WRITE)) === (PERM_READ | PERM_WRITE);
+  for (const { record, start, end } of pieces) {
+    if (!readWrite) record.detachViews(start, end);
+    const fileEnd = Math.min(end, record.fileEnd);
+    if (fileEnd > start) linux.protect(start, fileEnd - start, perms);
+    record.setPerms(start, end, perms);
+  }
+}

@@ -1,0 +1,910 @@
+/**
+ * `Vmar`: a handle to a virtual memory address region, Zircon's tree of address ranges.
+ *
+ * @module
+ */
+
+import { SEEK_DATA, SEEK_HOLE } from "../../ffi/constants.ts";
+import { ENOSYS, EPERM } from "../../ffi/errno.ts";
+import { lastErrno, libc } from "../../ffi/libc.ts";
+import {
+  checkBytes,
+  checkedEnd,
+  checkU32,
+  checkU64,
+  isPageAligned,
+  MAX_U64,
+  PAGE_SIZE,
+  roundUpPage,
+} from "../args.ts";
+import { Handle, type KernelObject, liveObjectOfType, ObjType } from "../handle.ts";
+import { DEFAULT_VMAR_RIGHTS, hasRights, Rights } from "../rights.ts";
+import { fail, Status, syscallError } from "../status.ts";
+import { type Vmo, vmoObjectOf } from "../vmo/vmo.ts";
+import { MapInfoType, VmarFlags, VmarOp } from "./constants.ts";
+import * as linux from "./linux.ts";
+import {
+  createMapping,
+  createRegion,
+  destroyRegion,
+  mappingAt,
+  type MappingRecord,
+  overwriteMapping,
+  PERM_EXECUTE,
+  PERM_MASK,
+  PERM_READ,
+  PERM_WRITE,
+  type Placement,
+  protectPieces,
+  unmapRange,
+  VmarObject,
+  walk,
+} from "./region.ts";
+
+/** What {@linkcode Vmar.info} returns (`ZX_INFO_VMAR`). */
+export interface VmarInfo {
+  /** The absolute address of the region's first byte. */
+  base: number;
+  /** Its size in bytes. */
+  len: number;
+}
+
+/** The mapping part of a {@linkcode MapInfo} record. */
+export interface MappingInfo {
+  /** The `PERM_*` bits of this protection range. */
+  mmuFlags: number;
+  /** The koid of the mapped VMO. */
+  vmoKoid: number;
+  /** The VMO offset of the record's first byte. */
+  vmoOffset: number;
+  /** Committed bytes of the VMO range behind the record (0 for slices and references). */
+  committedBytes: number;
+  /** Equal to `committedBytes` on Linux. */
+  populatedBytes: number;
+}
+
+/** One record of {@linkcode Vmar.infoMaps} (`zx_info_maps_t`). */
+export interface MapInfo {
+  /** A VMAR's name (`"root"`, `"useralloc"`) or the mapped VMO's current name. */
+  name: string;
+  /** The absolute address of the first byte. */
+  base: number;
+  /** The size in bytes. */
+  size: number;
+  /** The distance from the VMAR asked (0 for itself). */
+  depth: number;
+  /** A {@linkcode MapInfoType}. */
+  type: number;
+  /** For a mapping record: what is mapped, with which permissions. */
+  mapping?: MappingInfo;
+}
+
+const CAN_MAP_RWX = VmarFlags.CAN_MAP_READ | VmarFlags.CAN_MAP_WRITE | VmarFlags.CAN_MAP_EXECUTE;
+const PERMS = VmarFlags.PERM_READ | VmarFlags.PERM_WRITE | VmarFlags.PERM_EXECUTE;
+const KNOWN_OPTIONS = 0xffff;
+const ALLOCATE_OPTIONS = VmarFlags.SPECIFIC | VmarFlags.CAN_MAP_SPECIFIC | VmarFlags.COMPACT |
+  CAN_MAP_RWX | VmarFlags.OFFSET_IS_UPPER_LIMIT;
+const MAP_OPTIONS = PERMS | VmarFlags.SPECIFIC | VmarFlags.SPECIFIC_OVERWRITE |
+  VmarFlags.OFFSET_IS_UPPER_LIMIT | VmarFlags.MAP_RANGE | VmarFlags.REQUIRE_NON_RESIZABLE |
+  VmarFlags.ALLOW_FAULTS | VmarFlags.PERM_READ_IF_XOM_UNSUPPORTED |
+  VmarFlags.FAULT_BEYOND_STREAM_SIZE;
+const PROTECT_OPTIONS = PERMS | VmarFlags.PERM_READ_IF_XOM_UNSUPPORTED;
+const KNOWN_OPS: ReadonlySet<number> = new Set(Object.values(VmarOp));
+
+/** The CAN_MAP_* flag for each PERM_* bit, and the right it needs. */
+const PERM_TABLE = [
+  [PERM_READ, VmarFlags.CAN_MAP_READ, Rights.READ, "READ"],
+  [PERM_WRITE, VmarFlags.CAN_MAP_WRITE, Rights.WRITE, "WRITE"],
+  [PERM_EXECUTE, VmarFlags.CAN_MAP_EXECUTE, Rights.EXECUTE, "EXECUTE"],
+] as const;
+
+let rootObject: VmarObject | null = null;
+
+/** The VMAR object behind a `Vmar` handle: `BAD_HANDLE` or `WRONG_TYPE` otherwise. */
+export function vmarObjectOf(handle: unknown, what = "the handle"): VmarObject {
+  return liveObjectOfType<VmarObject>(handle, ObjType.VMAR, what);
+}
+
+/** Zircon's "split flags": the option bits, and the alignment in bytes (at least a page). */
+function splitFlags(flags: number): { options: number; align: number } {
+  const options = flags & 0xff_ffff;
+  if ((options & ~KNOWN_OPTIONS) !== 0) {
+    fail(Status.INVALID_ARGS, `unknown option bits in ${flags}`);
+  }
+  const alignLog = flags >>> 24;
+  if (alignLog !== 0 && (alignLog < 10 || alignLog > 32)) {
+    fail(Status.INVALID_ARGS, `alignment field ${alignLog} is not in 10..32`);
+  }
+  return { options, align: alignLog === 0 ? PAGE_SIZE : Math.max(PAGE_SIZE, 2 ** alignLog) };
+}
+
+function has(options: number, bit: number): boolean {
+  return (options & bit) !== 0;
+}
+
+function needAlive(vmar: VmarObject): void {
+  if (!vmar.alive) fail(Status.BAD_STATE, "the VMAR was destroyed");
+}
+
+/**
+ * Steps 6 to 11 of Zircon's allocate (and of map, with `size` the rounded length): the offset
+ * rules, the bounds, the alignment and overlap of a specific placement.
+ */
+function placement(
+  vmar: VmarObject,
+  offset: number,
+  size: number,
+  options: number,
+  align: number,
+  overwrite: boolean,
+): Placement {
+  const specific = has(options, VmarFlags.SPECIFIC) || overwrite;
+  const upperLimit = has(options, VmarFlags.OFFSET_IS_UPPER_LIMIT);
+  if (specific && upperLimit) {
+    fail(Status.INVALID_ARGS, "SPECIFIC and OFFSET_IS_UPPER_LIMIT exclude each other");
+  }
+  if (offset !== 0 && !specific && !upperLimit) {
+    fail(Status.INVALID_ARGS, "a non-zero offset needs SPECIFIC or OFFSET_IS_UPPER_LIMIT");
+  }
+  if (!isPageAligned(offset)) fail(Status.INVALID_ARGS, `offset ${offset} is not page aligned`);
+  if ((specific || upperLimit) && !has(vmar.flags, VmarFlags.CAN_MAP_SPECIFIC)) {
+    fail(Status.ACCESS_DENIED, "the VMAR was not made with CAN_MAP_SPECIFIC");
+  }
+  if (upperLimit) {
+    if (offset > vmar.size || size > vmar.size || size > offset) {
+      fail(Status.INVALID_ARGS, `no room for ${size} bytes below offset ${offset}`);
+    }
+  } else if (offset >= vmar.size || size > vmar.size - offset) {
+    fail(Status.INVALID_ARGS, `[${offset}, ${offset + size}) is not inside the VMAR`);
+  }
+  if (specific) {
+    const addr = vmar.base + offset;
+    if (addr % align !== 0) {
+      fail(Status.INVALID_ARGS, `0x${addr.toString(16)} is not aligned to ${align}`);
+    }
+    if (!overwrite && vmar.children.overlapping(addr, addr + size).length > 0) {
+      fail(
+        Status.ALREADY_EXISTS,
+        `[0x${addr.toString(16)}, +${size}) overlaps a child of the VMAR`,
+      );
+    }
+    return { addr, align, limit: null };
+  }
+  const limit = upperLimit ? vmar.base + offset : null;
+  if (vmar.isRoot) return { addr: null, align, limit };
+  const addr = vmar.children.findFree(vmar.base, limit ?? vmar.end, size, align);
+  if (addr < 0) {
+    fail(Status.NO_RESOURCES, `no room for ${size} bytes aligned to ${align} in the VMAR`);
+  }
+  return { addr, align, limit };
+}
+
+/**
+ * A handle to a virtual memory address region (VMAR): a range of this process's address space
+ * that holds sub-regions and mappings of VMOs, with Zircon's rules and error statuses.
+ *
+ * `Vmar.root()` is the whole process. A sub-VMAR is a `PROT_NONE` reservation; mappings are
+ * placed in it with `MAP_FIXED`, and unmapping puts the reservation back, so nothing else in the
+ * process can take the hole. In the root the library only touches what it mapped there.
+ *
+ * Placement inside a sub-VMAR is first-fit (lowest free address that fits the alignment),
+ * where Zircon randomises; in the root the kernel chooses.
+ *
+ * @example Reserve a region, map a VMO into it, read through the mapping
+ * ```ts
+ * import { Vmar, VmarFlags, Vmo } from "@vmo/vmo";
+ * import assert from "node:assert/strict";
+ *
+ * const rw = VmarFlags.PERM_READ | VmarFlags.PERM_WRITE;
+ * using vmo = Vmo.create(4096);
+ * vmo.write(new Uint8Array([1, 2, 3]), 0);
+ * const [region] = Vmar.root().allocate(0, 1 << 20, VmarFlags.CAN_MAP_READ | VmarFlags.CAN_MAP_WRITE);
+ * const addr = region.map(0, vmo, 0, 4096, rw);
+ * const bytes = new Uint8Array(3);
+ * assert.equal(region.readMemory(addr, bytes), 3);
+ * assert.deepEqual([...bytes], [1, 2, 3]);
+ * region.destroy();
+ * ```
+ */
+export class Vmar extends Handle {
+  /** @ignore */
+  private constructor(object: VmarObject, rights: number) {
+    super(object, rights);
+  }
+
+  /** @ignore */
+  protected newHandle(object: KernelObject, rights: number): this {
+    return new Vmar(object as VmarObject, rights) as this;
+  }
+
+  /**
+   * A handle to the root VMAR: this process's user address space. It can map and allocate
+   * anywhere, specific addresses included, but never touches memory the library did not map
+   * (a specific request over such memory is `ALREADY_EXISTS`), and cannot be destroyed.
+   *
+   * @example
+   * ```ts
+   * import { Vmar } from "@vmo/vmo";
+   * import assert from "node:assert/strict";
+   *
+   * const { base, len } = Vmar.root().info();
+   * assert.ok(base > 0 && len > 2 ** 40);
+   * ```
+   */
+  static root(): Vmar {
+    rootObject ??= new VmarObject(
+      linux.USER_BASE,
+      linux.USER_END - linux.USER_BASE,
+      null,
+      CAN_MAP_RWX | VmarFlags.CAN_MAP_SPECIFIC,
+      "root",
+    );
+    return new Vmar(rootObject, DEFAULT_VMAR_RIGHTS | Rights.READ | Rights.WRITE | Rights.EXECUTE);
+  }
+
+  /**
+   * Creates a sub-VMAR of `size` bytes (a multiple of the page size). `flags`
+   * ({@linkcode VmarFlags}): `CAN_MAP_READ`/`WRITE`/`EXECUTE` (a subset of this VMAR's, and this
+   * handle needs the matching rights), `CAN_MAP_SPECIFIC`, `SPECIFIC` (at `offset` from this
+   * VMAR's base), `OFFSET_IS_UPPER_LIMIT` (ending at or below `offset`), `COMPACT`, `ALIGN_*`.
+   * Returns the new VMAR's handle and its absolute address.
+   *
+   * Errors, in Zircon's order: `ACCESS_DENIED` for missing rights; `INVALID_ARGS` for unknown
+   * or misplaced flags, a `PERM_*` flag, an unaligned or zero size, a bad offset or range;
+   * `BAD_STATE` if this VMAR was destroyed; `ACCESS_DENIED` for CAN_MAP_* beyond this VMAR's or
+   * for SPECIFIC without CAN_MAP_SPECIFIC; `ALREADY_EXISTS` when a SPECIFIC range overlaps a
+   * child (or, in the root, memory the library does not own); `NO_RESOURCES` when no gap fits.
+   *
+   * @example
+   * ```ts
+   * import { Vmar, VmarFlags } from "@vmo/vmo";
+   * import assert from "node:assert/strict";
+   *
+   * const [outer, base] = Vmar.root().allocate(0, 1 << 20, VmarFlags.CAN_MAP_SPECIFIC);
+   * const [, addr] = outer.allocate(1 << 16, 1 << 16, VmarFlags.SPECIFIC);
+   * assert.equal(addr, base + (1 << 16));
+   * outer.destroy();
+   * ```
+   */
+  allocate(offset: number, size: number, flags: number): [Vmar, number] {
+    const parent = vmarObjectOf(this);
+    checkU64(offset, "offset");
+    checkU64(size, "size");
+    checkU32(flags, "flags");
+    for (const [, canMap, right, name] of PERM_TABLE) {
+      if (has(flags, canMap) && !hasRights(this.rights, right)) {
+        fail(Status.ACCESS_DENIED, `CAN_MAP_${name} needs the ${name} right`);
+      }
+    }
+    const { options, align } = splitFlags(flags);
+    if (has(options, PERMS)) fail(Status.INVALID_ARGS, "allocate takes no PERM_* flags");
+    if (!isPageAligned(size)) fail(Status.INVALID_ARGS, `size ${size} is not page aligned`);
+    if ((options & ~ALLOCATE_OPTIONS) !== 0) {
+      fail(Status.INVALID_ARGS, "flags not valid for allocate");
+    }
+    needAlive(parent);
+    if (size === 0) fail(Status.INVALID_ARGS, "size is 0");
+    if ((options & CAN_MAP_RWX & ~parent.flags) !== 0) {
+      fail(Status.ACCESS_DENIED, "CAN_MAP_* flags beyond the parent's");
+    }
+    const where = placement(parent, offset, size, options, align, false);
+    const childFlags = options & (CAN_MAP_RWX | VmarFlags.CAN_MAP_SPECIFIC | VmarFlags.COMPACT);
+    const region = createRegion(parent, size, where, childFlags);
+    let rights = DEFAULT_VMAR_RIGHTS;
+    for (const [, canMap, right] of PERM_TABLE) if (has(childFlags, canMap)) rights |= right;
+    return [new Vmar(region, rights), region.base];
+  }
+
+  /**
+   * Maps `len` bytes (rounded up to pages) of `vmo` from `vmoOffset` (page aligned) into this
+   * VMAR and returns the address. `flags` ({@linkcode VmarFlags}): `PERM_READ`/`WRITE`/
+   * `EXECUTE` (WRITE and EXECUTE need READ), `SPECIFIC`, `SPECIFIC_OVERWRITE` (replaces the
+   * mappings in the range, atomically), `OFFSET_IS_UPPER_LIMIT`, `MAP_RANGE` (pre-faults the
+   * committed pages), `REQUIRE_NON_RESIZABLE`, `ALLOW_FAULTS`, `PERM_READ_IF_XOM_UNSUPPORTED`,
+   * `ALIGN_*`. The mapping's maximum permissions, which `protect` can never exceed, are what
+   * both this handle and the VMO handle allow now.
+   *
+   * Mapping past the end of the VMO is allowed as in Zircon: those pages are never reachable
+   * through vmo's safe accessors (`OUT_OF_RANGE`), and become valid if the VMO grows. A mapping
+   * that continues the previous one (same VMO, next offset, same permissions) merges with it.
+   *
+   * Errors, in Zircon's order: `BAD_HANDLE`/`WRONG_TYPE` for either handle; `ACCESS_DENIED`
+   * without `MAP` on the VMO or for permissions either handle or this VMAR lacks;
+   * `INVALID_ARGS` for bad flag combinations, an unaligned `vmoOffset`, a zero `len`, a bad
+   * offset or range, or a SPECIFIC_OVERWRITE over a sub-VMAR; `NOT_SUPPORTED` for
+   * `REQUIRE_NON_RESIZABLE` with a resizable VMO or a `DISCARDABLE` VMO without
+   * `ALLOW_FAULTS`; `OUT_OF_RANGE` when lengths overflow; `BAD_STATE`, `ALREADY_EXISTS`,
+   * `NO_RESOURCES` as for {@linkcode Vmar.allocate}.
+   *
+   * @example
+   * ```ts
+   * import { Vmar, VmarFlags, Vmo } from "@vmo/vmo";
+   * import assert from "node:assert/strict";
+   *
+   * using vmo = Vmo.create(8192);
+   * const root = Vmar.root();
+   * const addr = root.map(0, vmo, 0, 8192, VmarFlags.PERM_READ | VmarFlags.PERM_WRITE);
+   * assert.equal(root.writeMemory(addr + 4096, new Uint8Array([7])), 1);
+   * assert.equal(vmo.readToArray(4096, 1)[0], 7);
+   * root.unmap(addr, 8192);
+   * ```
+   */
+  map(vmarOffset: number, vmo: Vmo, vmoOffset: number, len: number, flags: number): number {
+    const vmar = vmarObjectOf(this);
+    const object = vmoObjectOf(vmo, "vmo");
+    checkU64(vmarOffset, "vmarOffset");
+    checkU64(vmoOffset, "vmoOffset");
+    checkU64(len, "len");
+    checkU32(flags, "flags");
+    const vmoRights = (vmo as Handle).rights;
+    if (!hasRights(vmoRights, Rights.MAP)) fail(Status.ACCESS_DENIED, "the VMO handle lacks MAP");
+    let options = flags & 0xff_ffff;
+    if (has(options, VmarFlags.PERM_READ_IF_XOM_UNSUPPORTED)) options |= VmarFlags.PERM_READ;
+    const perms = options & PERM_MASK;
+    if (perms !== 0 && !has(perms, PERM_READ)) {
+      fail(Status.INVALID_ARGS, "PERM_WRITE and PERM_EXECUTE need PERM_READ");
+    }
+    const overwrite = has(options, VmarFlags.SPECIFIC_OVERWRITE);
+    if (has(options, VmarFlags.MAP_RANGE) && overwrite) {
+      fail(Status.INVALID_ARGS, "MAP_RANGE and SPECIFIC_OVERWRITE exclude each other");
+    }
+    if (has(options, CAN_MAP_RWX | VmarFlags.CAN_MAP_SPECIFIC)) {
+      fail(Status.INVALID_ARGS, "map takes no CAN_MAP_* flags");
+    }
+    let maxPerms = 0;
+    for (const [perm, , right, name] of PERM_TABLE) {
+      const can = hasRights(vmoRights, right) && hasRights(this.rights, right);
+      if (can) maxPerms |= perm;
+      else if (has(perms, perm)) {
+        fail(Status.ACCESS_DENIED, `PERM_${name} needs the ${name} right on both handles`);
+      }
+    }
+    const allowFaults = has(options, VmarFlags.ALLOW_FAULTS);
+    if (has(options, VmarFlags.FAULT_BEYOND_STREAM_SIZE) && !allowFaults) {
+      fail(Status.INVALID_ARGS, "FAULT_BEYOND_STREAM_SIZE needs ALLOW_FAULTS");
+    }
+    const { align } = splitFlags(flags);
+    if (has(options, VmarFlags.REQUIRE_NON_RESIZABLE) && object.resizable) {
+      fail(Status.NOT_SUPPORTED, "REQUIRE_NON_RESIZABLE with a resizable VMO");
+    }
+    if (!allowFaults && object.discardable) {
+      fail(Status.NOT_SUPPORTED, "a DISCARDABLE VMO needs ALLOW_FAULTS");
+    }
+    if ((options & ~MAP_OPTIONS) !== 0) fail(Status.INVALID_ARGS, "flags not valid for map");
+    if ((perms & ~canMapPerms(vmar.flags)) !== 0) {
+      fail(Status.ACCESS_DENIED, "permissions beyond the VMAR's CAN_MAP_* flags");
+    }
+    if (!isPageAligned(vmoOffset)) {
+      fail(Status.INVALID_ARGS, `vmoOffset ${vmoOffset} is not page aligned`);
+    }
+    const size = roundUpPage(len);
+    if (size > MAX_U64) fail(Status.OUT_OF_RANGE, `len ${len} overflows when rounded up`);
+    checkedEnd(vmoOffset, size, "map");
+    if (has(options, VmarFlags.FAULT_BEYOND_STREAM_SIZE)) {
+      fail(Status.NOT_SUPPORTED, "FAULT_BEYOND_STREAM_SIZE is not implemented on Linux");
+    }
+    needAlive(vmar);
+    if (size === 0) fail(Status.INVALID_ARGS, "len is 0");
+    const where = placement(vmar, vmarOffset, size, options, align, overwrite);
+    const init = {
+      vmo: object,
+      vmoOffset,
+      perms,
+      maxPerms,
+      options: options & VmarFlags.ALLOW_FAULTS,
+    };
+    let record: MappingRecord;
+    let addr: number;
+    if (overwrite) {
+      addr = where.addr!;
+      for (const child of vmar.children.overlapping(addr, addr + size)) {
+        if (child instanceof VmarObject) {
+          fail(Status.INVALID_ARGS, "SPECIFIC_OVERWRITE cannot replace a sub-VMAR");
+        }
+      }
+      record = overwriteMapping(vmar, addr, size, init);
+    } else {
+      [record, addr] = createMapping(vmar, size, where, init);
+    }
+    if (has(options, VmarFlags.MAP_RANGE) && has(perms, PERM_READ)) {
+      populateCommitted(record, addr, addr + size);
+    }
+    return addr;
+  }
+
+  /**
+   * Unmaps `[addr, addr + len)` (`len` rounded up to pages): mappings in it are removed,
+   * trimmed or split, sub-VMARs wholly inside are destroyed (this handle needs
+   * `OP_CHILDREN`), and holes are fine. Only this VMAR's direct children are affected. In a
+   * sub-VMAR the range becomes reservation again.
+   *
+   * Errors: `INVALID_ARGS` for an unaligned `addr`, a zero `len`, a range outside the VMAR, a
+   * sub-VMAR only partly inside the range, or any sub-VMAR in it without `OP_CHILDREN` (nothing
+   * is changed then); `BAD_STATE` if the VMAR was destroyed.
+   *
+   * @example
+   * ```ts
+   * import { Status, Vmar, VmarFlags, Vmo, ZxError } from "@vmo/vmo";
+   * import assert from "node:assert/strict";
+   *
+   * using vmo = Vmo.create(3 * 4096);
+   * const root = Vmar.root();
+   * const addr = root.map(0, vmo, 0, 3 * 4096, VmarFlags.PERM_READ);
+   * root.unmap(addr + 4096, 4096);
+   * assert.throws(
+   *   () => root.readMemory(addr + 4096, new Uint8Array(1)),
+   *   (e) => e instanceof ZxError && e.status === Status.NOT_FOUND,
+   * );
+   * root.unmap(addr, 3 * 4096);
+   * ```
+   */
+  unmap(addr: number, len: number): void {
+    const vmar = vmarObjectOf(this);
+    checkU64(addr, "addr");
+    checkU64(len, "len");
+    if (!isPageAligned(addr)) {
+      fail(Status.INVALID_ARGS, `addr 0x${addr.toString(16)} is not page aligned`);
+    }
+    const size = roundUpPage(len);
+    if (size === 0) fail(Status.INVALID_ARGS, "len is 0");
+    needAlive(vmar);
+    const end = checkedEnd(addr, size, "unmap");
+    if (addr < vmar.base || end > vmar.end) {
+      fail(Status.INVALID_ARGS, "the range is not inside the VMAR");
+    }
+    const items = vmar.children.overlapping(addr, end);
+    for (const item of items) {
+      if (item instanceof VmarObject && (item.base < addr || item.end > end)) {
+        fail(Status.INVALID_ARGS, "a sub-VMAR is only partly inside the range");
+      }
+    }
+    for (const item of items) {
+      if (item instanceof VmarObject && !hasRights(this.rights, Rights.OP_CHILDREN)) {
+        fail(Status.INVALID_ARGS, "destroying a sub-VMAR needs the OP_CHILDREN right");
+      }
+    }
+    unmapRange(vmar, addr, end);
+  }
+
+  /**
+   * Sets the permissions of `[addr, addr + len)` (`len` rounded up to pages) to `flags`
+   * (`PERM_*` only; 0 is allowed). The range may cross mappings and sub-VMARs but must have no
+   * hole; each mapping's maximum permissions bound it, and through a sub-VMAR permissions can
+   * only be removed. Every check passes before anything changes. Views over memory that stops
+   * being read-write are detached first.
+   *
+   * Errors, in Zircon's order: `ACCESS_DENIED` for a permission this handle lacks;
+   * `INVALID_ARGS` for WRITE or EXECUTE without READ, an unaligned `addr`, other flags, a zero
+   * `len`, a range outside the VMAR, or a sub-VMAR's mapping without `OP_CHILDREN`;
+   * `BAD_STATE` if destroyed; `NOT_FOUND` for a hole; `ACCESS_DENIED` beyond a mapping's
+   * maximum (or, through a sub-VMAR, its current) permissions.
+   *
+   * @example
+   * ```ts
+   * import { Status, Vmar, VmarFlags, Vmo, ZxError } from "@vmo/vmo";
+   * import assert from "node:assert/strict";
+   *
+   * using vmo = Vmo.create(4096);
+   * const root = Vmar.root();
+   * const addr = root.map(0, vmo, 0, 4096, VmarFlags.PERM_READ | VmarFlags.PERM_WRITE);
+   * root.protect(addr, 4096, VmarFlags.PERM_READ);
+   * assert.throws(
+   *   () => root.writeMemory(addr, new Uint8Array(1)),
+   *   (e) => e instanceof ZxError && e.status === Status.ACCESS_DENIED,
+   * );
+   * root.unmap(addr, 4096);
+   * ```
+   */
+  protect(addr: number, len: number, flags: number): void {
+    const vmar = vmarObjectOf(this);
+    checkU64(addr, "addr");
+    checkU64(len, "len");
+    checkU32(flags, "flags");
+    let options = flags & 0xff_ffff;
+    if (has(options, VmarFlags.PERM_READ_IF_XOM_UNSUPPORTED)) options |= VmarFlags.PERM_READ;
+    const perms = options & PERM_MASK;
+    for (const [perm, , right, name] of PERM_TABLE) {
+      if (has(perms, perm) && !hasRights(this.rights, right)) {
+        fail(Status.ACCESS_DENIED, `PERM_${name} needs the ${name} right`);
+      }
+    }
+    if (perms !== 0 && !has(perms, PERM_READ)) {
+      fail(Status.INVALID_ARGS, "PERM_WRITE and PERM_EXECUTE need PERM_READ");
+    }
+    if (!isPageAligned(addr)) {
+      fail(Status.INVALID_ARGS, `addr 0x${addr.toString(16)} is not page aligned`);
+    }
+    if ((flags & ~PROTECT_OPTIONS) !== 0) {
+      fail(Status.INVALID_ARGS, "protect takes only PERM_* flags");
+    }
+    const size = roundUpPage(len);
+    if (size === 0) fail(Status.INVALID_ARGS, "len is 0");
+    needAlive(vmar);
+    const end = checkedEnd(addr, size, "protect");
+    if (addr < vmar.base || end > vmar.end) {
+      fail(Status.INVALID_ARGS, "the range is not inside the VMAR");
+    }
+    const pieces: { record: MappingRecord; start: number; end: number }[] = [];
+    for (const step of walk(vmar, addr, end)) {
+      if (step.kind === "gap") fail(Status.NOT_FOUND, `0x${step.start.toString(16)} is not mapped`);
+      const record = step.record;
+      if ((perms & ~record.maxPerms) !== 0) {
+        fail(Status.ACCESS_DENIED, "permissions beyond the mapping's maximum");
+      }
+      if (!step.direct) {
+        if (!hasRights(this.rights, Rights.OP_CHILDREN)) {
+          fail(Status.INVALID_ARGS, "protecting a sub-VMAR's mapping needs OP_CHILDREN");
+        }
+        for (const range of record.rangesIn(step.start, step.end)) {
+          if ((perms & ~range.perms) !== 0) {
+            fail(
+              Status.ACCESS_DENIED,
+              "through a parent VMAR, protect can only remove permissions",
+            );
+          }
+        }
+      }
+      pieces.push(step);
+    }
+    protectPieces(pieces, perms);
+  }
+
+  /**
+   * Performs `op` ({@linkcode VmarOp}) on the mappings of `[addr, addr + len)`:
+   * `COMMIT` (allocates the VMO pages and pre-faults them; needs WRITE in the mapping's
+   * maximum permissions), `DECOMMIT` (frees them, with the VMO's rules), `MAP_RANGE`
+   * (pre-faults committed pages), `PREFETCH`, `DONT_NEED`, `ALWAYS_NEED` (hints).
+   *
+   * Errors, in Zircon's order: `INVALID_ARGS` for an unknown op, a zero `len` or an unaligned
+   * `addr`; `OUT_OF_RANGE` for a range outside the VMAR; `BAD_STATE` if destroyed or for a hole;
+   * `INVALID_ARGS` for COMMIT, DECOMMIT or PREFETCH on a sub-VMAR's mapping, or any op on one
+   * without `OP_CHILDREN`; `ACCESS_DENIED` for missing maximum permissions; `NOT_SUPPORTED` for
+   * `ZERO` (Zircon's VMAR path does not handle it) and the VMO's DECOMMIT cases.
+   *
+   * @example
+   * ```ts
+   * import { Vmar, VmarFlags, VmarOp, Vmo } from "@vmo/vmo";
+   * import assert from "node:assert/strict";
+   *
+   * using vmo = Vmo.create(2 * 4096);
+   * const root = Vmar.root();
+   * const addr = root.map(0, vmo, 0, 2 * 4096, VmarFlags.PERM_READ | VmarFlags.PERM_WRITE);
+   * root.opRange(VmarOp.COMMIT, addr, 2 * 4096);
+   * root.opRange(VmarOp.DECOMMIT, addr, 4096);
+   * assert.equal(vmo.info().committedBytes, 4096);
+   * root.unmap(addr, 2 * 4096);
+   * ```
+   */
+  opRange(op: number, addr: number, len: number): void {
+    const vmar = vmarObjectOf(this);
+    checkU32(op, "op");
+    checkU64(addr, "addr");
+    checkU64(len, "len");
+    if (!KNOWN_OPS.has(op)) fail(Status.INVALID_ARGS, `unknown VMAR op ${op}`);
+    const size = roundUpPage(len);
+    if (size === 0) fail(Status.INVALID_ARGS, "len is 0");
+    if (!isPageAligned(addr)) {
+      fail(Status.INVALID_ARGS, `addr 0x${addr.toString(16)} is not page aligned`);
+    }
+    const end = addr + size;
+    if (addr < vmar.base || end > vmar.end) {
+      fail(Status.OUT_OF_RANGE, "the range is not inside the VMAR");
+    }
+    needAlive(vmar);
+    const directOnly = op === VmarOp.COMMIT || op === VmarOp.DECOMMIT || op === VmarOp.PREFETCH;
+    const pieces: { record: MappingRecord; start: number; end: number }[] = [];
+    for (const step of walk(vmar, addr, end)) {
+      if (step.kind === "gap") fail(Status.BAD_STATE, `0x${step.start.toString(16)} is not mapped`);
+      if (!step.direct && (directOnly || !hasRights(this.rights, Rights.OP_CHILDREN))) {
+        fail(Status.INVALID_ARGS, "this op cannot reach a sub-VMAR's mapping from here");
+      }
+      const needed = op === VmarOp.PREFETCH ? PERM_READ : directOnly ? PERM_WRITE : 0;
+      if ((step.record.maxPerms & needed) !== needed) {
+        fail(Status.ACCESS_DENIED, "the mapping's maximum permissions do not allow this op");
+      }
+      if (op === VmarOp.ZERO) fail(Status.NOT_SUPPORTED, "ZERO through a VMAR");
+      pieces.push(step);
+    }
+    for (const { record, start, end: stop } of pieces) {
+      const object = record.vmo;
+      const offset = record.vmoOffset + (start - record.base);
+      const length = stop - start;
+      if ((op === VmarOp.COMMIT || op === VmarOp.DECOMMIT) && offset + length > object.size) {
+        fail(Status.OUT_OF_RANGE, "the range reaches past the end of the VMO");
+      }
+      if (op === VmarOp.COMMIT) {
+        object.commit(offset, length);
+        for (const range of record.rangesIn(start, Math.min(stop, record.fileEnd))) {
+          if (has(range.perms, PERM_READ)) {
+            linux.populate(range.start, range.end - range.start, has(range.perms, PERM_WRITE));
+          }
+        }
+      } else if (op === VmarOp.DECOMMIT) {
+        object.decommit(offset, length);
+      } else if (op === VmarOp.MAP_RANGE) {
+        populateCommitted(record, start, stop);
+      }
+    }
+  }
+
+  /**
+   * Destroys this VMAR: unmaps everything in it, destroys its sub-VMARs, and gives its range
+   * back to the parent. Handles stay open; every VMAR call on them then gives `BAD_STATE`.
+   *
+   * Errors: `ACCESS_DENIED` without `OP_CHILDREN`; `NOT_SUPPORTED` for the root; `BAD_STATE`
+   * if already destroyed.
+   *
+   * @example
+   * ```ts
+   * import { Status, Vmar, ZxError } from "@vmo/vmo";
+   * import assert from "node:assert/strict";
+   *
+   * const [region] = Vmar.root().allocate(0, 1 << 16, 0);
+   * region.destroy();
+   * assert.throws(
+   *   () => region.allocate(0, 4096, 0),
+   *   (e) => e instanceof ZxError && e.status === Status.BAD_STATE,
+   * );
+   * ```
+   */
+  destroy(): void {
+    const vmar = vmarObjectOf(this);
+    if (!hasRights(this.rights, Rights.OP_CHILDREN)) {
+      fail(Status.ACCESS_DENIED, "destroy needs OP_CHILDREN");
+    }
+    if (vmar.isRoot) fail(Status.NOT_SUPPORTED, "the root VMAR cannot be destroyed");
+    needAlive(vmar);
+    destroyRegion(vmar);
+  }
+
+  /**
+   * The region's absolute base address and size (`ZX_INFO_VMAR`). Needs `INSPECT`.
+   *
+   * @example
+   * ```ts
+   * import { Vmar } from "@vmo/vmo";
+   * import assert from "node:assert/strict";
+   *
+   * const [region, addr] = Vmar.root().allocate(0, 1 << 16, 0);
+   * assert.deepEqual(region.info(), { base: addr, len: 1 << 16 });
+   * region.destroy();
+   * ```
+   */
+  info(): VmarInfo {
+    const vmar = vmarObjectOf(this);
+    if (!hasRights(this.rights, Rights.INSPECT)) fail(Status.ACCESS_DENIED, "info needs INSPECT");
+    return { base: vmar.base, len: vmar.size };
+  }
+
+  /**
+   * The region tree under this VMAR (`ZX_INFO_VMAR_MAPS`): this VMAR first (depth 0), then a
+   * depth-first walk with siblings in address order; a mapping gives one record per range of
+   * equal permissions. Needs `INSPECT`; `BAD_STATE` if destroyed. {@linkcode formatMaps}
+   * prints it.
+   *
+   * @example
+   * ```ts
+   * import { MapInfoType, Vmar, VmarFlags, Vmo } from "@vmo/vmo";
+   * import assert from "node:assert/strict";
+   *
+   * using vmo = Vmo.create(2 * 4096);
+   * const [region] = Vmar.root().allocate(0, 1 << 20, VmarFlags.CAN_MAP_READ | VmarFlags.CAN_MAP_WRITE);
+   * const addr = region.map(0, vmo, 0, 2 * 4096, VmarFlags.PERM_READ | VmarFlags.PERM_WRITE);
+   * region.protect(addr, 4096, VmarFlags.PERM_READ);
+   * const maps = region.infoMaps();
+   * assert.deepEqual(maps.map((m) => [m.type, m.depth]), [
+   *   [MapInfoType.VMAR, 0],
+   *   [MapInfoType.MAPPING, 1],
+   *   [MapInfoType.MAPPING, 1],
+   * ]);
+   * region.destroy();
+   * ```
+   */
+  infoMaps(): MapInfo[] {
+    const vmar = vmarObjectOf(this);
+    if (!hasRights(this.rights, Rights.INSPECT)) {
+      fail(Status.ACCESS_DENIED, "infoMaps needs INSPECT");
+    }
+    needAlive(vmar);
+    const records: MapInfo[] = [];
+    collectMaps(vmar, 0, records);
+    return records;
+  }
+
+  /**
+   * Copies memory at `addr` (in this VMAR or its sub-VMARs) into `dst` without ever faulting,
+   * and returns how many bytes it copied: it stops short at the first page that is unmapped,
+   * not readable, or past the end of its VMO. When the very first page fails it throws
+   * `NOT_FOUND` (unmapped), `ACCESS_DENIED` (not readable) or `OUT_OF_RANGE` (past the VMO's
+   * end). The copy goes through `process_vm_readv`, which reads the real page tables.
+   *
+   * @example
+   * ```ts
+   * import { Vmar, VmarFlags, Vmo } from "@vmo/vmo";
+   * import assert from "node:assert/strict";
+   *
+   * using vmo = Vmo.create(4096);
+   * vmo.write(new Uint8Array([5, 6]), 0);
+   * const root = Vmar.root();
+   * const addr = root.map(0, vmo, 0, 4096, VmarFlags.PERM_READ);
+   * const dst = new Uint8Array(2);
+   * assert.equal(root.readMemory(addr, dst), 2);
+   * assert.deepEqual([...dst], [5, 6]);
+   * root.unmap(addr, 4096);
+   * ```
+   */
+  readMemory(addr: number, dst: Uint8Array): number {
+    const vmar = vmarObjectOf(this);
+    checkU64(addr, "addr");
+    checkBytes(dst, "dst");
+    return copyMemory(vmar, addr, dst, false);
+  }
+
+  /**
+   * Copies `src` to memory at `addr` without ever faulting; the rules and statuses of
+   * {@linkcode Vmar.readMemory}, with writability in place of readability. Goes through
+   * `process_vm_writev`.
+   *
+   * @example
+   * ```ts
+   * import { Vmar, VmarFlags, Vmo } from "@vmo/vmo";
+   * import assert from "node:assert/strict";
+   *
+   * using vmo = Vmo.create(4096);
+   * const root = Vmar.root();
+   * const addr = root.map(0, vmo, 0, 4096, VmarFlags.PERM_READ | VmarFlags.PERM_WRITE);
+   * assert.equal(root.writeMemory(addr + 4094, new Uint8Array([1, 2, 3])), 2);
+   * root.unmap(addr, 4096);
+   * ```
+   */
+  writeMemory(addr: number, src: Uint8Array): number {
+    const vmar = vmarObjectOf(this);
+    checkU64(addr, "addr");
+    checkBytes(src, "src");
+    return copyMemory(vmar, addr, src, true);
+  }
+}
+
+function canMapPerms(flags: number): number {
+  let perms = 0;
+  for (const [perm, canMap] of PERM_TABLE) if (has(flags, canMap)) perms |= perm;
+  return perms;
+}
+
+function collectMaps(vmar: VmarObject, depth: number, out: MapInfo[]): void {
+  out.push({ name: vmar.name, base: vmar.base, size: vmar.size, depth, type: MapInfoType.VMAR });
+  for (const child of vmar.children) {
+    if (child instanceof VmarObject) {
+      collectMaps(child, depth + 1, out);
+      continue;
+    }
+    for (const range of child.ranges) {
+      const committed = committedIn(child, range.start, range.end);
+      out.push({
+        name: child.vmo.name,
+        base: range.start,
+        size: range.end - range.start,
+        depth: depth + 1,
+        type: MapInfoType.MAPPING,
+        mapping: {
+          mmuFlags: range.perms,
+          vmoKoid: child.vmo.koid,
+          vmoOffset: child.vmoOffset + (range.start - child.base),
+          committedBytes: committed,
+          populatedBytes: committed,
+        },
+      });
+    }
+  }
+}
+
+/** Committed bytes of the VMO pages behind `[start, end)` of a mapping (Zircon: 0 for slices). */
+function committedIn(record: MappingRecord, start: number, end: number): number {
+  if (record.vmo.sharesParentPages) return 0;
+  const stop = Math.min(end, record.validEnd);
+  if (stop <= start) return 0;
+  let total = 0;
+  forEachDataExtent(record, start, stop, (from, to) => {
+    total += to - from;
+  });
+  return total;
+}
+
+/** Calls `visit` with the address ranges of `[start, end)` whose VMO pages hold data. */
+function forEachDataExtent(
+  record: MappingRecord,
+  start: number,
+  end: number,
+  visit: (from: number, to: number) => void,
+): void {
+  const fd = record.vmo.backing.fd;
+  const fileStart = record.fileOffsetAt(start);
+  const fileEnd = fileStart + (end - start);
+  let pos = fileStart;
+  while (pos < fileEnd) {
+    const data = Number(libc.lseek(fd, BigInt(pos), SEEK_DATA));
+    if (data < 0 || data >= fileEnd) return;
+    const hole = Math.min(Number(libc.lseek(fd, BigInt(data), SEEK_HOLE)), fileEnd);
+    if (hole <= data) return;
+    visit(start + (data - fileStart), start + (hole - fileStart));
+    pos = hole;
+  }
+}
+
+/** Pre-faults the committed, readable pages of `[start, end)`: no page is committed by it. */
+function populateCommitted(record: MappingRecord, start: number, end: number): void {
+  const stop = Math.min(end, record.validEnd);
+  if (stop <= start) return;
+  forEachDataExtent(record, start, stop, (from, to) => {
+    const pageFrom = Math.floor(from / PAGE_SIZE) * PAGE_SIZE;
+    const pageTo = roundUpPage(to);
+    for (const range of record.rangesIn(pageFrom, pageTo)) {
+      if (has(range.perms, PERM_READ)) linux.populate(range.start, range.end - range.start, false);
+    }
+  });
+}
+
+const localIov = new BigUint64Array(2);
+const remoteIov = new BigUint64Array(2);
+let processVmWorks = true;
+
+/**
+ * The checked copy behind `readMemory`/`writeMemory`: runs of pages the tree says are mapped,
+ * permitted and inside their VMO, each copied with `process_vm_readv`/`writev` (or, where the
+ * kernel forbids those, `pread`/`pwrite` on the VMO's file: the same pages).
+ */
+function copyMemory(vmar: VmarObject, addr: number, buffer: Uint8Array, write: boolean): number {
+  needAlive(vmar);
+  const wanted = write ? PERM_WRITE : PERM_READ;
+  let done = 0;
+  while (done < buffer.length) {
+    const at = addr + done;
+    const record = at >= vmar.base && at < vmar.end ? mappingAt(vmar, at) : undefined;
+    let failure: Status | null = null;
+    if (record === undefined) failure = Status.NOT_FOUND;
+    else if (!has(record.rangeAt(at).perms, wanted)) failure = Status.ACCESS_DENIED;
+    else if (at >= record.validEnd) failure = Status.OUT_OF_RANGE;
+    if (failure !== null) {
+      if (done > 0) return done;
+      fail(failure, `cannot ${write ? "write" : "read"} memory at 0x${at.toString(16)}`);
+    }
+    const range = record!.rangeAt(at);
+    const runEnd = Math.min(range.end, record!.validEnd, addr + buffer.length);
+    const part = buffer.subarray(done, done + (runEnd - at));
+    const n = copyRun(record!, at, part, write);
+    done += n;
+    if (n < part.length) return done;
+  }
+  return done;
+}
+
+function copyRun(record: MappingRecord, addr: number, part: Uint8Array, write: boolean): number {
+  if (processVmWorks) {
+    localIov[0] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(part)));
+    localIov[1] = BigInt(part.length);
+    remoteIov[0] = BigInt(addr);
+    remoteIov[1] = BigInt(part.length);
+    const pid = libc.getpid();
+    const n = Number(
+      write
+        ? libc.process_vm_writev(pid, localIov, 1n, remoteIov, 1n, 0n)
+        : libc.process_vm_readv(pid, localIov, 1n, remoteIov, 1n, 0n),
+    );
+    if (n >= 0) return n;
+    const errno = lastErrno();
+    if (errno !== ENOSYS && errno !== EPERM) {
+      // EFAULT: the page tables disagree with the tree (another process shrank the file).
+      return 0;
+    }
+    processVmWorks = false;
+  }
+  const backing = record.vmo.backing;
+  const offset = record.fileOffsetAt(addr);
+  const n = Number(
+    write
+      ? libc.pwrite(backing.fd, part, BigInt(part.length), BigInt(offset))
+      : libc.pread(backing.fd, part, BigInt(part.length), BigInt(offset)),
+  );
+  if (n < 0) throw syscallError(write ? "pwrite" : "pread", "cannot copy memory");
+  return n;
+}
