@@ -9,6 +9,7 @@
  */
 
 import { KernelObject, ObjType } from "../handle.ts";
+import { Status } from "../status.ts";
 import type { Backing } from "../vmo/backing.ts";
 import type { VmoObject } from "../vmo/object.ts";
 import * as linux from "./linux.ts";
@@ -20,16 +21,32 @@ export const PERM_WRITE = 2;
 export const PERM_EXECUTE = 4;
 export const PERM_MASK = 7;
 
-/** A JavaScript view over mapped memory, detached before that memory stops being read-write. */
-export interface View {
+/**
+ * Something that depends on `[start, end)` staying mapped: a JavaScript view (an `ArrayBuffer`
+ * over the memory, detached before the memory stops giving it the permissions it `needs`), or
+ * a lease (marked dead when the memory is unmapped; `needs` is 0). Held weakly: a view nobody
+ * can reach any more needs no detaching.
+ */
+export interface Watch {
   start: number;
   end: number;
-  buffer: ArrayBuffer;
+  needs: number;
+  target: WeakRef<ArrayBuffer | Lease>;
 }
 
-/** Detaches a view: every typed array over it reads as length 0 from now on. */
-export function detachView(view: View): void {
-  if (!view.buffer.detached) view.buffer.transfer(0);
+/** Marks that a range of mapped memory is still the mapping it was when the lease was taken. */
+export interface Lease {
+  dead: boolean;
+}
+
+/** Detaches a watched view (every typed array over it reads as length 0) or kills a lease. */
+export function fire(watch: Watch): void {
+  const target = watch.target.deref();
+  if (target instanceof ArrayBuffer) {
+    if (!target.detached) target.transfer(0);
+  } else if (target !== undefined) {
+    target.dead = true;
+  }
 }
 
 /** The permissions of `[start, end)` of a mapping. */
@@ -54,7 +71,7 @@ export class MappingRecord implements Span {
   readonly parent: VmarObject;
   /** Current permissions, sorted, coalesced, covering `[base, end)` exactly. */
   ranges: PermRange[];
-  readonly views: Set<View> = new Set();
+  readonly watches: Set<Watch> = new Set();
   alive = true;
 
   constructor(init: {
@@ -149,13 +166,19 @@ export class MappingRecord implements Span {
     this.ranges = this.rangesIn(start, end);
   }
 
-  /** Detaches the views that overlap `[start, end)`. */
-  detachViews(start: number, end: number): void {
-    for (const view of this.views) {
-      if (view.buffer.detached) this.views.delete(view);
-      else if (view.start < end && view.end > start) {
-        detachView(view);
-        this.views.delete(view);
+  /**
+   * Fires the watches that overlap `[start, end)` and need a permission outside `perms`: with
+   * `perms` -1 (unmapping) every watch fires, leases too.
+   */
+  revoke(start: number, end: number, perms = -1): void {
+    for (const watch of this.watches) {
+      if (watch.target.deref() === undefined) {
+        this.watches.delete(watch);
+      } else if (
+        watch.start < end && watch.end > start && (perms === -1 || (watch.needs & ~perms) !== 0)
+      ) {
+        fire(watch);
+        this.watches.delete(watch);
       }
     }
   }
@@ -226,7 +249,7 @@ function track(record: MappingRecord): void {
         if (newSize >= oldSize) return;
         for (const r of set) {
           const cut = r.base + (newSize - r.fileOffsetAt(r.base));
-          if (cut < r.end) r.detachViews(Math.max(r.base, cut), r.end);
+          if (cut < r.end) r.revoke(Math.max(r.base, cut), r.end, 0);
         }
       },
       afterResize() {},
@@ -338,7 +361,7 @@ export function overwriteMapping(
       throw error;
     }
   }
-  for (const m of covered) m.detachViews(addr, end);
+  for (const m of covered) m.revoke(addr, end);
   const fileBytes = init.vmo.kind === "slice"
     ? Math.min(size, Math.max(0, init.vmo.size - init.vmoOffset))
     : size;
@@ -386,7 +409,7 @@ function mergeInto(left: MappingRecord, right: MappingRecord): MappingRecord {
   vmar.children.remove(left);
   left.size += right.size;
   left.ranges = coalesce([...left.ranges, ...right.ranges]);
-  for (const view of right.views) left.views.add(view);
+  for (const watch of right.watches) left.watches.add(watch);
   untrack(right);
   vmar.children.insert(left);
   return left;
@@ -400,7 +423,7 @@ function cutMapping(m: MappingRecord, start: number, end: number): void {
   const vmar = m.parent;
   if (start <= m.base && end >= m.end) {
     vmar.children.remove(m);
-    m.detachViews(m.base, m.end);
+    m.revoke(m.base, m.end);
     untrack(m);
     return;
   }
@@ -417,10 +440,10 @@ function cutMapping(m: MappingRecord, start: number, end: number): void {
       parent: vmar,
       ranges: m.rangesIn(end, m.end),
     });
-    for (const view of m.views) {
-      if (view.start >= end) {
-        right.views.add(view);
-        m.views.delete(view);
+    for (const watch of m.watches) {
+      if (watch.start >= end) {
+        right.watches.add(watch);
+        m.watches.delete(watch);
       }
     }
     track(right);
@@ -444,7 +467,7 @@ function cutMapping(m: MappingRecord, start: number, end: number): void {
 
 function detachAll(region: VmarObject): void {
   for (const child of region.children) {
-    if (child instanceof MappingRecord) child.detachViews(child.base, child.end);
+    if (child instanceof MappingRecord) child.revoke(child.base, child.end);
     else detachAll(child);
   }
 }
@@ -477,7 +500,7 @@ export function unmapRange(vmar: VmarObject, start: number, end: number): void {
   const items = vmar.children.overlapping(start, end);
   if (items.length === 0) return;
   for (const item of items) {
-    if (item instanceof MappingRecord) item.detachViews(start, end);
+    if (item instanceof MappingRecord) item.revoke(start, end);
     else detachAll(item);
   }
   if (vmar.isRoot) {
@@ -541,16 +564,48 @@ export function mappingAt(vmar: VmarObject, addr: number): MappingRecord | undef
   return node;
 }
 
-/** Sets `perms` on the pieces of a walk that passed the checks; views lose read-write first. */
+/** Sets `perms` on the pieces of a walk that passed the checks, revoking views first. */
 export function protectPieces(
   pieces: { record: MappingRecord; start: number; end: number }[],
   perms: number,
 ): void {
-  const readWrite = (perms & (PERM_READ | PERM_WRITE)) === (PERM_READ | PERM_WRITE);
   for (const { record, start, end } of pieces) {
-    if (!readWrite) record.detachViews(start, end);
+    record.revoke(start, end, perms);
     const fileEnd = Math.min(end, record.fileEnd);
     if (fileEnd > start) linux.protect(start, fileEnd - start, perms);
     record.setPerms(start, end, perms);
+  }
+}
+
+/**
+ * Whether an access needing `needs` (PERM_* bits) to `[start, end)` of a VMAR would succeed:
+ * `OK`, or the status of the first page that fails (`NOT_FOUND` unmapped, `ACCESS_DENIED`
+ * lacking a permission, `OUT_OF_RANGE` past the end of its VMO).
+ */
+export function accessStatus(vmar: VmarObject, start: number, end: number, needs: number): Status {
+  for (const step of walk(vmar, start, end)) {
+    if (step.kind === "gap") return Status.NOT_FOUND;
+    for (const range of step.record.rangesIn(step.start, step.end)) {
+      if ((needs & ~range.perms) !== 0) return Status.ACCESS_DENIED;
+      if (range.end > step.record.validEnd) return Status.OUT_OF_RANGE;
+    }
+  }
+  return Status.OK;
+}
+
+/**
+ * Registers `target` (a view's buffer, or a lease) on every mapping under `[start, end)`, so
+ * that it fires when the memory is unmapped or, for a view, loses a permission it `needs`.
+ */
+export function addWatch(
+  vmar: VmarObject,
+  start: number,
+  end: number,
+  needs: number,
+  target: ArrayBuffer | Lease,
+): void {
+  const watch: Watch = { start, end, needs, target: new WeakRef(target) };
+  for (const step of walk(vmar, start, end)) {
+    if (step.kind === "mapping") step.record.watches.add(watch);
   }
 }

@@ -872,6 +872,11 @@ function copyMemory(vmar: VmarObject, addr: number, buffer: Uint8Array, write: b
     const runEnd = Math.min(range.end, record!.validEnd, addr + buffer.length);
     const part = buffer.subarray(done, done + (runEnd - at));
     const n = copyRun(record!, at, part, write);
+    if (n === 0 && done === 0) {
+      // The kernel refused the page the tree thinks is there: its file was cut short outside
+      // vmo (another process truncated it), so the page is past the end of the VMO's memory.
+      fail(Status.OUT_OF_RANGE, `memory at 0x${at.toString(16)} is past the end of its file`);
+    }
     done += n;
     if (n < part.length) return done;
   }

@@ -11,12 +11,18 @@
 import {
   F_ADD_SEALS,
   F_GET_SEALS,
+  F_SEAL_FUTURE_WRITE,
   F_SEAL_GROW,
   F_SEAL_SHRINK,
+  F_SEAL_WRITE,
   FALLOC_FL_KEEP_SIZE,
   FALLOC_FL_PUNCH_HOLE,
+  MAP_FAILED,
+  MAP_SHARED,
   MFD_ALLOW_SEALING,
   MFD_CLOEXEC,
+  PROT_READ,
+  PROT_WRITE,
   SEEK_DATA,
   SEEK_HOLE,
   STAT_BLOCKS,
@@ -28,6 +34,7 @@ import {
 } from "../../ffi/constants.ts";
 import { EINVAL, ENOSYS, ENXIO, EOPNOTSUPP, EXDEV } from "../../ffi/errno.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
+import { PAGE_SIZE } from "../args.ts";
 import { syscallError } from "../status.ts";
 
 const statBuffer = new Uint8Array(STAT_SIZE);
@@ -60,6 +67,24 @@ export function cString(s: string): Uint8Array<ArrayBuffer> {
 }
 
 const zeroChunk = new Uint8Array(64 * 1024);
+const residency = new Uint8Array(256);
+
+/**
+ * Copies of this size and more go through the internal mapping only when `mincore` says every
+ * page is in memory: `pread` of a hole commits nothing, a read through a mapping would commit
+ * a page, and `pwrite` fills fresh pages twice as fast as page faults do. Below it, reads use
+ * `pread` (a residency check costs more than it saves) and writes use the mapping.
+ */
+const CHECKED_COPY = 32 * 1024;
+/** The largest VMO given an internal mapping: the address space it takes is not free. */
+const MAX_INTERNAL_MAPPING = 64 * 1024 ** 3;
+
+/** A mapping of the whole file that `read`/`write` copy through at memcpy speed. */
+interface InternalMapping {
+  pointer: Deno.PointerObject;
+  view: Uint8Array<ArrayBuffer>;
+  writable: boolean;
+}
 const bounceChunk = new Uint8Array(1024 * 1024);
 const offIn = new BigInt64Array(1);
 const offOut = new BigInt64Array(1);
@@ -85,6 +110,8 @@ export class Backing {
   /** Told before and after a change of size. */
   readonly resizeListeners: Set<ResizeListener> = new Set();
   #refs = 0;
+  /** `undefined` until first wanted; `null` when this file cannot have one. */
+  #internal: InternalMapping | null | undefined = undefined;
 
   /** Wraps an open fd; the backing owns it from now on. */
   constructor(fd: number, size: number, resizable: boolean, isFile: boolean) {
@@ -121,7 +148,51 @@ export class Backing {
 
   /** Drops a VMO that used this backing; the last one closes the fd. */
   release(): void {
-    if (--this.#refs === 0) libc.close(this.fd);
+    if (--this.#refs !== 0) return;
+    const internal = this.#internal;
+    if (internal) {
+      internal.view.buffer.transfer(0);
+      libc.munmap(internal.pointer, BigInt(this.size));
+    }
+    this.#internal = null;
+    libc.close(this.fd);
+  }
+
+  /**
+   * The internal mapping, made on first use. Only a memfd sealed against shrinking gets one:
+   * nothing, in this process or another, can then cut the file under it, so copying through
+   * it can never fault.
+   */
+  #mapping(): InternalMapping | null {
+    if (this.#internal !== undefined) return this.#internal;
+    this.#internal = null;
+    if (this.resizable || this.isFile || this.size === 0 || this.size > MAX_INTERNAL_MAPPING) {
+      return null;
+    }
+    const seals = this.seals();
+    if ((seals & F_SEAL_SHRINK) === 0) return null;
+    const writable = (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) === 0;
+    const prot = writable ? PROT_READ | PROT_WRITE : PROT_READ;
+    const pointer = libc.mmap(null, BigInt(this.size), prot, MAP_SHARED, this.fd, 0n);
+    // Out of address space or of mappings: the copies simply stay on pread/pwrite.
+    if (pointer === null || Deno.UnsafePointer.value(pointer) === MAP_FAILED) return null;
+    const buffer = Deno.UnsafePointerView.getArrayBuffer(pointer, this.size) as ArrayBuffer;
+    this.#internal = { pointer, view: new Uint8Array(buffer), writable };
+    return this.#internal;
+  }
+
+  /** Whether every page of `[pos, pos + len)` of the internal mapping is in memory. */
+  #resident(internal: InternalMapping, pos: number, len: number): boolean {
+    const first = Math.floor(pos / PAGE_SIZE) * PAGE_SIZE;
+    const end = pos + len;
+    for (let at = first; at < end; at += residency.length * PAGE_SIZE) {
+      const span = Math.min(residency.length * PAGE_SIZE, end - at);
+      const pages = Math.ceil(span / PAGE_SIZE);
+      const pointer = Deno.UnsafePointer.offset(internal.pointer, at)!;
+      if (libc.mincore(pointer, BigInt(span), residency) !== 0) return false;
+      for (let i = 0; i < pages; i++) if ((residency[i] & 1) === 0) return false;
+    }
+    return true;
   }
 
   /** The memfd's seals, or 0 for a file that cannot be sealed. */
@@ -132,6 +203,13 @@ export class Backing {
 
   /** Copies `dst.length` bytes at `pos` into `dst`; bytes past the end of the file read 0. */
   readInto(dst: Uint8Array, pos: number): void {
+    if (dst.length >= CHECKED_COPY) {
+      const internal = this.#mapping();
+      if (internal !== null && this.#resident(internal, pos, dst.length)) {
+        dst.set(internal.view.subarray(pos, pos + dst.length));
+        return;
+      }
+    }
     let done = 0;
     while (done < dst.length) {
       const part = done === 0 ? dst : dst.subarray(done);
@@ -150,6 +228,18 @@ export class Backing {
 
   /** Copies `src` into the file at `pos`. */
   writeFrom(src: Uint8Array, pos: number): void {
+    const internal = this.#mapping();
+    if (
+      internal !== null && internal.writable &&
+      (src.length < CHECKED_COPY || this.#resident(internal, pos, src.length))
+    ) {
+      internal.view.set(src, pos);
+      return;
+    }
+    this.#pwrite(src, pos);
+  }
+
+  #pwrite(src: Uint8Array, pos: number): void {
     let done = 0;
     while (done < src.length) {
       const part = done === 0 ? src : src.subarray(done);
@@ -177,7 +267,7 @@ export class Backing {
     // A file system without hole punching: write the zeros.
     for (let done = 0; done < len;) {
       const n = Math.min(zeroChunk.length, len - done);
-      this.writeFrom(zeroChunk.subarray(0, n), pos + done);
+      this.#pwrite(zeroChunk.subarray(0, n), pos + done);
       done += n;
     }
   }
@@ -258,7 +348,8 @@ export class Backing {
     for (let done = 0; done < len;) {
       const chunk = bounceChunk.subarray(0, Math.min(bounceChunk.length, len - done));
       this.readInto(chunk, from + done);
-      dst.writeFrom(chunk, to + done);
+      // Not through dst's internal mapping: a writable mapping would block a later write seal.
+      dst.#pwrite(chunk, to + done);
       done += chunk.length;
     }
   }
