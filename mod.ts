@@ -27,3 +27,4 @@ export { Handle, type HandleBasicInfo, ObjType } from "./src/handle.ts";
 export { PAGE_SIZE } from "./src/args.ts";
 export * from "./src/vmo/mod.ts";
 export * from "./src/vmar/mod.ts";
+export * from "./src/mapping/mod.ts";

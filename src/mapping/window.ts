@@ -1,0 +1,124 @@
+/**
+ * The mapped memory behind a `SharedBuffer` and its slices, and the views vmo keeps over it.
+ *
+ * A window caches one view for reading and one for reading and writing, each registered with
+ * the region tree, which detaches it before the memory under it loses the permission it needs
+ * (unmap, protect, destroy, overwrite, VMO shrink). A detached view has length 0, so "is the
+ * cached view usable" is one length test, and every copy on the fast path is a plain
+ * `Uint8Array.set`. When the test fails, the slow path asks the tree: `BAD_STATE` once the
+ * memory was unmapped, `ACCESS_DENIED` or `OUT_OF_RANGE` for the pages touched, and otherwise a
+ * fresh view.
+ *
+ * Views over memory that is readable but not writable are kept internal and only read from:
+ * JavaScript has no read-only typed array, and a write through one would kill the process.
+ *
+ * @module
+ */
+
+import { fail, Status } from "../status.ts";
+import {
+  accessStatus,
+  addWatch,
+  type Lease,
+  PERM_READ,
+  PERM_WRITE,
+  type VmarObject,
+} from "../vmar/region.ts";
+
+const READ_WRITE = PERM_READ | PERM_WRITE;
+const EMPTY = new Uint8Array(0);
+const EMPTY_DATA = new DataView(new ArrayBuffer(0));
+
+/** A range of mapped memory in a VMAR, with the cached views over it. */
+export class Window {
+  readonly vmar: VmarObject;
+  readonly addr: number;
+  readonly len: number;
+  /** Dies when any of the memory is unmapped. */
+  readonly lease: Lease = { dead: false };
+  /** Over the whole window while it is readable (length 0 otherwise). */
+  readView: Uint8Array<ArrayBuffer> = EMPTY;
+  readData: DataView<ArrayBuffer> = EMPTY_DATA;
+  /** Over the whole window while it is readable and writable (length 0 otherwise). */
+  writeView: Uint8Array<ArrayBuffer> = EMPTY;
+  writeData: DataView<ArrayBuffer> = EMPTY_DATA;
+
+  /** A window on `[addr, addr + len)`, which the caller checked is mapped. */
+  constructor(vmar: VmarObject, addr: number, len: number) {
+    this.vmar = vmar;
+    this.addr = addr;
+    this.len = len;
+    addWatch(vmar, addr, addr + len, 0, this.lease);
+  }
+
+  /** `BAD_STATE` once any of the window's memory was unmapped. */
+  checkLive(): void {
+    if (this.lease.dead) fail(Status.BAD_STATE, "the memory under the buffer was unmapped");
+  }
+
+  /**
+   * The cached view for `needs` (PERM_READ, or PERM_READ|PERM_WRITE), made anew when the whole
+   * window allows it; an empty array when it does not.
+   */
+  refresh(needs: number): Uint8Array<ArrayBuffer> {
+    this.checkLive();
+    if (this.len === 0) return EMPTY;
+    if (accessStatus(this.vmar, this.addr, this.addr + this.len, needs) !== Status.OK) return EMPTY;
+    const view = this.#makeView(this.addr, this.len, needs);
+    const data = new DataView(view.buffer);
+    this.readView = view;
+    this.readData = data;
+    if (needs === READ_WRITE) {
+      this.writeView = view;
+      this.writeData = data;
+    }
+    return view;
+  }
+
+  /**
+   * The slow path of a copy: checks `[at, at + count)` of the window for `needs`, then calls
+   * `copy` with a view and the index in it of the window's byte `at`.
+   */
+  withView<T>(
+    at: number,
+    count: number,
+    needs: number,
+    copy: (view: Uint8Array<ArrayBuffer>, index: number) => T,
+  ): T {
+    const whole = this.refresh(needs);
+    if (whole.length !== 0) return copy(whole, at);
+    const start = this.addr + at;
+    const status = accessStatus(this.vmar, start, start + count, needs);
+    if (status !== Status.OK) {
+      fail(status, `${needs & PERM_WRITE ? "write" : "read"} of ${count} bytes at +${at}`);
+    }
+    // Part of the window lacks the permission but these pages have it: a view of just them,
+    // detached before anything else can run.
+    const pointer = Deno.UnsafePointer.create(BigInt(start))!;
+    const buffer = Deno.UnsafePointerView.getArrayBuffer(pointer, count) as ArrayBuffer;
+    try {
+      return copy(new Uint8Array(buffer), 0);
+    } finally {
+      buffer.transfer(0);
+    }
+  }
+
+  /** A view over `[start, start + len)` registered with the tree; the range was checked. */
+  #makeView(start: number, len: number, needs: number): Uint8Array<ArrayBuffer> {
+    const pointer = Deno.UnsafePointer.create(BigInt(start))!;
+    const buffer = Deno.UnsafePointerView.getArrayBuffer(pointer, len) as ArrayBuffer;
+    addWatch(this.vmar, start, start + len, needs, buffer);
+    return new Uint8Array(buffer);
+  }
+
+  /** A new view of `len` bytes at `at` for the caller to keep: read-write memory only. */
+  keptView(at: number, len: number): ArrayBuffer {
+    this.checkLive();
+    const start = this.addr + at;
+    const status = accessStatus(this.vmar, start, start + len, READ_WRITE);
+    if (status !== Status.OK) fail(status, `no read-write memory for a view at +${at}`);
+    return this.#makeView(start, len, READ_WRITE).buffer;
+  }
+}
+
+export { READ_WRITE };
