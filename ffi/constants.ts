@@ -23,11 +23,13 @@ export const O_RDONLY = 0;
 export const O_WRONLY = 1;
 export const O_RDWR = 2;
 export const O_ACCMODE = 3;
+export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
 
 export const F_GETFD = 1;
 export const F_SETFD = 2;
 export const F_GETFL = 3;
+export const F_SETFL = 4;
 export const F_DUPFD_CLOEXEC = 1030;
 export const F_ADD_SEALS = 1033;
 export const F_GET_SEALS = 1034;

@@ -46,7 +46,8 @@ export function isPageAligned(x: number): boolean {
 
 /**
  * Checks that `value` is a non-negative integer (a size, offset or address) and returns it.
- * Anything else, a negative, fractional, infinite or non-number value, is `INVALID_ARGS`.
+ * A negative, fractional, infinite or non-number value is `INVALID_ARGS`. Values above
+ * `MAX_U64` pass here: each call reports them as `OUT_OF_RANGE` where Zircon checks overflow.
  */
 export function checkU64(value: unknown, what: string): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
@@ -89,4 +90,11 @@ export function describe(value: unknown): string {
   if (value === null) return "null";
   if (value === undefined) return "undefined";
   return typeof value === "object" ? (value.constructor?.name ?? "object") : typeof value;
+}
+
+/** `OUT_OF_RANGE` when a value is above `MAX_U64`, for calls where Zircon checks no range. */
+export function checkSafe(value: number, what: string): void {
+  if (value > MAX_U64) {
+    fail(Status.OUT_OF_RANGE, `${what} ${value} is above Number.MAX_SAFE_INTEGER`);
+  }
 }

@@ -45,7 +45,7 @@ function hex(n: number): string {
  * region.map(0, vmo, 0, 8192, VmarFlags.PERM_READ);
  * const text = formatMaps(region.infoMaps());
  * assert.match(text, /useralloc/);
- * assert.match(text, /r-- .*"frames" koid \d+ .*8 KiB/);
+ * assert.match(text, /r-- .* 8 KiB vmo "frames" koid \d+/);
  * region.destroy();
  * ```
  */

@@ -13,8 +13,10 @@ import {
   F_SEAL_GROW,
   F_SEAL_SHRINK,
   F_SEAL_WRITE,
+  F_SETFL,
   O_ACCMODE,
   O_CLOEXEC,
+  O_NONBLOCK,
   O_RDONLY,
   O_RDWR,
   POSIX_FADV_DONTNEED,
@@ -26,6 +28,7 @@ import { libc } from "../../ffi/libc.ts";
 import {
   checkBytes,
   checkedEnd,
+  checkSafe,
   checkU32,
   checkU64,
   describe,
@@ -223,6 +226,9 @@ export class Vmo extends Handle {
    * ```
    */
   static fromFile(file: Deno.FsFile | string, opts: FromFileOptions = {}): Vmo {
+    if (typeof opts !== "object" || opts === null) {
+      fail(Status.INVALID_ARGS, `opts must be an object, got ${describe(opts)}`);
+    }
     const writable = opts.writable === true;
     const fd = typeof file === "string" ? openPath(file, writable) : dupFsFile(file, writable);
     try {
@@ -257,6 +263,9 @@ export class Vmo extends Handle {
    * ```
    */
   static fromFd(fd: number, opts: FromFdOptions = {}): Vmo {
+    if (typeof opts !== "object" || opts === null) {
+      fail(Status.INVALID_ARGS, `opts must be an object, got ${describe(opts)}`);
+    }
     checkU64(fd, "fd");
     if (fd > 0x7fff_ffff) fail(Status.INVALID_ARGS, `fd ${fd} is no file descriptor`);
     const rights = opts.rights === undefined ? undefined : checkU32(opts.rights, "rights");
@@ -757,6 +766,8 @@ export class Vmo extends Handle {
       }
       case VmoOp.DONT_NEED:
       case VmoOp.ALWAYS_NEED: {
+        checkSafe(offset, "offset");
+        checkSafe(size, "size");
         if (object.pageOwner.kind !== "file") return;
         const end = checkedEnd(offset, size, "hint");
         if (roundUpPage(end) > object.size) fail(Status.OUT_OF_RANGE, "hint range is past the end");
@@ -967,8 +978,16 @@ function openPath(path: string, writable: boolean): number {
       fail(Status.ACCESS_DENIED, `Deno's ${name} permission for ${path} is not granted`);
     }
   }
-  const fd = libc.open(cString(path), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
+  // O_NONBLOCK so that opening a FIFO does not wait for a writer; it is cleared once fstat
+  // (in #adopt) has told a regular file.
+  const fd = libc.open(cString(path), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK, 0);
   if (fd < 0) throw syscallError("open", `cannot open ${path}`);
+  const stat = fstat(fd);
+  if (stat === null || (stat.mode & S_IFMT) !== S_IFREG) {
+    libc.close(fd);
+    fail(Status.WRONG_TYPE, `${path} is not a regular file`);
+  }
+  libc.fcntl(fd, F_SETFL, libc.fcntl(fd, F_GETFL, 0) & ~O_NONBLOCK);
   return fd;
 }
 
