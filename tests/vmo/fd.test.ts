@@ -1,0 +1,235 @@
+import assert from "node:assert/strict";
+import {
+  DEFAULT_VMO_RIGHTS,
+  Rights,
+  Status,
+  Vmo,
+  VmoChildOptions as C,
+  VmoInfoFlags,
+  VmoOptions,
+} from "../../mod.ts";
+import {
+  assertStatus,
+  countFds,
+  errno,
+  F_ADD_SEALS,
+  F_SEAL_GROW,
+  F_SEAL_SHRINK,
+  fdIsOpen,
+  filled,
+  libc,
+  MFD_CLOEXEC,
+  O_RDONLY,
+  O_RDWR,
+  P,
+  tempFile,
+} from "../helpers.ts";
+
+/** A read-only fd for the same memory as `fd`, opened anew through /proc. */
+function readOnlyReopen(fd: number): number {
+  const ro = libc.open(`/proc/self/fd/${fd}`, O_RDONLY);
+  assert.ok(ro >= 0, `reopen failed: errno ${errno()}`);
+  return ro;
+}
+
+Deno.test("fromFd of a dup'd fd (unsafeDupFd)", async (t) => {
+  await t.step("shares the memory both ways", () => {
+    using original = Vmo.create(2 * P);
+    original.write(new Uint8Array([42]), P);
+    using adopted = Vmo.fromFd(original.unsafeDupFd());
+    assert.equal(adopted.getSize(), 2 * P);
+    assert.equal(adopted.readToArray(P, 1)[0], 42);
+    adopted.write(new Uint8Array([43]), 0);
+    assert.equal(original.readToArray(0, 1)[0], 43);
+    assert.notEqual(adopted.koid, original.koid);
+  });
+  await t.step("takes ownership: closing the VMO closes the fd", () => {
+    using original = Vmo.create(P);
+    const fd = original.unsafeDupFd();
+    assert.ok(fdIsOpen(fd));
+    const adopted = Vmo.fromFd(fd);
+    assert.ok(fdIsOpen(fd));
+    adopted.close();
+    assert.equal(fdIsOpen(fd), false);
+  });
+  await t.step("unsafeDupFd needs TRANSFER: ACCESS_DENIED", () => {
+    using vmo = Vmo.create(P);
+    using noTransfer = vmo.duplicate(DEFAULT_VMO_RIGHTS & ~Rights.TRANSFER);
+    const before = countFds();
+    assertStatus(() => noTransfer.unsafeDupFd(), Status.ACCESS_DENIED);
+    assert.equal(countFds(), before);
+  });
+});
+
+Deno.test("fromFd: sealed vs unsealed memfd resizability", async (t) => {
+  await t.step("a non-resizable VMO's fd is sealed: adopted VMO is not resizable", () => {
+    using original = Vmo.create(P);
+    using adopted = Vmo.fromFd(original.unsafeDupFd());
+    assert.equal(adopted.rights, DEFAULT_VMO_RIGHTS);
+    assert.equal(adopted.info().flags & VmoInfoFlags.RESIZABLE, 0);
+    assertStatus(() => adopted.setSize(2 * P), Status.UNAVAILABLE);
+  });
+  await t.step("a resizable VMO's fd is unsealed: adopted VMO is resizable with RESIZE", () => {
+    using original = Vmo.create(P, VmoOptions.RESIZABLE);
+    using adopted = Vmo.fromFd(original.unsafeDupFd());
+    assert.equal(adopted.rights, DEFAULT_VMO_RIGHTS | Rights.RESIZE);
+    assert.ok(adopted.info().flags & VmoInfoFlags.RESIZABLE);
+    adopted.setSize(3 * P);
+    assert.equal(adopted.getSize(), 3 * P);
+  });
+  await t.step("a raw memfd of our own, unsealed: resizable; size rounded, stream exact", () => {
+    const fd = libc.memfd("raw");
+    assert.ok(fd >= 0);
+    assert.equal(libc.ftruncate(fd, 100), 0);
+    assert.equal(libc.pwrite(fd, new Uint8Array([7]), 99), 1);
+    using vmo = Vmo.fromFd(fd);
+    assert.equal(vmo.getSize(), P);
+    assert.equal(vmo.getStreamSize(), 100);
+    assert.equal(vmo.readToArray(99, 1)[0], 7);
+    assert.ok(vmo.rights & Rights.RESIZE);
+    vmo.setSize(2 * P);
+    assert.equal(vmo.getSize(), 2 * P);
+  });
+  await t.step("a raw memfd sealed against shrink and grow: not resizable", () => {
+    const fd = libc.memfd("sealed");
+    assert.equal(libc.ftruncate(fd, P), 0);
+    assert.equal(libc.fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
+    using vmo = Vmo.fromFd(fd);
+    assert.equal(vmo.rights & Rights.RESIZE, 0);
+    assertStatus(() => vmo.setSize(2 * P), Status.UNAVAILABLE);
+  });
+  await t.step("a raw memfd without sealing support is resizable", () => {
+    const fd = libc.memfd("no-sealing", MFD_CLOEXEC);
+    assert.equal(libc.ftruncate(fd, P), 0);
+    using vmo = Vmo.fromFd(fd);
+    assert.ok(vmo.rights & Rights.RESIZE);
+  });
+});
+
+Deno.test("fromFd: a read-only fd gives no WRITE right", async (t) => {
+  await t.step("a read-only memfd fd", () => {
+    using original = Vmo.create(P, VmoOptions.RESIZABLE);
+    original.write(new Uint8Array([5]), 0);
+    const rwFd = original.unsafeDupFd();
+    const roFd = readOnlyReopen(rwFd);
+    libc.close(rwFd);
+    using vmo = Vmo.fromFd(roFd);
+    assert.equal(vmo.rights & Rights.WRITE, 0);
+    assert.equal(vmo.rights & Rights.RESIZE, 0);
+    assert.equal(vmo.readToArray(0, 1)[0], 5);
+    assertStatus(() => vmo.write(new Uint8Array(1), 0), Status.ACCESS_DENIED);
+    assertStatus(() => vmo.setSize(2 * P), Status.ACCESS_DENIED);
+  });
+  await t.step("a read-only fd of a sealed memfd: large and small reads", () => {
+    using original = Vmo.create(256 * 1024);
+    const data = new Uint8Array(256 * 1024).map((_, i) => (i * 7) & 0xff);
+    original.write(data, 0);
+    const rwFd = original.unsafeDupFd();
+    const roFd = readOnlyReopen(rwFd);
+    libc.close(rwFd);
+    using vmo = Vmo.fromFd(roFd);
+    assert.equal(vmo.rights & Rights.WRITE, 0);
+    assert.deepEqual(vmo.readToArray(0, 256 * 1024), data);
+    assert.deepEqual(vmo.readToArray(1000, 10), data.slice(1000, 1010));
+    assertStatus(() => vmo.write(new Uint8Array(1), 0), Status.ACCESS_DENIED);
+    original.write(new Uint8Array([1, 2, 3]), 0);
+    assert.deepEqual([...vmo.readToArray(0, 3)], [1, 2, 3]);
+  });
+  await t.step("a read-only regular-file fd", () => {
+    const path = tempFile(filled(10, 3));
+    try {
+      const fd = libc.open(path, O_RDONLY);
+      using vmo = Vmo.fromFd(fd);
+      assert.equal(vmo.rights & Rights.WRITE, 0);
+      assert.deepEqual(vmo.readToArray(0, 10), filled(10, 3));
+      assert.equal(vmo.getStreamSize(), 10);
+    } finally {
+      Deno.removeSync(path);
+    }
+  });
+  await t.step("a read-write regular-file fd: writes reach the file", () => {
+    const path = tempFile(filled(10, 3));
+    try {
+      const fd = libc.open(path, O_RDWR);
+      using vmo = Vmo.fromFd(fd);
+      assert.ok(vmo.rights & Rights.WRITE);
+      vmo.write(new Uint8Array([1]), 0);
+      assert.equal(Deno.readFileSync(path)[0], 1);
+      assertStatus(() => vmo.setSize(2 * P), Status.UNAVAILABLE);
+    } finally {
+      Deno.removeSync(path);
+    }
+  });
+  await t.step("an IMMUTABLE snapshot's fd is write-sealed: no WRITE", () => {
+    using parent = Vmo.create(P);
+    parent.write(new Uint8Array([6]), 0);
+    using frozen = parent.createChild(C.SNAPSHOT | C.NO_WRITE, 0, P);
+    const fd = frozen.unsafeDupFd();
+    assert.equal(libc.pwrite(fd, new Uint8Array([1]), 0), -1, "the kernel refuses writes");
+    using adopted = Vmo.fromFd(fd);
+    assert.equal(adopted.rights & Rights.WRITE, 0);
+    assert.equal(adopted.readToArray(0, 1)[0], 6);
+  });
+});
+
+Deno.test("fromFd: opts.rights narrows the rights", () => {
+  using original = Vmo.create(P);
+  using vmo = Vmo.fromFd(original.unsafeDupFd(), { rights: Rights.READ | Rights.DUPLICATE });
+  assert.equal(vmo.rights, Rights.READ | Rights.DUPLICATE);
+  assertStatus(() => vmo.write(new Uint8Array(1), 0), Status.ACCESS_DENIED);
+  // rights can only narrow: asking for RESIZE on a sealed memfd does not grant it
+  using other = Vmo.fromFd(original.unsafeDupFd(), { rights: Rights.RESIZE | Rights.READ });
+  assert.equal(other.rights, Rights.READ);
+});
+
+Deno.test("fromFd errors", async (t) => {
+  await t.step("a pipe: WRONG_TYPE", () => {
+    const [r, w] = libc.pipe();
+    try {
+      assertStatus(() => Vmo.fromFd(r), Status.WRONG_TYPE);
+      assertStatus(() => Vmo.fromFd(w), Status.WRONG_TYPE);
+    } finally {
+      // fromFd does not take a rejected fd: close what is still ours
+      if (fdIsOpen(r)) libc.close(r);
+      if (fdIsOpen(w)) libc.close(w);
+    }
+  });
+  await t.step("a directory and a character device: WRONG_TYPE", () => {
+    const dir = Deno.makeTempDirSync();
+    const dfd = libc.open(dir, O_RDONLY);
+    const nfd = libc.open("/dev/null", O_RDWR);
+    try {
+      assert.ok(dfd >= 0 && nfd >= 0);
+      assertStatus(() => Vmo.fromFd(dfd), Status.WRONG_TYPE);
+      assertStatus(() => Vmo.fromFd(nfd), Status.WRONG_TYPE);
+    } finally {
+      if (fdIsOpen(dfd)) libc.close(dfd);
+      if (fdIsOpen(nfd)) libc.close(nfd);
+      Deno.removeSync(dir);
+    }
+  });
+  await t.step("a closed fd: BAD_HANDLE with cause EBADF", () => {
+    const error = assertStatus(() => Vmo.fromFd(876_543), Status.BAD_HANDLE);
+    assert.equal(error.cause?.code, "EBADF");
+  });
+  await t.step("not an fd number: INVALID_ARGS", () => {
+    for (const bad of [-1, 1.5, NaN, Infinity, 2 ** 31, 2 ** 53, "3", undefined, null]) {
+      assertStatus(() => Vmo.fromFd(bad as number), Status.INVALID_ARGS, String(bad));
+    }
+  });
+  await t.step("rights that are no 32-bit value: INVALID_ARGS", () => {
+    using original = Vmo.create(P);
+    const fd = original.unsafeDupFd();
+    try {
+      for (const bad of [-1, 1.5, NaN, 2 ** 32, "1"]) {
+        assertStatus(
+          () => Vmo.fromFd(fd, { rights: bad as number }),
+          Status.INVALID_ARGS,
+          String(bad),
+        );
+      }
+    } finally {
+      if (fdIsOpen(fd)) libc.close(fd);
+    }
+  });
+});
