@@ -1,0 +1,438 @@
+/**
+ * Helpers for the VMAR rule tests: exact-status assertions, a fresh sub-VMAR fixture, and
+ * probes of the real kernel state that do not go through the library: `/proc/self/maps`
+ * (protection of a range), `/proc/self/fd`, and `process_vm_readv`/`writev` on this process
+ * (which read the page tables and fail with `EFAULT` instead of faulting).
+ *
+ * The C calls go through a `Deno.dlopen` of their own, so that the probes do not share the
+ * FFI layer under test. Deno's file APIs refuse `/proc` without `--allow-all`, hence FFI.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import {
+  type MapInfo,
+  MapInfoType,
+  PAGE_SIZE,
+  type Status,
+  statusName,
+  Vmar,
+  VmarFlags,
+  ZxError,
+} from "../../mod.ts";
+import { type KernelObject, liveObjectOf } from "../../src/handle.ts";
+
+/** The page size, shorter. */
+export const P: number = PAGE_SIZE;
+
+export const R: number = VmarFlags.PERM_READ;
+export const W: number = VmarFlags.PERM_WRITE;
+export const X: number = VmarFlags.PERM_EXECUTE;
+export const RW: number = R | W;
+export const SPECIFIC: number = VmarFlags.SPECIFIC;
+/** CAN_MAP_READ | CAN_MAP_WRITE | CAN_MAP_SPECIFIC: what the fixture region allows. */
+export const CAN_RWS: number = VmarFlags.CAN_MAP_READ | VmarFlags.CAN_MAP_WRITE |
+  VmarFlags.CAN_MAP_SPECIFIC;
+
+function render(status: number): string {
+  return `${statusName(status)} (${status})`;
+}
+
+/**
+ * Asserts that `fn` throws a `ZxError` with exactly `status` (and a message that starts with
+ * the status name) and returns it. Success or any other error fails with both statuses named.
+ */
+export function assertStatus(fn: () => unknown, status: Status, what = ""): ZxError {
+  const prefix = what ? `${what}: ` : "";
+  try {
+    fn();
+  } catch (error) {
+    if (!(error instanceof ZxError)) {
+      assert.fail(
+        `${prefix}expected ZxError ${render(status)}, got ${
+          error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+        }`,
+      );
+    }
+    assert.equal(
+      error.status,
+      status,
+      `${prefix}expected ${render(status)}, got ${render(error.status)} (${error.message})`,
+    );
+    assert.equal(error.name, "ZxError");
+    assert.ok(
+      error.message.startsWith(statusName(status) + ":"),
+      `message "${error.message}" should start with "${statusName(status)}:"`,
+    );
+    return error;
+  }
+  assert.fail(`${prefix}expected ${render(status)}, but the call succeeded`);
+}
+
+/** A deterministic byte pattern of `length` bytes, distinct per `seed`. */
+export function pattern(length: number, seed = 1): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(length);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+/** A sub-VMAR of the root for one test; `using` destroys it if it is still alive. */
+export interface Region extends Disposable {
+  vmar: Vmar;
+  base: number;
+  size: number;
+}
+
+/**
+ * A fresh top-level sub-VMAR of `pages` pages with `flags` (CAN_MAP_READ|WRITE|SPECIFIC by
+ * default). Dispose (`using`) destroys it unless the test already did.
+ */
+export function region(pages = 16, flags: number = CAN_RWS): Region {
+  const [vmar, base] = Vmar.root().allocate(0, pages * P, flags);
+  return {
+    vmar,
+    base,
+    size: pages * P,
+    [Symbol.dispose]() {
+      destroyQuietly(vmar);
+    },
+  };
+}
+
+/** Destroys `vmar` unless it is already dead or its handle closed. */
+export function destroyQuietly(vmar: Vmar): void {
+  if (!vmar.isValid) return;
+  try {
+    vmar.destroy();
+  } catch (error) {
+    if (!(error instanceof ZxError)) throw error;
+  }
+}
+
+/**
+ * A second handle to `vmar`'s object with exactly `rights`, including rights `duplicate`
+ * cannot add (a WRITE right over a region without CAN_MAP_WRITE): reaches into the handle's
+ * protected factory, to test a check that no reachable handle could otherwise exercise.
+ */
+export function vmarWithRights(vmar: Vmar, rights: number): Vmar {
+  const factory = vmar as unknown as {
+    newHandle(object: KernelObject, rights: number): Vmar;
+  };
+  return factory.newHandle(liveObjectOf(vmar), rights);
+}
+
+/** A duplicate of `vmar` without the rights in `drop`. */
+export function without(vmar: Vmar, drop: number): Vmar {
+  return vmar.duplicate(vmar.rights & ~drop);
+}
+
+// ---------------------------------------------------------------------------------------------
+// infoMaps summaries
+
+/** A mapping record of `infoMaps`, reduced to what tests compare. Offsets are from `base`. */
+export interface MapRow {
+  type: "vmar" | "map";
+  off: number;
+  size: number;
+  depth: number;
+  perms?: number;
+  vmoOffset?: number;
+  koid?: number;
+}
+
+/** `infoMaps()` records as rows, with addresses relative to `base`. */
+export function rows(maps: MapInfo[], base: number): MapRow[] {
+  return maps.map((m) => {
+    if (m.type === MapInfoType.MAPPING) {
+      return {
+        type: "map",
+        off: m.base - base,
+        size: m.size,
+        depth: m.depth,
+        perms: m.mapping!.mmuFlags,
+        vmoOffset: m.mapping!.vmoOffset,
+        koid: m.mapping!.vmoKoid,
+      };
+    }
+    return { type: "vmar", off: m.base - base, size: m.size, depth: m.depth };
+  });
+}
+
+/** The mapping records of `vmar.infoMaps()` as `[offsetFromBase, size, perms, vmoOffset]`. */
+export function mappingRows(vmar: Vmar, base: number): [number, number, number, number][] {
+  return vmar.infoMaps().filter((m) => m.type === MapInfoType.MAPPING).map((m) => [
+    m.base - base,
+    m.size,
+    m.mapping!.mmuFlags,
+    m.mapping!.vmoOffset,
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// libc of the tests' own
+
+const c = Deno.dlopen("libc.so.6", {
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  getdents64: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  getpid: { parameters: [], result: "i32" },
+  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  process_vm_readv: {
+    parameters: ["i32", "buffer", "usize", "buffer", "usize", "usize"],
+    result: "isize",
+  },
+  process_vm_writev: {
+    parameters: ["i32", "buffer", "usize", "buffer", "usize", "usize"],
+    result: "isize",
+  },
+}).symbols;
+
+const O_RDONLY = 0;
+const O_DIRECTORY = 0o200000;
+const O_CLOEXEC = 0o2000000;
+export const PROT_NONE = 0;
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+const MAP_PRIVATE = 0x02;
+const MAP_ANONYMOUS = 0x20;
+
+function cstr(s: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(s + "\0");
+}
+
+/** The whole text of a /proc file, read through FFI. */
+export function readProc(path: string): string {
+  const fd = c.open(cstr(path), O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) throw new Error(`cannot open ${path}`);
+  const parts: string[] = [];
+  const decoder = new TextDecoder();
+  const chunk = new Uint8Array(1 << 16);
+  try {
+    for (;;) {
+      const n = Number(c.read(fd, chunk, BigInt(chunk.length)));
+      if (n < 0) throw new Error(`cannot read ${path}`);
+      if (n === 0) break;
+      parts.push(decoder.decode(chunk.subarray(0, n), { stream: true }));
+    }
+  } finally {
+    c.close(fd);
+  }
+  parts.push(decoder.decode());
+  return parts.join("");
+}
+
+/** One line of `/proc/self/maps`. */
+export interface ProcMap {
+  start: number;
+  end: number;
+  /** `"rw-s"`, `"---p"`... */
+  perms: string;
+  /** The path column ("" for anonymous memory). */
+  path: string;
+}
+
+/** The lines of `/proc/self/maps`. */
+export function procMaps(): ProcMap[] {
+  const out: ProcMap[] = [];
+  for (const line of readProc("/proc/self/maps").split("\n")) {
+    if (line === "") continue;
+    const fields = line.split(/\s+/);
+    const [start, end] = fields[0].split("-").map((h) => parseInt(h, 16));
+    out.push({ start, end, perms: fields[1], path: fields.slice(5).join(" ") });
+  }
+  return out;
+}
+
+/**
+ * The kernel's view of `[addr, addr + len)`: the protection of each page-run, clipped to the
+ * range, with `null` for holes (nothing mapped). Adjacent runs with the same protection are
+ * joined, since Linux may or may not merge VMAs.
+ */
+export function kernelRuns(addr: number, len: number): [number, number, string | null][] {
+  const end = addr + len;
+  const runs: [number, number, string | null][] = [];
+  const push = (s: number, e: number, p: string | null) => {
+    const last = runs[runs.length - 1];
+    if (last !== undefined && last[1] === s && last[2] === p) last[1] = e;
+    else runs.push([s, e, p]);
+  };
+  let cursor = addr;
+  for (const m of procMaps()) {
+    if (m.end <= addr || m.start >= end) continue;
+    if (m.start > cursor) push(cursor, m.start, null);
+    const from = Math.max(m.start, addr);
+    const to = Math.min(m.end, end);
+    push(from, to, m.perms);
+    cursor = to;
+  }
+  if (cursor < end) push(cursor, end, null);
+  return runs;
+}
+
+/**
+ * The kernel protection of `[addr, addr + len)` as runs relative to `base`, e.g.
+ * `[[0, 4096, "rw-s"], [4096, 65536, "---p"]]`: what tests compare with `assert.deepEqual`.
+ */
+export function kernelLayout(
+  base: number,
+  addr: number,
+  len: number,
+): [number, number, string | null][] {
+  return kernelRuns(addr, len).map(([s, e, p]) => [s - base, e - base, p]);
+}
+
+/** Asserts that every page of `[addr, addr + len)` has protection `perms` in the kernel. */
+export function assertKernelProt(addr: number, len: number, perms: string | null, what = ""): void {
+  assert.deepEqual(
+    kernelRuns(addr, len),
+    [[addr, addr + len, perms]],
+    `${what ? what + ": " : ""}kernel protection of [0x${addr.toString(16)}, +${len})`,
+  );
+}
+
+const dents = new Uint8Array(32 * 1024);
+
+/** How many fds this process has open (from `/proc/self/fd`, not counting the one reading). */
+export function countFds(): number {
+  const dir = c.open(cstr("/proc/self/fd"), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (dir < 0) throw new Error("cannot open /proc/self/fd");
+  let count = 0;
+  try {
+    const view = new DataView(dents.buffer);
+    for (;;) {
+      const n = Number(c.getdents64(dir, dents, BigInt(dents.length)));
+      if (n < 0) throw new Error("getdents64 failed");
+      if (n === 0) break;
+      for (let pos = 0; pos < n;) {
+        const reclen = view.getUint16(pos + 16, true);
+        const first = dents[pos + 19];
+        const isDot = first === 0x2e; // "." and ".."
+        if (!isDot) count++;
+        pos += reclen;
+      }
+    }
+  } finally {
+    c.close(dir);
+  }
+  return count - 1; // the directory fd itself
+}
+
+// ---------------------------------------------------------------------------------------------
+// Probes through the kernel's page tables (independent of the library's tree)
+
+const pid = c.getpid();
+const localIov = new BigUint64Array(2);
+const remoteIov = new BigUint64Array(2);
+const probeByte = new Uint8Array(1);
+
+function vmCopy(addr: number, buf: Uint8Array<ArrayBuffer>, write: boolean): number {
+  localIov[0] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
+  localIov[1] = BigInt(buf.length);
+  remoteIov[0] = BigInt(addr);
+  remoteIov[1] = BigInt(buf.length);
+  const l = new Uint8Array(localIov.buffer);
+  const r = new Uint8Array(remoteIov.buffer);
+  return Number(
+    write ? c.process_vm_writev(pid, l, 1n, r, 1n, 0n) : c.process_vm_readv(pid, l, 1n, r, 1n, 0n),
+  );
+}
+
+/** Whether the kernel lets this process read the byte at `addr` (no fault possible). */
+export function kernelCanRead(addr: number): boolean {
+  return vmCopy(addr, probeByte, false) === 1;
+}
+
+/**
+ * Whether the kernel lets this process write the byte at `addr`: reads it and writes the same
+ * value back, so the memory is unchanged.
+ */
+export function kernelCanWrite(addr: number): boolean {
+  if (vmCopy(addr, probeByte, false) !== 1) return false;
+  return vmCopy(addr, probeByte, true) === 1;
+}
+
+/** `[kernelCanRead, kernelCanWrite]` of one address, as a compact assertion target. */
+export function kernelAccess(addr: number): "rw" | "r" | "-" {
+  if (!kernelCanRead(addr)) return "-";
+  return kernelCanWrite(addr) ? "rw" : "r";
+}
+
+/** Bytes at `addr` read through the kernel (throws if any of them cannot be read). */
+export function kernelRead(addr: number, len: number): Uint8Array<ArrayBuffer> {
+  const buf = new Uint8Array(len);
+  const n = vmCopy(addr, buf, false);
+  if (n !== len) throw new Error(`kernelRead at 0x${addr.toString(16)}: ${n} of ${len}`);
+  return buf;
+}
+
+/** What `vmar.readMemory(addr, 1 byte)` gives: the byte count (1) or the thrown status. */
+export function readProbe(vmar: Vmar, addr: number, len = 1): number {
+  try {
+    return vmar.readMemory(addr, new Uint8Array(len));
+  } catch (error) {
+    if (error instanceof ZxError) return error.status;
+    throw error;
+  }
+}
+
+/** What `vmar.writeMemory(addr, bytes)` gives: the count or the thrown status. */
+export function writeProbe(vmar: Vmar, addr: number, src: Uint8Array = new Uint8Array(1)): number {
+  try {
+    return vmar.writeMemory(addr, src);
+  } catch (error) {
+    if (error instanceof ZxError) return error.status;
+    throw error;
+  }
+}
+
+/** `len` bytes read with `vmar.readMemory` (asserting the full count). */
+export function readBytes(vmar: Vmar, addr: number, len: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(len);
+  assert.equal(vmar.readMemory(addr, out), len, `readMemory(0x${addr.toString(16)}, ${len})`);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory the library does not own
+
+/** An anonymous private RW mapping made with the tests' own mmap, outside the library. */
+export function foreignMmap(size: number): number {
+  const p = c.mmap(null, BigInt(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n);
+  const value = BigInt(Deno.UnsafePointer.value(p));
+  if (value === 0n || value === 0xffff_ffff_ffff_ffffn) throw new Error("mmap failed");
+  return Number(value);
+}
+
+/** `munmap` of the tests' own. */
+export function foreignMunmap(addr: number, size: number): void {
+  if (c.munmap(Deno.UnsafePointer.create(BigInt(addr)), BigInt(size)) !== 0) {
+    throw new Error("munmap failed");
+  }
+}
+
+/** A zero-copy view of foreign memory at `addr` (only for memory the test itself mapped RW). */
+export function foreignView(addr: number, len: number): Uint8Array<ArrayBuffer> {
+  const ptr = Deno.UnsafePointer.create(BigInt(addr))!;
+  return new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(ptr, len));
+}
+
+/** The alignment field of a VMAR option for `bytes` (a power of two from 2^10 to 2^32). */
+export function alignFlag(bytes: number): number {
+  const log = Math.log2(bytes);
+  if (!Number.isInteger(log) || log < 10 || log > 32) throw new Error(`bad alignment ${bytes}`);
+  return log << 24;
+}
