@@ -1,5 +1,6 @@
 /**
- * A tour of `Vmo`: create, write, slice, snapshot, resize, decommit, and what `info()` says.
+ * A tour of vmo: VMOs (create, write, slice, snapshot, resize, decommit, info), address regions
+ * (allocate, map, protect, the region tree) and views that are detached before their memory goes.
  *
  * Run: `deno task demo` (or `deno run --allow-ffi --allow-read examples/demo.ts`).
  *
@@ -7,9 +8,14 @@
  */
 
 import {
+  formatMaps,
+  Mapping,
   PAGE_SIZE,
   Rights,
+  SharedBuffer,
   statusName,
+  Vmar,
+  VmarFlags,
   Vmo,
   VmoChildOptions,
   VmoOp,
@@ -97,3 +103,54 @@ console.log(
   `snapshot of a 64 GiB VMO holding 16 MiB: ${ms.toFixed(1)} ms, ` +
     `${sparseCopy.info().committedBytes / 2 ** 20} MiB copied`,
 );
+
+// ---- Address regions: reserve, map, protect, look at the tree ----
+
+const RW = VmarFlags.PERM_READ | VmarFlags.PERM_WRITE;
+const [region, regionBase] = Vmar.root().allocate(
+  0,
+  1 << 20,
+  VmarFlags.CAN_MAP_READ | VmarFlags.CAN_MAP_WRITE | VmarFlags.CAN_MAP_SPECIFIC,
+);
+console.log(`\nreserved a 1 MiB region at 0x${regionBase.toString(16)}`);
+using frames = Vmo.create(4 * PAGE_SIZE);
+frames.setName("frames");
+const framesAddr = region.map(0, frames, 0, 4 * PAGE_SIZE, RW);
+region.protect(framesAddr + PAGE_SIZE, PAGE_SIZE, VmarFlags.PERM_READ);
+region.writeMemory(framesAddr, text.encode("mapped"));
+console.log(`mapped 4 pages, made page 1 read-only; the region now holds:`);
+console.log(formatMaps(region.infoMaps()));
+try {
+  region.writeMemory(framesAddr + PAGE_SIZE, text.encode("x"));
+} catch (e) {
+  if (!(e instanceof ZxError)) throw e;
+  console.log(`writing to the read-only page: ${statusName(e.status)} (checked, never a fault)`);
+}
+
+// ---- Views that cannot outlive their memory ----
+
+const buffer = SharedBuffer.fromRange(region, framesAddr, 4 * PAGE_SIZE);
+const firstPage = buffer.sliceMut(0, PAGE_SIZE).bytes();
+console.log(
+  `a zero-copy view of page 0 reads "${
+    decode(firstPage.subarray(0, 6))
+  }" (${firstPage.length} bytes)`,
+);
+region.unmap(framesAddr, 4 * PAGE_SIZE);
+console.log(
+  `after unmap the view has length ${firstPage.length}; writing through it is ignored: ` +
+    `${(firstPage[0] = 1, firstPage[0])}`,
+);
+try {
+  buffer.readU8(0);
+} catch (e) {
+  if (!(e instanceof ZxError)) throw e;
+  console.log(`the buffer itself now says ${statusName(e.status)}`);
+}
+region.destroy();
+
+using mapping = Mapping.allocateWithName(PAGE_SIZE, "counters")[0];
+const counters = mapping.int32View(0, 4);
+Atomics.add(counters, 0, 41);
+Atomics.add(counters, 0, 1);
+console.log(`Mapping with an Atomics view: counter = ${mapping.readI32(0)}`);

@@ -643,8 +643,8 @@ export class SharedBufferSliceMut extends SharedBufferSlice {
     let view = state.win.writeView;
     if (view.length === 0) view = state.win.refresh(READ_WRITE);
     if (view.length === 0) {
-      state.win.withView(state.start, state.len, READ_WRITE, () => undefined);
-      fail(Status.ACCESS_DENIED, "only part of the buffer is read-write");
+      // Some of the window is not read-write, but this slice may be: a view of just the slice.
+      return new Uint8Array(state.win.keptView(state.start, state.len));
     }
     return view.subarray(state.start, state.start + state.len);
   }
