@@ -66,12 +66,58 @@ export function checkU32(value: unknown, what: string): number {
   return value;
 }
 
-/** Checks that `value` is a `Uint8Array` (what every copy in and out takes). */
+// A caller's Uint8Array is only ever used through the built-in typed-array functions: an
+// array can carry its own `set`, `subarray` or `length`, and a `set` that got one of vmo's
+// views over read-only memory could write to it and kill the process.
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
+function builtinGetter(name: string | symbol): (this: unknown) => unknown {
+  return Object.getOwnPropertyDescriptor(typedArrayPrototype, name)!.get!;
+}
+const tagOf = builtinGetter(Symbol.toStringTag);
+const lengthOf = builtinGetter("length") as (this: Uint8Array) => number;
+const bufferOf = builtinGetter("buffer") as (this: Uint8Array) => ArrayBufferLike;
+const byteOffsetOf = builtinGetter("byteOffset") as (this: Uint8Array) => number;
+const builtinSet = typedArrayPrototype.set as (
+  this: Uint8Array,
+  src: Uint8Array,
+  at?: number,
+) => void;
+const builtinFill = typedArrayPrototype.fill as (this: Uint8Array, value: number) => void;
+
+/**
+ * Checks that `value` is a genuine `Uint8Array` (what every copy in and out takes; not a Proxy
+ * or look-alike), `INVALID_ARGS` otherwise.
+ */
 export function checkBytes(value: unknown, what: string): Uint8Array {
-  if (!(value instanceof Uint8Array)) {
+  if (tagOf.call(value) !== "Uint8Array") {
     fail(Status.INVALID_ARGS, `${what} must be a Uint8Array, got ${describe(value)}`);
   }
-  return value;
+  return value as Uint8Array;
+}
+
+/** The real length of a `Uint8Array`, whatever `length` property it may carry. */
+export function byteLength(array: Uint8Array): number {
+  return lengthOf.call(array);
+}
+
+/** Copies `src` into `dst` at `at` with the built-in `set`, never one `dst` may carry. */
+export function copyBytes(dst: Uint8Array, src: Uint8Array, at = 0): void {
+  builtinSet.call(dst, src, at);
+}
+
+/** Fills a caller's array with zeros with the built-in `fill`. */
+export function zeroBytes(array: Uint8Array): void {
+  builtinFill.call(array, 0);
+}
+
+/**
+ * `[start, start + length)` of a caller's array, made without calling anything the array
+ * carries (its `subarray` could return another range): the array itself when that is all of
+ * it, which vmo then only hands to built-ins and FFI.
+ */
+export function bytesWindow(array: Uint8Array, start: number, length: number): Uint8Array {
+  if (start === 0 && length === lengthOf.call(array)) return array;
+  return new Uint8Array(bufferOf.call(array), byteOffsetOf.call(array) + start, length);
 }
 
 /** `a + b`, or `OUT_OF_RANGE` when the sum is larger than `MAX_U64` (Zircon's overflow). */

@@ -113,7 +113,7 @@ export abstract class Handle implements Disposable {
   readonly #koid: number;
 
   static {
-    objectOfHandle = (handle) => handle.#object;
+    objectOfHandle = (handle) => #object in handle ? handle.#object : null;
   }
 
   /**
@@ -136,22 +136,22 @@ export abstract class Handle implements Disposable {
 
   /** The koid of the object this handle refers to; it stays readable after `close()`. */
   get koid(): number {
-    return this.#koid;
+    return #koid in this ? this.#koid : 0;
   }
 
   /** This handle's rights, an unsigned combination of {@linkcode Rights} bits. */
   get rights(): number {
-    return this.#rights;
+    return #rights in this ? this.#rights : 0;
   }
 
   /** Whether the handle is still open. */
   get isValid(): boolean {
-    return this.#object !== null;
+    return objectOfHandle(this) !== null;
   }
 
   /** Closes the handle. Closing twice is fine. The object lives on while a mapping uses it. */
   close(): void {
-    const object = this.#object;
+    const object = objectOfHandle(this);
     if (object === null) return;
     this.#object = null;
     backstop.unregister(this);

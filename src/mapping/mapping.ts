@@ -5,14 +5,14 @@
  * @module
  */
 
-import { checkU64 } from "../args.ts";
+import { checkU32, checkU64 } from "../args.ts";
 import { Rights } from "../rights.ts";
 import { fail, Status } from "../status.ts";
 import { VmarFlags } from "../vmar/constants.ts";
 import type { Lease } from "../vmar/region.ts";
 import { Vmar, vmarObjectOf } from "../vmar/vmar.ts";
 import { VmoChildOptions } from "../vmo/constants.ts";
-import { Vmo } from "../vmo/vmo.ts";
+import { Vmo, vmoObjectOf } from "../vmo/vmo.ts";
 import { makeBuffer, SharedBuffer, SharedBufferSlice, windowOf } from "./shared_buffer.ts";
 import { Window } from "./window.ts";
 
@@ -167,6 +167,9 @@ export class Mapping extends SharedBuffer implements Disposable {
    * ```
    */
   static createFromVmo(vmo: Vmo, size: number, flags: number): Mapping {
+    vmoObjectOf(vmo, "vmo");
+    checkU64(size, "size");
+    checkU32(flags, "flags");
     const win = mapWindow(vmo, size, (flags | VmarFlags.REQUIRE_NON_RESIZABLE) >>> 0);
     const mapping = makeBuffer(Mapping, win, 0, size);
     const unmapper = { addr: win.addr, size, lease: win.lease };
@@ -264,6 +267,10 @@ export class ImmutableMapping extends SharedBufferSlice implements Disposable {
    * ```
    */
   static createFromVmo(vmo: Vmo, immediatelyPage = false): ImmutableMapping {
+    vmoObjectOf(vmo, "vmo");
+    if (typeof immediatelyPage !== "boolean") {
+      fail(Status.INVALID_ARGS, "immediatelyPage must be a boolean");
+    }
     const size = vmo.getSize();
     const vmar = rootVmar();
     if (size === 0) {

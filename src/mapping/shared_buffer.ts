@@ -11,7 +11,15 @@
  * @module
  */
 
-import { checkBytes, checkedEnd, checkU64, describe } from "../args.ts";
+import {
+  byteLength,
+  bytesWindow,
+  checkBytes,
+  checkedEnd,
+  checkU64,
+  copyBytes,
+  describe,
+} from "../args.ts";
 import { fail, Status } from "../status.ts";
 import { PERM_READ, walk } from "../vmar/region.ts";
 import type { Vmar } from "../vmar/vmar.ts";
@@ -168,7 +176,10 @@ export class SharedBufferSlice {
   readonly #state: BufferState;
 
   static {
-    stateOf = (buffer) => buffer.#state;
+    stateOf = (buffer) => {
+      if (!(#state in buffer)) fail(Status.BAD_HANDLE, "not a SharedBuffer or slice");
+      return buffer.#state;
+    };
   }
 
   /**
@@ -246,16 +257,17 @@ export class SharedBufferSlice {
   readAt(offset: number, dst: Uint8Array): number {
     const state = live(this);
     checkBytes(dst, "dst");
-    const count = countAt(state, offset, dst.length);
+    const count = countAt(state, offset, byteLength(dst));
     if (count === 0) return 0;
     const at = state.start + offset;
     const view = state.win.readView;
+    // The built-in set, never dst's own: a view over read-only memory must not reach user code.
     if (view.length !== 0) {
-      dst.set(view.subarray(at, at + count));
+      copyBytes(dst, view.subarray(at, at + count));
       return count;
     }
     return state.win.withView(at, count, PERM_READ, (v, i) => {
-      dst.set(v.subarray(i, i + count));
+      copyBytes(dst, v.subarray(i, i + count));
       return count;
     });
   }
@@ -531,17 +543,17 @@ export class SharedBufferSliceMut extends SharedBufferSlice {
   writeAt(offset: number, src: Uint8Array): number {
     const state = live(this);
     checkBytes(src, "src");
-    const count = countAt(state, offset, src.length);
+    const count = countAt(state, offset, byteLength(src));
     if (count === 0) return 0;
     const at = state.start + offset;
-    const part = count === src.length ? src : src.subarray(0, count);
+    const part = bytesWindow(src, 0, count);
     const view = state.win.writeView;
     if (view.length !== 0) {
-      view.set(part, at);
+      copyBytes(view, part, at);
       return count;
     }
     return state.win.withView(at, count, READ_WRITE, (v, i) => {
-      v.set(part, i);
+      copyBytes(v, part, i);
       return count;
     });
   }

@@ -66,7 +66,7 @@ export class MappingRecord implements Span {
   vmoOffset: number;
   readonly vmo: VmoObject;
   readonly maxPerms: number;
-  /** The map options that must match for two mappings to merge (ALLOW_FAULTS...). */
+  /** The map options that must match for two mappings to merge (SPECIFIC...). */
   readonly options: number;
   readonly parent: VmarObject;
   /** Current permissions, sorted, coalesced, covering `[base, end)` exactly. */

@@ -8,6 +8,8 @@ import { SEEK_DATA, SEEK_HOLE } from "../../ffi/constants.ts";
 import { ENOSYS, EPERM } from "../../ffi/errno.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
 import {
+  byteLength,
+  bytesWindow,
   checkBytes,
   checkedEnd,
   checkU32,
@@ -348,9 +350,8 @@ export class Vmar extends Handle {
     if (has(options, VmarFlags.MAP_RANGE) && overwrite) {
       fail(Status.INVALID_ARGS, "MAP_RANGE and SPECIFIC_OVERWRITE exclude each other");
     }
-    if (has(options, CAN_MAP_RWX | VmarFlags.CAN_MAP_SPECIFIC)) {
-      fail(Status.INVALID_ARGS, "map takes no CAN_MAP_* flags");
-    }
+    // CAN_MAP_SPECIFIC is refused later, with the other options map does not take.
+    if (has(options, CAN_MAP_RWX)) fail(Status.INVALID_ARGS, "map takes no CAN_MAP_* flags");
     let maxPerms = 0;
     for (const [perm, , right, name] of PERM_TABLE) {
       const can = hasRights(vmoRights, right) && hasRights(this.rights, right);
@@ -386,13 +387,11 @@ export class Vmar extends Handle {
     needAlive(vmar);
     if (size === 0) fail(Status.INVALID_ARGS, "len is 0");
     const where = placement(vmar, vmarOffset, size, options, align, overwrite);
-    const init = {
-      vmo: object,
-      vmoOffset,
-      perms,
-      maxPerms,
-      options: options & VmarFlags.ALLOW_FAULTS,
-    };
+    // The placement flags stay with a mapping and must match for it to merge (Zircon's mapping
+    // flags); ALLOW_FAULTS and REQUIRE_NON_RESIZABLE are checks, not kept.
+    const kept = VmarFlags.SPECIFIC | VmarFlags.SPECIFIC_OVERWRITE |
+      VmarFlags.OFFSET_IS_UPPER_LIMIT;
+    const init = { vmo: object, vmoOffset, perms, maxPerms, options: options & kept };
     let record: MappingRecord;
     let addr: number;
     if (overwrite) {
@@ -555,7 +554,9 @@ export class Vmar extends Handle {
    * maximum permissions), `DECOMMIT` (frees them, with the VMO's rules), `MAP_RANGE`
    * (pre-faults committed pages), `PREFETCH`, `DONT_NEED`, `ALWAYS_NEED` (hints).
    *
-   * Errors, in Zircon's order: `INVALID_ARGS` for an unknown op, a zero `len` or an unaligned
+   * Errors, in Zircon's order: `INVALID_ARGS` for an unknown op; `ACCESS_DENIED` when this
+   * handle lacks `WRITE` (COMMIT, DECOMMIT, ZERO) or `READ` (PREFETCH, MAP_RANGE), as the
+   * syscall docs and newer kernels require; `INVALID_ARGS` for a zero `len` or an unaligned
    * `addr`; `OUT_OF_RANGE` for a range outside the VMAR; `BAD_STATE` if destroyed or for a hole;
    * `INVALID_ARGS` for COMMIT, DECOMMIT or PREFETCH on a sub-VMAR's mapping, or any op on one
    * without `OP_CHILDREN`; `ACCESS_DENIED` for missing maximum permissions; `NOT_SUPPORTED` for
@@ -581,6 +582,18 @@ export class Vmar extends Handle {
     checkU64(addr, "addr");
     checkU64(len, "len");
     if (!KNOWN_OPS.has(op)) fail(Status.INVALID_ARGS, `unknown VMAR op ${op}`);
+    // The handle's rights, as the syscall docs and newer kernels require (ZIRCON.md §5.8).
+    const handleNeeds = op === VmarOp.COMMIT || op === VmarOp.DECOMMIT || op === VmarOp.ZERO
+      ? Rights.WRITE
+      : op === VmarOp.PREFETCH || op === VmarOp.MAP_RANGE
+      ? Rights.READ
+      : 0;
+    if (!hasRights(this.rights, handleNeeds)) {
+      fail(
+        Status.ACCESS_DENIED,
+        `this op needs the ${handleNeeds === Rights.WRITE ? "WRITE" : "READ"} right`,
+      );
+    }
     const size = roundUpPage(len);
     if (size === 0) fail(Status.INVALID_ARGS, "len is 0");
     if (!isPageAligned(addr)) {
@@ -592,20 +605,19 @@ export class Vmar extends Handle {
     }
     needAlive(vmar);
     const directOnly = op === VmarOp.COMMIT || op === VmarOp.DECOMMIT || op === VmarOp.PREFETCH;
-    const pieces: { record: MappingRecord; start: number; end: number }[] = [];
+    const needed = op === VmarOp.PREFETCH ? PERM_READ : directOnly ? PERM_WRITE : 0;
+    // Zircon checks and acts one mapping at a time, in address order: an error leaves the
+    // mappings before it done.
     for (const step of walk(vmar, addr, end)) {
       if (step.kind === "gap") fail(Status.BAD_STATE, `0x${step.start.toString(16)} is not mapped`);
+      const { record, start, end: stop } = step;
       if (!step.direct && (directOnly || !hasRights(this.rights, Rights.OP_CHILDREN))) {
         fail(Status.INVALID_ARGS, "this op cannot reach a sub-VMAR's mapping from here");
       }
-      const needed = op === VmarOp.PREFETCH ? PERM_READ : directOnly ? PERM_WRITE : 0;
-      if ((step.record.maxPerms & needed) !== needed) {
+      if ((record.maxPerms & needed) !== needed) {
         fail(Status.ACCESS_DENIED, "the mapping's maximum permissions do not allow this op");
       }
       if (op === VmarOp.ZERO) fail(Status.NOT_SUPPORTED, "ZERO through a VMAR");
-      pieces.push(step);
-    }
-    for (const { record, start, end: stop } of pieces) {
       const object = record.vmo;
       const offset = record.vmoOffset + (start - record.base);
       const length = stop - start;
@@ -857,7 +869,8 @@ function copyMemory(vmar: VmarObject, addr: number, buffer: Uint8Array, write: b
   needAlive(vmar);
   const wanted = write ? PERM_WRITE : PERM_READ;
   let done = 0;
-  while (done < buffer.length) {
+  const total = byteLength(buffer);
+  while (done < total) {
     const at = addr + done;
     const record = at >= vmar.base && at < vmar.end ? mappingAt(vmar, at) : undefined;
     let failure: Status | null = null;
@@ -869,8 +882,8 @@ function copyMemory(vmar: VmarObject, addr: number, buffer: Uint8Array, write: b
       fail(failure, `cannot ${write ? "write" : "read"} memory at 0x${at.toString(16)}`);
     }
     const range = record!.rangeAt(at);
-    const runEnd = Math.min(range.end, record!.validEnd, addr + buffer.length);
-    const part = buffer.subarray(done, done + (runEnd - at));
+    const runEnd = Math.min(range.end, record!.validEnd, addr + total);
+    const part = bytesWindow(buffer, done, runEnd - at);
     const n = copyRun(record!, at, part, write);
     if (n === 0 && done === 0) {
       // The kernel refused the page the tree thinks is there: its file was cut short outside
@@ -878,7 +891,7 @@ function copyMemory(vmar: VmarObject, addr: number, buffer: Uint8Array, write: b
       fail(Status.OUT_OF_RANGE, `memory at 0x${at.toString(16)} is past the end of its file`);
     }
     done += n;
-    if (n < part.length) return done;
+    if (n < runEnd - at) return done;
   }
   return done;
 }
@@ -886,9 +899,10 @@ function copyMemory(vmar: VmarObject, addr: number, buffer: Uint8Array, write: b
 function copyRun(record: MappingRecord, addr: number, part: Uint8Array, write: boolean): number {
   if (processVmWorks) {
     localIov[0] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(part)));
-    localIov[1] = BigInt(part.length);
+    const length = BigInt(byteLength(part));
+    localIov[1] = length;
     remoteIov[0] = BigInt(addr);
-    remoteIov[1] = BigInt(part.length);
+    remoteIov[1] = length;
     const pid = libc.getpid();
     const n = Number(
       write
@@ -907,8 +921,8 @@ function copyRun(record: MappingRecord, addr: number, part: Uint8Array, write: b
   const offset = record.fileOffsetAt(addr);
   const n = Number(
     write
-      ? libc.pwrite(backing.fd, part, BigInt(part.length), BigInt(offset))
-      : libc.pread(backing.fd, part, BigInt(part.length), BigInt(offset)),
+      ? libc.pwrite(backing.fd, part, BigInt(byteLength(part)), BigInt(offset))
+      : libc.pread(backing.fd, part, BigInt(byteLength(part)), BigInt(offset)),
   );
   if (n < 0) throw syscallError(write ? "pwrite" : "pread", "cannot copy memory");
   return n;

@@ -34,7 +34,7 @@ import {
 } from "../../ffi/constants.ts";
 import { EINVAL, ENOSYS, ENXIO, EOPNOTSUPP, EXDEV } from "../../ffi/errno.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
-import { PAGE_SIZE } from "../args.ts";
+import { byteLength, bytesWindow, copyBytes, PAGE_SIZE, zeroBytes } from "../args.ts";
 import { syscallError } from "../status.ts";
 
 const statBuffer = new Uint8Array(STAT_SIZE);
@@ -203,23 +203,24 @@ export class Backing {
 
   /** Copies `dst.length` bytes at `pos` into `dst`; bytes past the end of the file read 0. */
   readInto(dst: Uint8Array, pos: number): void {
-    if (dst.length >= CHECKED_COPY) {
+    const total = byteLength(dst);
+    if (total >= CHECKED_COPY) {
       const internal = this.#mapping();
-      if (internal !== null && this.#resident(internal, pos, dst.length)) {
-        dst.set(internal.view.subarray(pos, pos + dst.length));
+      if (internal !== null && this.#resident(internal, pos, total)) {
+        copyBytes(dst, internal.view.subarray(pos, pos + total));
         return;
       }
     }
     let done = 0;
-    while (done < dst.length) {
-      const part = done === 0 ? dst : dst.subarray(done);
-      const n = Number(libc.pread(this.fd, part, BigInt(part.length), BigInt(pos + done)));
+    while (done < total) {
+      const part = bytesWindow(dst, done, total - done);
+      const n = Number(libc.pread(this.fd, part, BigInt(total - done), BigInt(pos + done)));
       if (n < 0) {
         if (lastErrno() === 4) continue;
-        throw syscallError("pread", `cannot read ${part.length} bytes at ${pos + done}`);
+        throw syscallError("pread", `cannot read ${total - done} bytes at ${pos + done}`);
       }
       if (n === 0) {
-        part.fill(0);
+        zeroBytes(part);
         return;
       }
       done += n;
@@ -229,24 +230,26 @@ export class Backing {
   /** Copies `src` into the file at `pos`. */
   writeFrom(src: Uint8Array, pos: number): void {
     const internal = this.#mapping();
+    const total = byteLength(src);
     if (
       internal !== null && internal.writable &&
-      (src.length < CHECKED_COPY || this.#resident(internal, pos, src.length))
+      (total < CHECKED_COPY || this.#resident(internal, pos, total))
     ) {
-      internal.view.set(src, pos);
+      copyBytes(internal.view, src, pos);
       return;
     }
     this.#pwrite(src, pos);
   }
 
   #pwrite(src: Uint8Array, pos: number): void {
+    const total = byteLength(src);
     let done = 0;
-    while (done < src.length) {
-      const part = done === 0 ? src : src.subarray(done);
-      const n = Number(libc.pwrite(this.fd, part, BigInt(part.length), BigInt(pos + done)));
+    while (done < total) {
+      const part = bytesWindow(src, done, total - done);
+      const n = Number(libc.pwrite(this.fd, part, BigInt(total - done), BigInt(pos + done)));
       if (n < 0) {
         if (lastErrno() === 4) continue;
-        throw syscallError("pwrite", `cannot write ${part.length} bytes at ${pos + done}`);
+        throw syscallError("pwrite", `cannot write ${total - done} bytes at ${pos + done}`);
       }
       done += n;
     }

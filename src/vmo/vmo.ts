@@ -26,6 +26,7 @@ import {
 } from "../../ffi/constants.ts";
 import { libc } from "../../ffi/libc.ts";
 import {
+  byteLength,
   checkBytes,
   checkedEnd,
   checkSafe,
@@ -329,9 +330,10 @@ export class Vmo extends Handle {
     checkBytes(dst, "dst");
     checkU64(offset, "offset");
     needRights(this.rights, Rights.READ, "read");
-    const end = checkedEnd(offset, dst.length, "read");
+    const length = byteLength(dst);
+    const end = checkedEnd(offset, length, "read");
     checkTransfer(object, end, "read");
-    if (dst.length !== 0) object.backing.readInto(dst, object.offset + offset);
+    if (length !== 0) object.backing.readInto(dst, object.offset + offset);
   }
 
   /**
@@ -386,9 +388,10 @@ export class Vmo extends Handle {
     checkBytes(src, "src");
     checkU64(offset, "offset");
     needRights(this.rights, Rights.WRITE, "write");
-    const end = checkedEnd(offset, src.length, "write");
+    const length = byteLength(src);
+    const end = checkedEnd(offset, length, "write");
     checkTransfer(object, end, "write");
-    if (src.length !== 0) object.backing.writeFrom(src, object.offset + offset);
+    if (length !== 0) object.backing.writeFrom(src, object.offset + offset);
   }
 
   /**

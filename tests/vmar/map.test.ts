@@ -141,7 +141,7 @@ Deno.test("§2.4 map step 4: no permissions at all is legal: every access is den
   assert.deepEqual(readBytes(r.vmar, addr, 2 * P), pattern(2 * P));
 });
 
-Deno.test("§2.4 map step 5: MAP_RANGE with SPECIFIC_OVERWRITE, or any CAN_MAP_* bit → INVALID_ARGS", () => {
+Deno.test("§2.4 map step 5: MAP_RANGE with SPECIFIC_OVERWRITE, or a CAN_MAP_READ/WRITE/EXECUTE bit → INVALID_ARGS", () => {
   using r = region();
   using vmo = Vmo.create(P);
   using ro = vmo.duplicate(DEFAULT_VMO_RIGHTS & ~Rights.WRITE);
@@ -149,18 +149,16 @@ Deno.test("§2.4 map step 5: MAP_RANGE with SPECIFIC_OVERWRITE, or any CAN_MAP_*
     () => r.vmar.map(0, vmo, 0, P, R | VmarFlags.MAP_RANGE | OVERWRITE),
     Status.INVALID_ARGS,
   );
-  for (
-    const f of [
-      VmarFlags.CAN_MAP_READ,
-      VmarFlags.CAN_MAP_WRITE,
-      VmarFlags.CAN_MAP_EXECUTE,
-      VmarFlags.CAN_MAP_SPECIFIC,
-    ]
-  ) {
+  for (const f of [VmarFlags.CAN_MAP_READ, VmarFlags.CAN_MAP_WRITE, VmarFlags.CAN_MAP_EXECUTE]) {
     assertStatus(() => r.vmar.map(0, vmo, 0, P, R | f), Status.INVALID_ARGS, `flag ${f}`);
     // Before step 6's ACCESS_DENIED.
     assertStatus(() => r.vmar.map(0, ro, 0, P, RW | f), Status.INVALID_ARGS, `ro flag ${f}`);
   }
+  // CAN_MAP_SPECIFIC is refused at step 9, with the other options map does not take: after the
+  // permission checks of step 6.
+  const f = VmarFlags.CAN_MAP_SPECIFIC;
+  assertStatus(() => r.vmar.map(0, vmo, 0, P, R | f), Status.INVALID_ARGS, "CAN_MAP_SPECIFIC");
+  assertStatus(() => r.vmar.map(0, ro, 0, P, RW | f), Status.ACCESS_DENIED, "ro CAN_MAP_SPECIFIC");
   assert.deepEqual(mappingRows(r.vmar, r.base), []);
 });
 
@@ -633,14 +631,21 @@ Deno.test("§2.4 map past a slice's end: those pages are OUT_OF_RANGE, never the
   assert.equal(parent.readToArray(3 * P, 1)[0], 0x77);
 });
 
-Deno.test("§2.1 SPECIFIC_OVERWRITE with the same window merges back into one mapping", () => {
+Deno.test("§2.1 merge needs identical flags: a SPECIFIC_OVERWRITE piece stays a mapping of its own", () => {
+  // Zircon keeps SPECIFIC, SPECIFIC_OVERWRITE and OFFSET_IS_UPPER_LIMIT in a mapping's flags
+  // and merges only mappings whose flags are equal.
   using r = region(16);
   using vmo = Vmo.create(4 * P);
   r.vmar.map(0, vmo, 0, 4 * P, RW | SPECIFIC);
   r.vmar.map(P, vmo, P, P, RW | OVERWRITE);
-  assert.deepEqual(mappingRows(r.vmar, r.base), [[0, 4 * P, RW, 0]]);
-  assert.equal(vmo.info().numMappings, 1);
-  // Another offset does not merge: three mappings.
+  assert.deepEqual(mappingRows(r.vmar, r.base), [[0, P, RW, 0], [P, P, RW, P], [
+    2 * P,
+    2 * P,
+    RW,
+    2 * P,
+  ]]);
+  assert.equal(vmo.info().numMappings, 3);
+  // Another offset: still three mappings, the middle one now showing page 3.
   r.vmar.map(P, vmo, 3 * P, P, RW | OVERWRITE);
   assert.deepEqual(mappingRows(r.vmar, r.base), [[0, P, RW, 0], [P, P, RW, 3 * P], [
     2 * P,
@@ -650,4 +655,8 @@ Deno.test("§2.1 SPECIFIC_OVERWRITE with the same window merges back into one ma
   ]]);
   assert.equal(vmo.info().numMappings, 3);
   assertKernelProt(r.base, 4 * P, "rw-s");
+  // Two SPECIFIC_OVERWRITE mappings of the next window do merge with each other.
+  r.vmar.map(3 * P, vmo, 3 * P, P, RW | OVERWRITE);
+  r.vmar.map(4 * P, vmo, 4 * P, P, RW | OVERWRITE);
+  assert.deepEqual(mappingRows(r.vmar, r.base).slice(3), [[3 * P, 2 * P, RW, 3 * P]]);
 });

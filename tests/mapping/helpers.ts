@@ -1,0 +1,295 @@
+/**
+ * Helpers for the `Mapping` / `SharedBuffer` tests: exact-status assertions, byte patterns,
+ * probes of the kernel's state (`/proc/self/maps`, `/proc/self/fd`) and child `deno`
+ * processes.
+ *
+ * The C calls go through a `Deno.dlopen` of their own, so that the probes do not share the
+ * FFI layer under test. Deno's file APIs refuse `/proc` without `--allow-all`, hence FFI.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { PAGE_SIZE, type Status, statusName, VmarFlags, ZxError } from "../../mod.ts";
+
+/** The page size, shorter. */
+export const P: number = PAGE_SIZE;
+export const R: number = VmarFlags.PERM_READ;
+export const W: number = VmarFlags.PERM_WRITE;
+export const RW: number = R | W;
+/** Largest u64, the "all ones" pattern. */
+export const ONES = 0xffff_ffff_ffff_ffffn;
+
+function render(status: number): string {
+  return `${statusName(status)} (${status})`;
+}
+
+/**
+ * Asserts that `fn` throws a `ZxError` with exactly `status` (and a message that starts with
+ * the status name) and returns it. Success or any other error fails with both statuses named.
+ */
+export function assertStatus(fn: () => unknown, status: Status, what = ""): ZxError {
+  const prefix = what ? `${what}: ` : "";
+  try {
+    fn();
+  } catch (error) {
+    if (!(error instanceof ZxError)) {
+      assert.fail(
+        `${prefix}expected ZxError ${render(status)}, got ${
+          error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+        }`,
+      );
+    }
+    assert.equal(
+      error.status,
+      status,
+      `${prefix}expected ${render(status)}, got ${render(error.status)} (${error.message})`,
+    );
+    assert.equal(error.name, "ZxError");
+    assert.ok(
+      error.message.startsWith(statusName(status) + ":"),
+      `message "${error.message}" should start with "${statusName(status)}:"`,
+    );
+    return error;
+  }
+  assert.fail(`${prefix}expected ${render(status)}, but the call succeeded`);
+}
+
+/** The status `fn` throws, or 0 (OK) when it returns; other errors are rethrown. */
+export function statusOf(fn: () => unknown): number {
+  try {
+    fn();
+    return 0;
+  } catch (error) {
+    if (error instanceof ZxError) return error.status;
+    throw error;
+  }
+}
+
+/** A deterministic byte pattern of `length` bytes, distinct per `seed`, never all zero. */
+export function pattern(length: number, seed = 1): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(length);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** `length` bytes of `value`. */
+export function filled(length: number, value: number): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(length).fill(value);
+}
+
+/** The bytes as a plain array, for `assert.deepEqual` messages that are readable. */
+export function arr(bytes: Uint8Array): number[] {
+  return [...bytes];
+}
+
+// ---------------------------------------------------------------------------------------------
+// libc of the tests' own
+
+const c = Deno.dlopen("libc.so.6", {
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  getdents64: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
+}).symbols;
+
+const O_RDONLY = 0;
+const O_DIRECTORY = 0o200000;
+const O_CLOEXEC = 0o2000000;
+export const F_GETFD = 1;
+export const F_SETFD = 2;
+export const FD_CLOEXEC = 1;
+
+function cstr(s: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(s + "\0");
+}
+
+/** Raw `fcntl` and `close`, for handing an fd to a child process. */
+export const libc = {
+  fcntl(fd: number, cmd: number, arg = 0): number {
+    return c.fcntl(fd, cmd, arg);
+  },
+  close(fd: number): number {
+    return c.close(fd);
+  },
+};
+
+/** The whole text of a /proc file, read through FFI. */
+export function readProc(path: string): string {
+  const fd = c.open(cstr(path), O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) throw new Error(`cannot open ${path}`);
+  const parts: string[] = [];
+  const decoder = new TextDecoder();
+  const chunk = new Uint8Array(1 << 16);
+  try {
+    for (;;) {
+      const n = Number(c.read(fd, chunk, BigInt(chunk.length)));
+      if (n < 0) throw new Error(`cannot read ${path}`);
+      if (n === 0) break;
+      parts.push(decoder.decode(chunk.subarray(0, n), { stream: true }));
+    }
+  } finally {
+    c.close(fd);
+  }
+  parts.push(decoder.decode());
+  return parts.join("");
+}
+
+/** One line of `/proc/self/maps`. */
+export interface ProcMap {
+  start: number;
+  end: number;
+  /** `"rw-s"`, `"---p"`... */
+  perms: string;
+  /** The path column ("" for anonymous memory). */
+  path: string;
+}
+
+/** The lines of `/proc/self/maps`. */
+export function procMaps(): ProcMap[] {
+  const out: ProcMap[] = [];
+  for (const line of readProc("/proc/self/maps").split("\n")) {
+    if (line === "") continue;
+    const fields = line.split(/\s+/);
+    const [start, end] = fields[0].split("-").map((h) => parseInt(h, 16));
+    out.push({ start, end, perms: fields[1], path: fields.slice(5).join(" ") });
+  }
+  return out;
+}
+
+/** The `/proc/self/maps` lines that overlap `[addr, addr + len)`. */
+export function mapsOverlapping(addr: number, len: number): ProcMap[] {
+  return procMaps().filter((m) => m.start < addr + len && m.end > addr);
+}
+
+/** Whether any memfd (VMO memory) is mapped anywhere in `[addr, addr + len)`. */
+export function memfdMappedAt(addr: number, len: number): boolean {
+  return mapsOverlapping(addr, len).some((m) => m.path.startsWith("/memfd:"));
+}
+
+/** How many lines of `/proc/self/maps` are memfd mappings. */
+export function countMemfdMappings(): number {
+  return procMaps().filter((m) => m.path.startsWith("/memfd:")).length;
+}
+
+const dents = new Uint8Array(32 * 1024);
+const linkBuffer = new Uint8Array(4096);
+
+/** What each fd of this process points to, read from `/proc/self/fd`. */
+export function listFds(): Map<number, string> {
+  const dir = c.open(cstr("/proc/self/fd"), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (dir < 0) throw new Error("cannot open /proc/self/fd");
+  const names: number[] = [];
+  try {
+    const view = new DataView(dents.buffer);
+    for (;;) {
+      const n = Number(c.getdents64(dir, dents, BigInt(dents.length)));
+      if (n < 0) throw new Error("getdents64 failed");
+      if (n === 0) break;
+      for (let pos = 0; pos < n;) {
+        const reclen = view.getUint16(pos + 16, true);
+        let end = pos + 19;
+        while (dents[end] !== 0) end++;
+        const name = new TextDecoder().decode(dents.subarray(pos + 19, end));
+        if (name !== "." && name !== "..") names.push(Number(name));
+        pos += reclen;
+      }
+    }
+  } finally {
+    c.close(dir);
+  }
+  const fds = new Map<number, string>();
+  for (const fd of names) {
+    if (fd === dir) continue;
+    const len = Number(c.readlink(cstr(`/proc/self/fd/${fd}`), linkBuffer, 4096n));
+    if (len < 0) continue;
+    fds.set(fd, new TextDecoder().decode(linkBuffer.subarray(0, len)));
+  }
+  return fds;
+}
+
+/** How many of this process's fds are memfds (VMO memory). */
+export function countMemfds(): number {
+  let n = 0;
+  for (const target of listFds().values()) if (target.startsWith("/memfd:")) n++;
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// child processes
+
+/** The repository root, the working directory of child processes. */
+export const ROOT: string = new URL("../../", import.meta.url).pathname;
+
+/** The outcome of a child `deno run`. */
+export interface ChildResult {
+  code: number;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/**
+ * Runs `deno run --quiet <flags> <script> <args>` and returns how it ended. A child still
+ * running after `timeoutMs` is killed and reported with `timedOut: true`.
+ */
+export async function runDeno(
+  flags: string[],
+  script: URL,
+  args: string[] = [],
+  timeoutMs = 30_000,
+): Promise<ChildResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...flags, script.pathname, ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, timeoutMs);
+  try {
+    const out = await child.output();
+    return {
+      code: out.code,
+      signal: out.signal,
+      stdout: new TextDecoder().decode(out.stdout),
+      stderr: new TextDecoder().decode(out.stderr),
+      timedOut,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Asserts that a child exited normally with status 0 (a fault exits with 139, SIGSEGV/SIGBUS)
+ * and returns the JSON object on the last line of its stdout.
+ */
+export function childJson<T>(result: ChildResult, what: string): T {
+  assert.ok(!result.timedOut, `${what}: the child timed out\n${result.stderr}`);
+  assert.equal(
+    result.code,
+    0,
+    `${what}: the child exited with ${result.code} (signal ${result.signal}); ` +
+      `139 means it faulted\nstdout: ${result.stdout.slice(-2000)}\nstderr: ${
+        result.stderr.slice(-2000)
+      }`,
+  );
+  const lines = result.stdout.trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]) as T;
+}
