@@ -263,7 +263,16 @@ export class SharedBufferSlice {
     const view = state.win.readView;
     // The built-in set, never dst's own: a view over read-only memory must not reach user code.
     if (view.length !== 0) {
-      copyBytes(dst, view.subarray(at, at + count));
+      const win = state.win;
+      // The last range read is kept: polling the same field costs no new subarray. A kept
+      // subarray is detached with its view, so a non-empty one is still good.
+      let sub = win.lastRead;
+      if (win.lastReadAt !== at || sub.length !== count) {
+        sub = view.subarray(at, at + count);
+        win.lastRead = sub;
+        win.lastReadAt = at;
+      }
+      copyBytes(dst, sub);
       return count;
     }
     return state.win.withView(at, count, PERM_READ, (v, i) => {
@@ -358,8 +367,17 @@ export class SharedBufferSlice {
    * ```
    */
   readU8(offset: number): number {
-    const state = live(this);
-    return readData(state, typedAt(state, offset, 1), 1, (d, i) => d.getUint8(i));
+    const state = stateOf(this);
+    const win = state.win;
+    // A usable cached view proves the memory is mapped and readable: no other check needed.
+    if (
+      win.readView.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+      offset + 1 <= state.len
+    ) {
+      const at = state.start + offset;
+      return win.readData.getUint8(at);
+    }
+    return readData(live(this), typedAt(state, offset, 1), 1, (d, i) => d.getUint8(i));
   }
 
   /**
@@ -378,8 +396,17 @@ export class SharedBufferSlice {
    * ```
    */
   readU16(offset: number): number {
-    const state = live(this);
-    return readData(state, typedAt(state, offset, 2), 2, (d, i) => d.getUint16(i, true));
+    const state = stateOf(this);
+    const win = state.win;
+    // A usable cached view proves the memory is mapped and readable: no other check needed.
+    if (
+      win.readView.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+      offset + 2 <= state.len
+    ) {
+      const at = state.start + offset;
+      return win.readData.getUint16(at, true);
+    }
+    return readData(live(this), typedAt(state, offset, 2), 2, (d, i) => d.getUint16(i, true));
   }
 
   /**
@@ -398,8 +425,17 @@ export class SharedBufferSlice {
    * ```
    */
   readU32(offset: number): number {
-    const state = live(this);
-    return readData(state, typedAt(state, offset, 4), 4, (d, i) => d.getUint32(i, true));
+    const state = stateOf(this);
+    const win = state.win;
+    // A usable cached view proves the memory is mapped and readable: no other check needed.
+    if (
+      win.readView.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+      offset + 4 <= state.len
+    ) {
+      const at = state.start + offset;
+      return win.readData.getUint32(at, true);
+    }
+    return readData(live(this), typedAt(state, offset, 4), 4, (d, i) => d.getUint32(i, true));
   }
 
   /**
@@ -418,8 +454,17 @@ export class SharedBufferSlice {
    * ```
    */
   readI32(offset: number): number {
-    const state = live(this);
-    return readData(state, typedAt(state, offset, 4), 4, (d, i) => d.getInt32(i, true));
+    const state = stateOf(this);
+    const win = state.win;
+    // A usable cached view proves the memory is mapped and readable: no other check needed.
+    if (
+      win.readView.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+      offset + 4 <= state.len
+    ) {
+      const at = state.start + offset;
+      return win.readData.getInt32(at, true);
+    }
+    return readData(live(this), typedAt(state, offset, 4), 4, (d, i) => d.getInt32(i, true));
   }
 
   /**
@@ -439,8 +484,17 @@ export class SharedBufferSlice {
    * ```
    */
   readU64(offset: number): bigint {
-    const state = live(this);
-    return readData(state, typedAt(state, offset, 8), 8, (d, i) => d.getBigUint64(i, true));
+    const state = stateOf(this);
+    const win = state.win;
+    // A usable cached view proves the memory is mapped and readable: no other check needed.
+    if (
+      win.readView.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+      offset + 8 <= state.len
+    ) {
+      const at = state.start + offset;
+      return win.readData.getBigUint64(at, true);
+    }
+    return readData(live(this), typedAt(state, offset, 8), 8, (d, i) => d.getBigUint64(i, true));
   }
 
   /**
@@ -459,8 +513,17 @@ export class SharedBufferSlice {
    * ```
    */
   readF32(offset: number): number {
-    const state = live(this);
-    return readData(state, typedAt(state, offset, 4), 4, (d, i) => d.getFloat32(i, true));
+    const state = stateOf(this);
+    const win = state.win;
+    // A usable cached view proves the memory is mapped and readable: no other check needed.
+    if (
+      win.readView.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+      offset + 4 <= state.len
+    ) {
+      const at = state.start + offset;
+      return win.readData.getFloat32(at, true);
+    }
+    return readData(live(this), typedAt(state, offset, 4), 4, (d, i) => d.getFloat32(i, true));
   }
 
   /**
@@ -479,8 +542,17 @@ export class SharedBufferSlice {
    * ```
    */
   readF64(offset: number): number {
-    const state = live(this);
-    return readData(state, typedAt(state, offset, 8), 8, (d, i) => d.getFloat64(i, true));
+    const state = stateOf(this);
+    const win = state.win;
+    // A usable cached view proves the memory is mapped and readable: no other check needed.
+    if (
+      win.readView.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+      offset + 8 <= state.len
+    ) {
+      const at = state.start + offset;
+      return win.readData.getFloat64(at, true);
+    }
+    return readData(live(this), typedAt(state, offset, 8), 8, (d, i) => d.getFloat64(i, true));
   }
 }
 
@@ -741,9 +813,20 @@ export class SharedBufferSliceMut extends SharedBufferSlice {
    * ```
    */
   writeU8(offset: number, value: number): void {
-    const state = live(this);
+    const state = stateOf(this);
+    const win = state.win;
+    if (
+      win.writeView.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+      offset + 1 <= state.len &&
+      typeof value === "number" && (value & 0xff) === value
+    ) {
+      const at = state.start + offset;
+      win.writeData.setUint8(at, value);
+      return;
+    }
+    const checked = live(this);
     const v = checkInt(value, 0, 0xff, "value");
-    writeData(state, typedAt(state, offset, 1), 1, (d, i) => d.setUint8(i, v));
+    writeData(checked, typedAt(state, offset, 1), 1, (d, i) => d.setUint8(i, v));
   }
 
   /**
@@ -762,9 +845,20 @@ export class SharedBufferSliceMut extends SharedBufferSlice {
    * ```
    */
   writeU16(offset: number, value: number): void {
-    const state = live(this);
+    const state = stateOf(this);
+    const win = state.win;
+    if (
+      win.writeView.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+      offset + 2 <= state.len &&
+      typeof value === "number" && (value & 0xffff) === value
+    ) {
+      const at = state.start + offset;
+      win.writeData.setUint16(at, value, true);
+      return;
+    }
+    const checked = live(this);
     const v = checkInt(value, 0, 0xffff, "value");
-    writeData(state, typedAt(state, offset, 2), 2, (d, i) => d.setUint16(i, v, true));
+    writeData(checked, typedAt(state, offset, 2), 2, (d, i) => d.setUint16(i, v, true));
   }
 
   /**
@@ -783,9 +877,20 @@ export class SharedBufferSliceMut extends SharedBufferSlice {
    * ```
    */
   writeU32(offset: number, value: number): void {
-    const state = live(this);
+    const state = stateOf(this);
+    const win = state.win;
+    if (
+      win.writeView.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+      offset + 4 <= state.len &&
+      typeof value === "number" && value >>> 0 === value
+    ) {
+      const at = state.start + offset;
+      win.writeData.setUint32(at, value, true);
+      return;
+    }
+    const checked = live(this);
     const v = checkInt(value, 0, 0xffff_ffff, "value");
-    writeData(state, typedAt(state, offset, 4), 4, (d, i) => d.setUint32(i, v, true));
+    writeData(checked, typedAt(state, offset, 4), 4, (d, i) => d.setUint32(i, v, true));
   }
 
   /**
@@ -804,9 +909,20 @@ export class SharedBufferSliceMut extends SharedBufferSlice {
    * ```
    */
   writeI32(offset: number, value: number): void {
-    const state = live(this);
+    const state = stateOf(this);
+    const win = state.win;
+    if (
+      win.writeView.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+      offset + 4 <= state.len &&
+      typeof value === "number" && (value | 0) === value
+    ) {
+      const at = state.start + offset;
+      win.writeData.setInt32(at, value, true);
+      return;
+    }
+    const checked = live(this);
     const v = checkInt(value, -0x8000_0000, 0x7fff_ffff, "value");
-    writeData(state, typedAt(state, offset, 4), 4, (d, i) => d.setInt32(i, v, true));
+    writeData(checked, typedAt(state, offset, 4), 4, (d, i) => d.setInt32(i, v, true));
   }
 
   /**
@@ -846,9 +962,20 @@ export class SharedBufferSliceMut extends SharedBufferSlice {
    * ```
    */
   writeF32(offset: number, value: number): void {
-    const state = live(this);
+    const state = stateOf(this);
+    const win = state.win;
+    if (
+      win.writeView.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+      offset + 4 <= state.len &&
+      typeof value === "number"
+    ) {
+      const at = state.start + offset;
+      win.writeData.setFloat32(at, value, true);
+      return;
+    }
+    const checked = live(this);
     const v = checkNumber(value, "value");
-    writeData(state, typedAt(state, offset, 4), 4, (d, i) => d.setFloat32(i, v, true));
+    writeData(checked, typedAt(state, offset, 4), 4, (d, i) => d.setFloat32(i, v, true));
   }
 
   /**
@@ -867,9 +994,20 @@ export class SharedBufferSliceMut extends SharedBufferSlice {
    * ```
    */
   writeF64(offset: number, value: number): void {
-    const state = live(this);
+    const state = stateOf(this);
+    const win = state.win;
+    if (
+      win.writeView.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+      offset + 8 <= state.len &&
+      typeof value === "number"
+    ) {
+      const at = state.start + offset;
+      win.writeData.setFloat64(at, value, true);
+      return;
+    }
+    const checked = live(this);
     const v = checkNumber(value, "value");
-    writeData(state, typedAt(state, offset, 8), 8, (d, i) => d.setFloat64(i, v, true));
+    writeData(checked, typedAt(state, offset, 8), 8, (d, i) => d.setFloat64(i, v, true));
   }
 }
 

@@ -39,6 +39,9 @@ export class Window {
   /** Over the whole window while it is readable (length 0 otherwise). */
   readView: Uint8Array<ArrayBuffer> = EMPTY;
   readData: DataView<ArrayBuffer> = EMPTY_DATA;
+  /** The subarray of `readView` the last `readAt` copied from, and where it starts. */
+  lastRead: Uint8Array<ArrayBuffer> = EMPTY;
+  lastReadAt = -1;
   /** Over the whole window while it is readable and writable (length 0 otherwise). */
   writeView: Uint8Array<ArrayBuffer> = EMPTY;
   writeData: DataView<ArrayBuffer> = EMPTY_DATA;

@@ -35,19 +35,15 @@ export const USER_END: number = 2 ** 47 - PAGE_SIZE;
 
 const RESERVE_FLAGS = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 
-function pointer(addr: number): Deno.PointerValue {
-  return Deno.UnsafePointer.create(BigInt(addr));
-}
-
-function address(result: Deno.PointerValue): number {
-  const value = Deno.UnsafePointer.value(result);
-  return value === MAP_FAILED ? -1 : Number(value);
+/** The address mmap returned as a number, or -1 for `MAP_FAILED`. */
+function address(result: number | bigint): number {
+  return typeof result === "bigint" ? (result === MAP_FAILED ? -1 : Number(result)) : result;
 }
 
 /** Puts a `PROT_NONE` reservation over `[addr, addr + size)`, replacing what is there. */
 export function reserveFixed(addr: number, size: number): void {
-  const result = libc.mmap(
-    pointer(addr),
+  const result = libc.mmap_at(
+    BigInt(addr),
     BigInt(size),
     PROT_NONE,
     RESERVE_FLAGS | MAP_FIXED,
@@ -61,7 +57,7 @@ export function reserveFixed(addr: number, size: number): void {
 
 /** Gives `[addr, addr + size)` back to the process. */
 export function release(addr: number, size: number): void {
-  if (libc.munmap(pointer(addr), BigInt(size)) !== 0) {
+  if (libc.munmap_at(BigInt(addr), BigInt(size)) !== 0) {
     throw syscallError("munmap", `cannot unmap ${size} bytes at 0x${addr.toString(16)}`);
   }
 }
@@ -74,8 +70,8 @@ export function mapFileFixed(
   fd: number,
   offset: number,
 ): void {
-  const result = libc.mmap(
-    pointer(addr),
+  const result = libc.mmap_at(
+    BigInt(addr),
     BigInt(size),
     prot,
     MAP_SHARED | MAP_FIXED,
@@ -89,7 +85,7 @@ export function mapFileFixed(
 
 /** Changes the protection of `[addr, addr + size)`. */
 export function protect(addr: number, size: number, prot: number): void {
-  if (libc.mprotect(pointer(addr), BigInt(size), prot) !== 0) {
+  if (libc.mprotect_at(BigInt(addr), BigInt(size), prot) !== 0) {
     throw syscallError("mprotect", `cannot protect ${size} bytes at 0x${addr.toString(16)}`);
   }
 }
@@ -99,7 +95,7 @@ export function protect(addr: number, size: number, prot: number): void {
  * kernel without it (before 5.14) changes nothing observable.
  */
 export function populate(addr: number, size: number, write: boolean): void {
-  libc.madvise(pointer(addr), BigInt(size), write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+  libc.madvise_at(BigInt(addr), BigInt(size), write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
 }
 
 /**
@@ -116,7 +112,7 @@ export function reserveInProcess(
   if (addr !== null) return reserveExactly(addr, size);
   if (limit !== null) return reserveBelow(limit, size, align);
   const slack = align > PAGE_SIZE ? align - PAGE_SIZE : 0;
-  const result = libc.mmap(null, BigInt(size + slack), PROT_NONE, RESERVE_FLAGS, -1, 0n);
+  const result = libc.mmap_at(0n, BigInt(size + slack), PROT_NONE, RESERVE_FLAGS, -1, 0n);
   const start = address(result);
   if (start < 0) throw syscallError("mmap", `cannot reserve ${size} bytes`);
   if (slack === 0) return start;
@@ -129,7 +125,7 @@ export function reserveInProcess(
 
 function reserveExactly(addr: number, size: number): number {
   const flags = RESERVE_FLAGS | MAP_FIXED_NOREPLACE;
-  const result = libc.mmap(pointer(addr), BigInt(size), PROT_NONE, flags, -1, 0n);
+  const result = libc.mmap_at(BigInt(addr), BigInt(size), PROT_NONE, flags, -1, 0n);
   const got = address(result);
   if (got === addr) return addr;
   if (got < 0) {

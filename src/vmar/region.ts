@@ -149,6 +149,10 @@ export class MappingRecord implements Span {
 
   /** Sets the permissions of `[start, end)` (inside the mapping), merging equal neighbours. */
   setPerms(start: number, end: number, perms: number): void {
+    if (start === this.base && end === this.end) {
+      this.ranges = [{ start, end, perms }];
+      return;
+    }
     const next: PermRange[] = [{ start, end, perms }];
     for (const range of this.ranges) {
       if (range.end <= start || range.start >= end) {

@@ -3,8 +3,10 @@
  *
  * Spans live in blocks of at most `MAX_BLOCK` entries. Finding the span at an address is two
  * binary searches (over blocks, then inside one); inserting or removing moves at most one
- * block's entries; a free-gap search skips every block whose largest inner gap is too small.
- * So a VMAR with 10,000 mappings maps and unmaps about as fast as one with 10.
+ * block's entries and updates the block's largest gap in O(1) unless it split or closed that
+ * very gap. A max-tree over the blocks' largest gaps lets a free-gap search jump straight to
+ * the first block that can hold the request. So a VMAR with 10,000 mappings maps and unmaps
+ * about as fast as one with 10.
  *
  * @module
  */
@@ -17,11 +19,60 @@ export interface Span {
 
 const MAX_BLOCK = 128;
 
+function end(span: Span): number {
+  return span.base + span.size;
+}
+
+/**
+ * A max segment tree over block values, for "the first block from `from` whose value is at
+ * least `x`" in O(log blocks).
+ */
+class MaxTree {
+  #size = 1;
+  #tree = new Float64Array(2);
+
+  /** Rebuilds the tree over `values`. */
+  build(values: number[]): void {
+    let size = 1;
+    while (size < values.length) size *= 2;
+    this.#size = size;
+    this.#tree = new Float64Array(2 * size);
+    this.#tree.set(values, size);
+    for (let i = size - 1; i >= 1; i--) {
+      this.#tree[i] = Math.max(this.#tree[2 * i], this.#tree[2 * i + 1]);
+    }
+  }
+
+  /** Sets the value of block `i` (which exists). */
+  set(i: number, value: number): void {
+    let node = this.#size + i;
+    this.#tree[node] = value;
+    for (node >>= 1; node >= 1; node >>= 1) {
+      this.#tree[node] = Math.max(this.#tree[2 * node], this.#tree[2 * node + 1]);
+    }
+  }
+
+  /** The first block index `>= from` whose value is at least `x`, or -1. */
+  firstAtLeast(from: number, x: number): number {
+    return this.#descend(1, 0, this.#size, from, x);
+  }
+
+  #descend(node: number, lo: number, hi: number, from: number, x: number): number {
+    if (hi <= from || this.#tree[node] < x) return -1;
+    if (hi - lo === 1) return lo;
+    const mid = (lo + hi) >> 1;
+    const left = this.#descend(2 * node, lo, mid, from, x);
+    return left >= 0 ? left : this.#descend(2 * node + 1, mid, hi, from, x);
+  }
+}
+
 /** Sorted, non-overlapping spans with fast lookup, insertion, removal and gap search. */
 export class SpanList<T extends Span> {
   #blocks: T[][] = [];
   /** Largest gap between consecutive spans inside each block. */
-  #innerGaps: number[] = [];
+  #inner: number[] = [];
+  /** Per block: the larger of its inner gap and the gap before it (0 for the first block). */
+  #best = new MaxTree();
   #count = 0;
 
   /** How many spans the list holds. */
@@ -35,13 +86,13 @@ export class SpanList<T extends Span> {
     if (b < 0) return undefined;
     const block = this.#blocks[b];
     const span = block[lastAtOrBefore(block, addr)];
-    return addr < span.base + span.size ? span : undefined;
+    return addr < end(span) ? span : undefined;
   }
 
   /** The spans that overlap `[start, end)`, in address order. */
-  overlapping(start: number, end: number): T[] {
+  overlapping(start: number, stop: number): T[] {
     const found: T[] = [];
-    if (this.#count === 0 || start >= end) return found;
+    if (this.#count === 0 || start >= stop) return found;
     let b = this.#blockAtOrBefore(start);
     let i: number;
     if (b < 0) {
@@ -50,12 +101,12 @@ export class SpanList<T extends Span> {
     } else {
       const block = this.#blocks[b];
       i = lastAtOrBefore(block, start);
-      if (block[i].base + block[i].size <= start) i++;
+      if (end(block[i]) <= start) i++;
     }
     for (; b < this.#blocks.length; b++, i = 0) {
       const block = this.#blocks[b];
       for (; i < block.length; i++) {
-        if (block[i].base >= end) return found;
+        if (block[i].base >= stop) return found;
         found.push(block[i]);
       }
     }
@@ -67,19 +118,34 @@ export class SpanList<T extends Span> {
     this.#count++;
     if (this.#blocks.length === 0) {
       this.#blocks.push([span]);
-      this.#innerGaps.push(0);
+      this.#inner.push(0);
+      this.#best.build([0]);
       return;
     }
     const b = Math.max(0, this.#blockAtOrBefore(span.base));
     const block = this.#blocks[b];
     const at = span.base < block[0].base ? 0 : lastAtOrBefore(block, span.base) + 1;
+    // The gap the new span lands in, if it is inside the block.
+    const splitGap = at > 0 && at < block.length ? block[at].base - end(block[at - 1]) : -1;
     block.splice(at, 0, span);
     if (block.length > MAX_BLOCK) {
       const upper = block.splice(block.length >> 1);
       this.#blocks.splice(b + 1, 0, upper);
-      this.#innerGaps.splice(b + 1, 0, innerGap(upper));
+      this.#inner.splice(b + 1, 0, innerGap(upper));
+      this.#inner[b] = innerGap(block);
+      this.#rebuild();
+      return;
     }
-    this.#innerGaps[b] = innerGap(block);
+    if (splitGap > 0 && splitGap === this.#inner[b]) {
+      this.#inner[b] = innerGap(block);
+    } else {
+      if (at > 0) this.#inner[b] = Math.max(this.#inner[b], span.base - end(block[at - 1]));
+      if (at < block.length - 1) {
+        this.#inner[b] = Math.max(this.#inner[b], block[at + 1].base - end(span));
+      }
+    }
+    this.#refresh(b);
+    if (at === block.length - 1) this.#refresh(b + 1);
   }
 
   /** Removes `span` (the very object); returns whether it was there. */
@@ -89,21 +155,33 @@ export class SpanList<T extends Span> {
     const block = this.#blocks[b];
     const at = lastAtOrBefore(block, span.base);
     if (block[at] !== span) return false;
+    const before = at > 0 ? span.base - end(block[at - 1]) : -1;
+    const after = at < block.length - 1 ? block[at + 1].base - end(span) : -1;
     block.splice(at, 1);
     this.#count--;
     if (block.length === 0) {
       this.#blocks.splice(b, 1);
-      this.#innerGaps.splice(b, 1);
-    } else {
-      this.#innerGaps[b] = innerGap(block);
+      this.#inner.splice(b, 1);
+      this.#rebuild();
+      return true;
     }
+    const inner = this.#inner[b];
+    if (before >= 0 && after >= 0) {
+      // The two gaps around it become one.
+      this.#inner[b] = Math.max(inner, block[at].base - end(block[at - 1]));
+    } else if ((before > 0 && before === inner) || (after > 0 && after === inner)) {
+      this.#inner[b] = innerGap(block);
+    }
+    this.#refresh(b);
+    if (at === block.length) this.#refresh(b + 1);
     return true;
   }
 
   /** Removes every span. */
   clear(): void {
     this.#blocks = [];
-    this.#innerGaps = [];
+    this.#inner = [];
+    this.#best.build([]);
     this.#count = 0;
   }
 
@@ -112,30 +190,62 @@ export class SpanList<T extends Span> {
    * between spans and inside `[lo, hi)`, or -1 when there is none.
    */
   findFree(lo: number, hi: number, size: number, align: number): number {
+    const blocks = this.#blocks;
+    if (blocks.length === 0) return fitIn(lo, hi, lo, hi, size, align);
+    // Start at the block holding (or following) `lo`, and the gap that `lo` falls in.
+    let b = Math.max(0, this.#blockAtOrBefore(lo));
     let gapStart = lo;
-    for (let b = 0; b < this.#blocks.length; b++) {
-      const block = this.#blocks[b];
-      const last = block[block.length - 1];
-      if (last.base + last.size <= lo) continue;
-      // The gap before this block's first span.
-      const fit = fitIn(gapStart, block[0].base, lo, hi, size, align);
-      if (fit >= 0) return fit;
-      if (block[0].base >= hi) return -1;
-      if (this.#innerGaps[b] >= size) {
-        for (let i = 1; i < block.length; i++) {
-          const prev = block[i - 1];
-          const at = fitIn(prev.base + prev.size, block[i].base, lo, hi, size, align);
-          if (at >= 0) return at;
+    let i = 0;
+    {
+      const block = blocks[b];
+      if (block[0].base <= lo) {
+        i = lastAtOrBefore(block, lo);
+        gapStart = Math.max(lo, end(block[i]));
+        i++;
+      }
+    }
+    for (;;) {
+      const block = blocks[b];
+      for (; i < block.length; i++) {
+        if (gapStart >= hi) return -1;
+        const at = fitIn(gapStart, block[i].base, lo, hi, size, align);
+        if (at >= 0) return at;
+        gapStart = Math.max(gapStart, end(block[i]));
+        // Nothing further in this block can fit: go to the next block that might.
+        if (this.#inner[b] < size) {
+          i = block.length;
+          gapStart = Math.max(gapStart, end(block[block.length - 1]));
         }
       }
-      gapStart = last.base + last.size;
+      const next = this.#best.firstAtLeast(b + 1, size);
+      if (next < 0) break;
+      b = next;
+      gapStart = Math.max(gapStart, end(blocks[b - 1][blocks[b - 1].length - 1]));
+      i = 0;
     }
-    return fitIn(gapStart, hi, lo, hi, size, align);
+    const last = blocks[blocks.length - 1];
+    return fitIn(Math.max(gapStart, end(last[last.length - 1])), hi, lo, hi, size, align);
   }
 
   /** Every span in address order. */
   *[Symbol.iterator](): IterableIterator<T> {
     for (const block of this.#blocks) yield* block;
+  }
+
+  /** The value of block `b` in the max-tree: its inner gap or the gap before it. */
+  #refresh(b: number): void {
+    if (b >= this.#blocks.length) return;
+    this.#best.set(b, this.#bestOf(b));
+  }
+
+  #bestOf(b: number): number {
+    if (b === 0) return this.#inner[0];
+    const prev = this.#blocks[b - 1];
+    return Math.max(this.#inner[b], this.#blocks[b][0].base - end(prev[prev.length - 1]));
+  }
+
+  #rebuild(): void {
+    this.#best.build(this.#blocks.map((_, b) => this.#bestOf(b)));
   }
 
   /** Index of the last block whose first span starts at or before `addr`, or -1. */
@@ -176,10 +286,7 @@ function lastAtOrBefore(block: Span[], addr: number): number {
 
 function innerGap(block: Span[]): number {
   let gap = 0;
-  for (let i = 1; i < block.length; i++) {
-    const prev = block[i - 1];
-    gap = Math.max(gap, block[i].base - (prev.base + prev.size));
-  }
+  for (let i = 1; i < block.length; i++) gap = Math.max(gap, block[i].base - end(block[i - 1]));
   return gap;
 }
 

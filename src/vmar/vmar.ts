@@ -30,7 +30,7 @@ import {
   createRegion,
   destroyRegion,
   mappingAt,
-  type MappingRecord,
+  MappingRecord,
   overwriteMapping,
   PERM_EXECUTE,
   PERM_MASK,
@@ -522,6 +522,15 @@ export class Vmar extends Handle {
     const end = checkedEnd(addr, size, "protect");
     if (addr < vmar.base || end > vmar.end) {
       fail(Status.INVALID_ARGS, "the range is not inside the VMAR");
+    }
+    const direct = vmar.children.find(addr);
+    if (direct instanceof MappingRecord && end <= direct.end) {
+      // The common case, one direct mapping: no walk.
+      if ((perms & ~direct.maxPerms) !== 0) {
+        fail(Status.ACCESS_DENIED, "permissions beyond the mapping's maximum");
+      }
+      protectPieces([{ record: direct, start: addr, end }], perms);
+      return;
     }
     const pieces: { record: MappingRecord; start: number; end: number }[] = [];
     for (const step of walk(vmar, addr, end)) {
