@@ -468,8 +468,9 @@ export class SharedBufferSlice {
   }
 
   /**
-   * The little-endian `u64` at `offset`, as a bigint (any alignment; not atomic: see
-   * `bigInt64View` for that).
+   * The little-endian `u64` at `offset`, as a bigint (any alignment). Not atomic: against a
+   * concurrent writer in another process it can return a torn value even when aligned (seen
+   * byte-granular tears); use `Atomics.load` on an aligned `bigInt64View` for that.
    *
    * @example
    * ```ts

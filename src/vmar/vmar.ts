@@ -301,14 +301,17 @@ export class Vmar extends Handle {
    * Maps `len` bytes (rounded up to pages) of `vmo` from `vmoOffset` (page aligned) into this
    * VMAR and returns the address. `flags` ({@linkcode VmarFlags}): `PERM_READ`/`WRITE`/
    * `EXECUTE` (WRITE and EXECUTE need READ), `SPECIFIC`, `SPECIFIC_OVERWRITE` (replaces the
-   * mappings in the range, atomically), `OFFSET_IS_UPPER_LIMIT`, `MAP_RANGE` (pre-faults the
+   * mappings in the range, atomically), `OFFSET_IS_UPPER_LIMIT` (the mapping ends at or below
+   * `vmarOffset`; `vmoOffset` is honoured, where the examined Zircon kernel ignores it),
+   * `MAP_RANGE` (pre-faults the
    * committed pages), `REQUIRE_NON_RESIZABLE`, `ALLOW_FAULTS`, `PERM_READ_IF_XOM_UNSUPPORTED`,
    * `ALIGN_*`. The mapping's maximum permissions, which `protect` can never exceed, are what
    * both this handle and the VMO handle allow now.
    *
    * Mapping past the end of the VMO is allowed as in Zircon: those pages are never reachable
    * through vmo's safe accessors (`OUT_OF_RANGE`), and become valid if the VMO grows. A mapping
-   * that continues the previous one (same VMO, next offset, same permissions) merges with it.
+   * that continues its neighbour (same VMO, next offset, same maximum permissions and placement
+   * flags) merges with it, as in Zircon.
    *
    * Errors, in Zircon's order: `BAD_HANDLE`/`WRONG_TYPE` for either handle; `ACCESS_DENIED`
    * without `MAP` on the VMO or for permissions either handle or this VMAR lacks;
