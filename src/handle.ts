@@ -41,6 +41,9 @@ export function newKoid(): number {
  * What a handle refers to. Subclasses release their resources in `onLastReference`, which runs
  * once no handle and no other holder (a mapping, a child) keeps the object.
  */
+/** Every genuine kernel object, so that a handle can never be made over a look-alike. */
+const genuineObjects = new WeakSet<object>();
+
 export abstract class KernelObject {
   /** The object's id. */
   readonly koid: number = newKoid();
@@ -51,6 +54,10 @@ export abstract class KernelObject {
   /** Holders other than handles: mappings of a VMO, for example. */
   holdCount = 0;
   #released = false;
+
+  constructor() {
+    genuineObjects.add(this);
+  }
 
   /** Adds a holder other than a handle. */
   hold(): void {
@@ -87,7 +94,8 @@ export abstract class KernelObject {
 
 const backstop = new FinalizationRegistry<KernelObject>((object) => object.dropHandle());
 
-let objectOfHandle: (handle: Handle) => KernelObject | null;
+let objectOfHandle: (handle: unknown) => KernelObject | null;
+let rightsOfHandle: (handle: Handle) => number;
 
 /**
  * A handle to a kernel object: `Vmo` and `Vmar` extend it. It carries the object's `koid` and
@@ -113,7 +121,9 @@ export abstract class Handle implements Disposable {
   readonly #koid: number;
 
   static {
-    objectOfHandle = (handle) => #object in handle ? handle.#object : null;
+    objectOfHandle = (handle) =>
+      typeof handle === "object" && handle !== null && #object in handle ? handle.#object : null;
+    rightsOfHandle = (handle) => handle.#rights;
   }
 
   /**
@@ -121,6 +131,10 @@ export abstract class Handle implements Disposable {
    * @ignore
    */
   protected constructor(object: KernelObject, rights: number) {
+    if (!genuineObjects.has(object)) fail(Status.BAD_HANDLE, "handles are made by vmo, not by new");
+    if (typeof rights !== "number" || !Number.isInteger(rights)) {
+      fail(Status.INVALID_ARGS, "rights must be an integer");
+    }
     this.#object = object;
     this.#rights = rights >>> 0;
     this.#koid = object.koid;
@@ -136,12 +150,12 @@ export abstract class Handle implements Disposable {
 
   /** The koid of the object this handle refers to; it stays readable after `close()`. */
   get koid(): number {
-    return #koid in this ? this.#koid : 0;
+    return typeof this === "object" && this !== null && #koid in this ? this.#koid : 0;
   }
 
   /** This handle's rights, an unsigned combination of {@linkcode Rights} bits. */
   get rights(): number {
-    return #rights in this ? this.#rights : 0;
+    return typeof this === "object" && this !== null && #rights in this ? this.#rights : 0;
   }
 
   /** Whether the handle is still open. */
@@ -160,7 +174,7 @@ export abstract class Handle implements Disposable {
 
   /** Same as {@linkcode Handle.close}, so that `using vmo = Vmo.create(...)` closes it. */
   [Symbol.dispose](): void {
-    this.close();
+    Handle.prototype.close.call(this);
   }
 
   /**
@@ -181,7 +195,7 @@ export abstract class Handle implements Disposable {
   duplicate(rights: number = Rights.SAME_RIGHTS): this {
     const object = liveObjectOf(this);
     checkU32(rights, "rights");
-    if (!hasRights(this.#rights, Rights.DUPLICATE)) {
+    if (!hasRights(rightsOfHandle(this), Rights.DUPLICATE)) {
       fail(Status.ACCESS_DENIED, "duplicate needs the DUPLICATE right");
     }
     return this.newHandle(object, this.#derivedRights(rights));
@@ -208,7 +222,7 @@ export abstract class Handle implements Disposable {
       checkU32(rights, "rights");
       return this.newHandle(object, this.#derivedRights(rights));
     } finally {
-      this.close();
+      Handle.prototype.close.call(this);
     }
   }
 
@@ -229,7 +243,7 @@ export abstract class Handle implements Disposable {
    */
   basicInfo(): HandleBasicInfo {
     const object = liveObjectOf(this);
-    return { koid: object.koid, rights: this.#rights, type: object.type, relatedKoid: 0 };
+    return { koid: object.koid, rights: rightsOfHandle(this), type: object.type, relatedKoid: 0 };
   }
 
   #derivedRights(rights: number): number {
@@ -253,9 +267,17 @@ export interface HandleBasicInfo {
   relatedKoid: number;
 }
 
+/**
+ * The rights of an open handle, read from the handle itself: a `rights` property defined on
+ * the object cannot stand in for them. Call after {@linkcode liveObjectOf} checked the handle.
+ */
+export function rightsOf(handle: Handle): number {
+  return rightsOfHandle(handle);
+}
+
 /** The object behind an open handle, or `BAD_HANDLE` for anything else. */
 export function liveObjectOf(handle: unknown): KernelObject {
-  const object = handle instanceof Handle ? objectOfHandle(handle) : null;
+  const object = objectOfHandle(handle);
   if (object === null) fail(Status.BAD_HANDLE, "the handle is closed or is not a handle");
   return object;
 }

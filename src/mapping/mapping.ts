@@ -6,6 +6,7 @@
  */
 
 import { checkU32, checkU64 } from "../args.ts";
+import { rightsOf } from "../handle.ts";
 import { Rights } from "../rights.ts";
 import { fail, Status } from "../status.ts";
 import { VmarFlags } from "../vmar/constants.ts";
@@ -172,6 +173,7 @@ export class Mapping extends SharedBuffer implements Disposable {
     checkU32(flags, "flags");
     const win = mapWindow(vmo, size, (flags | VmarFlags.REQUIRE_NON_RESIZABLE) >>> 0);
     const mapping = makeBuffer(Mapping, win, 0, size);
+    win.owner = mapping;
     const unmapper = { addr: win.addr, size, lease: win.lease };
     mapping.#unmapper = unmapper;
     backstop.register(mapping, unmapper, mapping);
@@ -215,6 +217,7 @@ export class Mapping extends SharedBuffer implements Disposable {
    * ```
    */
   close(): void {
+    if (typeof this !== "object" || this === null || !(#unmapper in this)) return;
     const unmapper = this.#unmapper;
     if (unmapper === null) return;
     this.#unmapper = null;
@@ -224,7 +227,7 @@ export class Mapping extends SharedBuffer implements Disposable {
 
   /** Same as {@linkcode Mapping.close}, for `using`. */
   [Symbol.dispose](): void {
-    this.close();
+    Mapping.prototype.close.call(this);
   }
 }
 
@@ -279,9 +282,12 @@ export class ImmutableMapping extends SharedBufferSlice implements Disposable {
     using child = vmo.createChild(VmoChildOptions.SNAPSHOT | VmoChildOptions.NO_WRITE, 0, size);
     const flags = VmarFlags.PERM_READ | VmarFlags.REQUIRE_NON_RESIZABLE |
       (immediatelyPage ? VmarFlags.MAP_RANGE : 0);
-    if ((child.rights & Rights.MAP) === 0) fail(Status.ACCESS_DENIED, "the VMO handle lacks MAP");
+    if ((rightsOf(child) & Rights.MAP) === 0) {
+      fail(Status.ACCESS_DENIED, "the VMO handle lacks MAP");
+    }
     const win = mapWindow(child, size, flags);
     const mapping = makeBuffer(ImmutableMapping, win, 0, size);
+    win.owner = mapping;
     const unmapper = { addr: win.addr, size, lease: win.lease };
     mapping.#unmapper = unmapper;
     backstop.register(mapping, unmapper, mapping);
@@ -321,6 +327,7 @@ export class ImmutableMapping extends SharedBufferSlice implements Disposable {
    * ```
    */
   close(): void {
+    if (typeof this !== "object" || this === null || !(#unmapper in this)) return;
     const unmapper = this.#unmapper;
     if (unmapper === null) return;
     this.#unmapper = null;
@@ -330,6 +337,6 @@ export class ImmutableMapping extends SharedBufferSlice implements Disposable {
 
   /** Same as {@linkcode ImmutableMapping.close}, for `using`. */
   [Symbol.dispose](): void {
-    this.close();
+    ImmutableMapping.prototype.close.call(this);
   }
 }

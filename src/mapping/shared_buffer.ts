@@ -154,6 +154,30 @@ function writeData(
   );
 }
 
+/** The buffer of an `Atomics` view of `size`-byte elements (see `int32View`). */
+function typedView(
+  buffer: SharedBufferSlice,
+  byteOffset: number,
+  length: number | undefined,
+  size: number,
+): ArrayBuffer {
+  const state = live(buffer);
+  checkU64(byteOffset, "byteOffset");
+  if (byteOffset > state.len) fail(Status.OUT_OF_RANGE, `byteOffset ${byteOffset} past the end`);
+  const count = length === undefined
+    ? Math.floor((state.len - byteOffset) / size)
+    : checkU64(length, "length");
+  if (byteOffset + count * size > state.len) {
+    fail(Status.OUT_OF_RANGE, `${count} elements do not fit`);
+  }
+  const at = state.start + byteOffset;
+  if ((state.win.addr + at) % size !== 0) {
+    fail(Status.INVALID_ARGS, `the address is not ${size}-byte aligned`);
+  }
+  if (count === 0) return new ArrayBuffer(0);
+  return state.win.keptView(at, count * size);
+}
+
 /**
  * A read-only slice of a {@linkcode SharedBuffer}: bounds-checked copies out of mapped memory,
  * and little-endian typed reads. Made by `slice` and `splitAt`.
@@ -177,7 +201,9 @@ export class SharedBufferSlice {
 
   static {
     stateOf = (buffer) => {
-      if (!(#state in buffer)) fail(Status.BAD_HANDLE, "not a SharedBuffer or slice");
+      if (typeof buffer !== "object" || buffer === null || !(#state in buffer)) {
+        fail(Status.BAD_HANDLE, "not a SharedBuffer or slice");
+      }
       return buffer.#state;
     };
   }
@@ -228,7 +254,7 @@ export class SharedBufferSlice {
    * ```
    */
   read(dst: Uint8Array): number {
-    return this.readAt(0, dst);
+    return SharedBufferSlice.prototype.readAt.call(this, 0, dst);
   }
 
   /**
@@ -591,7 +617,7 @@ export class SharedBufferSliceMut extends SharedBufferSlice {
    * ```
    */
   write(src: Uint8Array): number {
-    return this.writeAt(0, src);
+    return SharedBufferSliceMut.prototype.writeAt.call(this, 0, src);
   }
 
   /**
@@ -703,7 +729,8 @@ export class SharedBufferSliceMut extends SharedBufferSlice {
 
   /**
    * A zero-copy `Uint8Array` over the buffer's memory, which must be readable and writable
-   * (`ACCESS_DENIED` otherwise). vmo detaches it (length 0, reads `undefined`, writes
+   * (`ACCESS_DENIED` otherwise) and not a file or a memfd whose size another process can
+   * change (`NOT_SUPPORTED`: a view of a page cut off under it would fault). vmo detaches it (length 0, reads `undefined`, writes
    * ignored) before that memory stops being read-write, so using it can never fault. Do not
    * move its buffer away (`transfer()`, `postMessage` with a transfer list): the moved memory
    * escapes that guarantee.
@@ -725,13 +752,13 @@ export class SharedBufferSliceMut extends SharedBufferSlice {
   bytes(): Uint8Array<ArrayBuffer> {
     const state = live(this);
     if (state.len === 0) return new Uint8Array(0);
-    let view = state.win.writeView;
-    if (view.length === 0) view = state.win.refresh(READ_WRITE);
-    if (view.length === 0) {
-      // Some of the window is not read-write, but this slice may be: a view of just the slice.
-      return new Uint8Array(state.win.keptView(state.start, state.len));
+    const win = state.win;
+    if (state.start === 0 && state.len === win.len) {
+      const view = win.writeView.length !== 0 ? win.writeView : win.refresh(READ_WRITE);
+      if (view.length !== 0) return view;
     }
-    return view.subarray(state.start, state.start + state.len);
+    // A slice gets a buffer of its own bytes only: its `.buffer` must not reach past it.
+    return new Uint8Array(win.keptView(state.start, state.len));
   }
 
   /**
@@ -754,8 +781,7 @@ export class SharedBufferSliceMut extends SharedBufferSlice {
    * ```
    */
   int32View(byteOffset = 0, length?: number): Int32Array<ArrayBuffer> {
-    const [buffer] = this.#typedView(byteOffset, length, 4);
-    return new Int32Array(buffer);
+    return new Int32Array(typedView(this, byteOffset, length, 4));
   }
 
   /**
@@ -776,26 +802,7 @@ export class SharedBufferSliceMut extends SharedBufferSlice {
    * ```
    */
   bigInt64View(byteOffset = 0, length?: number): BigInt64Array<ArrayBuffer> {
-    const [buffer] = this.#typedView(byteOffset, length, 8);
-    return new BigInt64Array(buffer);
-  }
-
-  #typedView(byteOffset: number, length: number | undefined, size: number): [ArrayBuffer] {
-    const state = live(this);
-    checkU64(byteOffset, "byteOffset");
-    if (byteOffset > state.len) fail(Status.OUT_OF_RANGE, `byteOffset ${byteOffset} past the end`);
-    const count = length === undefined
-      ? Math.floor((state.len - byteOffset) / size)
-      : checkU64(length, "length");
-    if (byteOffset + count * size > state.len) {
-      fail(Status.OUT_OF_RANGE, `${count} elements do not fit`);
-    }
-    const at = state.start + byteOffset;
-    if ((state.win.addr + at) % size !== 0) {
-      fail(Status.INVALID_ARGS, `the address is not ${size}-byte aligned`);
-    }
-    if (count === 0) return [new ArrayBuffer(0)];
-    return [state.win.keptView(at, count * size)];
+    return new BigInt64Array(typedView(this, byteOffset, length, 8));
   }
 
   /**

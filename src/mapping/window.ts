@@ -11,6 +11,9 @@
  *
  * Views over memory that is readable but not writable are kept internal and only read from:
  * JavaScript has no read-only typed array, and a write through one would kill the process.
+ * Memory that someone else can cut (a regular file, a memfd a peer holds unsealed) gets no
+ * view at all: its copies go through `process_vm_readv`/`writev`, which fail instead of
+ * faulting.
  *
  * @module
  */
@@ -22,18 +25,27 @@ import {
   type Lease,
   PERM_READ,
   PERM_WRITE,
+  viewable,
   type VmarObject,
 } from "../vmar/region.ts";
+import { copyMemory } from "../vmar/vmar.ts";
 
 const READ_WRITE = PERM_READ | PERM_WRITE;
 const EMPTY = new Uint8Array(0);
 const EMPTY_DATA = new DataView(new ArrayBuffer(0));
+/** The property by which a view's buffer keeps the window's owner (a `Mapping`) alive. */
+const OWNER = Symbol("vmo.owner");
 
 /** A range of mapped memory in a VMAR, with the cached views over it. */
 export class Window {
   readonly vmar: VmarObject;
   readonly addr: number;
   readonly len: number;
+  /**
+   * What must stay alive while the window's memory is in use (a `Mapping`, which unmaps when
+   * collected): held by the window, and so by every slice, and by every view's buffer.
+   */
+  owner: object | null = null;
   /** Dies when any of the memory is unmapped. */
   readonly lease: Lease = { dead: false };
   /** Over the whole window while it is readable (length 0 otherwise). */
@@ -65,8 +77,11 @@ export class Window {
    */
   refresh(needs: number): Uint8Array<ArrayBuffer> {
     this.checkLive();
-    if (this.len === 0) return EMPTY;
-    if (accessStatus(this.vmar, this.addr, this.addr + this.len, needs) !== Status.OK) return EMPTY;
+    const end = this.addr + this.len;
+    if (this.len === 0 || accessStatus(this.vmar, this.addr, end, needs) !== Status.OK) {
+      return EMPTY;
+    }
+    if (!viewable(this.vmar, this.addr, end)) return EMPTY;
     const view = this.#makeView(this.addr, this.len, needs);
     const data = new DataView(view.buffer);
     this.readView = view;
@@ -80,7 +95,8 @@ export class Window {
 
   /**
    * The slow path of a copy: checks `[at, at + count)` of the window for `needs`, then calls
-   * `copy` with a view and the index in it of the window's byte `at`.
+   * `copy` with a view and the index in it of the window's byte `at`. A write (`needs` has
+   * PERM_WRITE) must fill all `count` bytes of that range.
    */
   withView<T>(
     at: number,
@@ -95,6 +111,7 @@ export class Window {
     if (status !== Status.OK) {
       fail(status, `${needs & PERM_WRITE ? "write" : "read"} of ${count} bytes at +${at}`);
     }
+    if (!viewable(this.vmar, start, start + count)) return this.#bounce(start, count, needs, copy);
     // Part of the window lacks the permission but these pages have it: a view of just them,
     // detached before anything else can run.
     const pointer = Deno.UnsafePointer.create(BigInt(start))!;
@@ -106,20 +123,50 @@ export class Window {
     }
   }
 
+  /** A copy through a private buffer and `process_vm_readv`/`writev`, for unviewable memory. */
+  #bounce<T>(
+    start: number,
+    count: number,
+    needs: number,
+    copy: (view: Uint8Array<ArrayBuffer>, index: number) => T,
+  ): T {
+    const write = (needs & PERM_WRITE) !== 0;
+    const bounce = new Uint8Array(count);
+    if (!write && copyMemory(this.vmar, start, bounce, false) < count) {
+      fail(Status.OUT_OF_RANGE, "the memory was cut short while being read");
+    }
+    const result = copy(bounce, 0);
+    if (write && copyMemory(this.vmar, start, bounce, true) < count) {
+      fail(Status.OUT_OF_RANGE, "the memory was cut short while being written");
+    }
+    return result;
+  }
+
   /** A view over `[start, start + len)` registered with the tree; the range was checked. */
   #makeView(start: number, len: number, needs: number): Uint8Array<ArrayBuffer> {
     const pointer = Deno.UnsafePointer.create(BigInt(start))!;
     const buffer = Deno.UnsafePointerView.getArrayBuffer(pointer, len) as ArrayBuffer;
+    if (this.owner !== null) Object.defineProperty(buffer, OWNER, { value: this.owner });
     addWatch(this.vmar, start, start + len, needs, buffer);
     return new Uint8Array(buffer);
   }
 
-  /** A new view of `len` bytes at `at` for the caller to keep: read-write memory only. */
+  /**
+   * A new view of `len` bytes at `at` for the caller to keep: read-write memory only
+   * (`ACCESS_DENIED`, `OUT_OF_RANGE`, `NOT_FOUND` otherwise), never memory someone else can cut
+   * (`NOT_SUPPORTED`).
+   */
   keptView(at: number, len: number): ArrayBuffer {
     this.checkLive();
     const start = this.addr + at;
     const status = accessStatus(this.vmar, start, start + len, READ_WRITE);
     if (status !== Status.OK) fail(status, `no read-write memory for a view at +${at}`);
+    if (!viewable(this.vmar, start, start + len)) {
+      fail(
+        Status.NOT_SUPPORTED,
+        "the memory is a file (or a memfd another process holds) whose size can change under a view",
+      );
+    }
     return this.#makeView(start, len, READ_WRITE).buffer;
   }
 }

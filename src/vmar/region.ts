@@ -31,7 +31,9 @@ export interface Watch {
   start: number;
   end: number;
   needs: number;
+  /** A view's buffer or a lease (a lease needs nothing: `needs` 0). */
   target: WeakRef<ArrayBuffer | Lease>;
+  isView: boolean;
 }
 
 /** Marks that a range of mapped memory is still the mapping it was when the lease was taken. */
@@ -39,14 +41,26 @@ export interface Lease {
   dead: boolean;
 }
 
+// Taken at load: the invariant must not depend on built-ins a program could replace later.
+const transferBuffer = ArrayBuffer.prototype.transfer;
+const isDetached = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "detached")!.get!;
+
 /** Detaches a watched view (every typed array over it reads as length 0) or kills a lease. */
 export function fire(watch: Watch): void {
   const target = watch.target.deref();
-  if (target instanceof ArrayBuffer) {
-    if (!target.detached) target.transfer(0);
-  } else if (target !== undefined) {
-    target.dead = true;
+  if (target === undefined) return;
+  if (watch.isView) {
+    if (!isDetached.call(target)) transferBuffer.call(target as ArrayBuffer, 0);
+  } else {
+    (target as Lease).dead = true;
   }
+}
+
+/** Whether a watch no longer guards anything: its target was collected, detached or died. */
+function spent(watch: Watch): boolean {
+  const target = watch.target.deref();
+  if (target === undefined) return true;
+  return watch.isView ? isDetached.call(target) as boolean : (target as Lease).dead;
 }
 
 /** The permissions of `[start, end)` of a mapping. */
@@ -72,6 +86,8 @@ export class MappingRecord implements Span {
   /** Current permissions, sorted, coalesced, covering `[base, end)` exactly. */
   ranges: PermRange[];
   readonly watches: Set<Watch> = new Set();
+  /** The size of `watches` after its last sweep. */
+  sweptSize = 16;
   alive = true;
 
   constructor(init: {
@@ -176,7 +192,7 @@ export class MappingRecord implements Span {
    */
   revoke(start: number, end: number, perms = -1): void {
     for (const watch of this.watches) {
-      if (watch.target.deref() === undefined) {
+      if (spent(watch)) {
         this.watches.delete(watch);
       } else if (
         watch.start < end && watch.end > start && (perms === -1 || (watch.needs & ~perms) !== 0)
@@ -608,8 +624,33 @@ export function addWatch(
   needs: number,
   target: ArrayBuffer | Lease,
 ): void {
-  const watch: Watch = { start, end, needs, target: new WeakRef(target) };
+  const watch: Watch = {
+    start,
+    end,
+    needs,
+    target: new WeakRef(target),
+    isView: needs !== 0,
+  };
   for (const step of walk(vmar, start, end)) {
-    if (step.kind === "mapping") step.record.watches.add(watch);
+    if (step.kind !== "mapping") continue;
+    const record = step.record;
+    record.watches.add(watch);
+    // Sweep spent watches whenever the set has doubled, so a long-lived mapping that many
+    // buffers and views come and go over does not keep every one of them.
+    if (record.watches.size >= 2 * record.sweptSize) {
+      for (const w of record.watches) if (spent(w)) record.watches.delete(w);
+      record.sweptSize = Math.max(16, record.watches.size);
+    }
   }
+}
+
+/**
+ * Whether JavaScript views may be made over `[start, end)`: no mapping under it shows a file
+ * whose size someone else can change (a view of a page cut off under it would fault).
+ */
+export function viewable(vmar: VmarObject, start: number, end: number): boolean {
+  for (const step of walk(vmar, start, end)) {
+    if (step.kind === "mapping" && step.record.vmo.backing.shrinkableByOthers) return false;
+  }
+  return true;
 }

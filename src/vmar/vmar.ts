@@ -19,7 +19,7 @@ import {
   PAGE_SIZE,
   roundUpPage,
 } from "../args.ts";
-import { Handle, type KernelObject, liveObjectOfType, ObjType } from "../handle.ts";
+import { Handle, type KernelObject, liveObjectOfType, ObjType, rightsOf } from "../handle.ts";
 import { DEFAULT_VMAR_RIGHTS, hasRights, Rights } from "../rights.ts";
 import { fail, Status, syscallError } from "../status.ts";
 import { type Vmo, vmoObjectOf } from "../vmo/vmo.ts";
@@ -274,7 +274,7 @@ export class Vmar extends Handle {
     checkU64(size, "size");
     checkU32(flags, "flags");
     for (const [, canMap, right, name] of PERM_TABLE) {
-      if (has(flags, canMap) && !hasRights(this.rights, right)) {
+      if (has(flags, canMap) && !hasRights(rightsOf(this), right)) {
         fail(Status.ACCESS_DENIED, `CAN_MAP_${name} needs the ${name} right`);
       }
     }
@@ -341,7 +341,7 @@ export class Vmar extends Handle {
     checkU64(vmoOffset, "vmoOffset");
     checkU64(len, "len");
     checkU32(flags, "flags");
-    const vmoRights = (vmo as Handle).rights;
+    const vmoRights = rightsOf(vmo);
     if (!hasRights(vmoRights, Rights.MAP)) fail(Status.ACCESS_DENIED, "the VMO handle lacks MAP");
     let options = flags & 0xff_ffff;
     if (has(options, VmarFlags.PERM_READ_IF_XOM_UNSUPPORTED)) options |= VmarFlags.PERM_READ;
@@ -357,7 +357,7 @@ export class Vmar extends Handle {
     if (has(options, CAN_MAP_RWX)) fail(Status.INVALID_ARGS, "map takes no CAN_MAP_* flags");
     let maxPerms = 0;
     for (const [perm, , right, name] of PERM_TABLE) {
-      const can = hasRights(vmoRights, right) && hasRights(this.rights, right);
+      const can = hasRights(vmoRights, right) && hasRights(rightsOf(this), right);
       if (can) maxPerms |= perm;
       else if (has(perms, perm)) {
         fail(Status.ACCESS_DENIED, `PERM_${name} needs the ${name} right on both handles`);
@@ -368,8 +368,12 @@ export class Vmar extends Handle {
       fail(Status.INVALID_ARGS, "FAULT_BEYOND_STREAM_SIZE needs ALLOW_FAULTS");
     }
     const { align } = splitFlags(flags);
-    if (has(options, VmarFlags.REQUIRE_NON_RESIZABLE) && object.resizable) {
-      fail(Status.NOT_SUPPORTED, "REQUIRE_NON_RESIZABLE with a resizable VMO");
+    // A file, or a memfd a peer may hold unsealed, can be cut by someone else: resizable too.
+    if (
+      has(options, VmarFlags.REQUIRE_NON_RESIZABLE) &&
+      (object.resizable || object.backing.shrinkableByOthers)
+    ) {
+      fail(Status.NOT_SUPPORTED, "REQUIRE_NON_RESIZABLE with a VMO whose size can change");
     }
     if (!allowFaults && object.discardable) {
       fail(Status.NOT_SUPPORTED, "a DISCARDABLE VMO needs ALLOW_FAULTS");
@@ -461,7 +465,7 @@ export class Vmar extends Handle {
       }
     }
     for (const item of items) {
-      if (item instanceof VmarObject && !hasRights(this.rights, Rights.OP_CHILDREN)) {
+      if (item instanceof VmarObject && !hasRights(rightsOf(this), Rights.OP_CHILDREN)) {
         fail(Status.INVALID_ARGS, "destroying a sub-VMAR needs the OP_CHILDREN right");
       }
     }
@@ -506,7 +510,7 @@ export class Vmar extends Handle {
     if (has(options, VmarFlags.PERM_READ_IF_XOM_UNSUPPORTED)) options |= VmarFlags.PERM_READ;
     const perms = options & PERM_MASK;
     for (const [perm, , right, name] of PERM_TABLE) {
-      if (has(perms, perm) && !hasRights(this.rights, right)) {
+      if (has(perms, perm) && !hasRights(rightsOf(this), right)) {
         fail(Status.ACCESS_DENIED, `PERM_${name} needs the ${name} right`);
       }
     }
@@ -543,7 +547,7 @@ export class Vmar extends Handle {
         fail(Status.ACCESS_DENIED, "permissions beyond the mapping's maximum");
       }
       if (!step.direct) {
-        if (!hasRights(this.rights, Rights.OP_CHILDREN)) {
+        if (!hasRights(rightsOf(this), Rights.OP_CHILDREN)) {
           fail(Status.INVALID_ARGS, "protecting a sub-VMAR's mapping needs OP_CHILDREN");
         }
         for (const range of record.rangesIn(step.start, step.end)) {
@@ -600,7 +604,7 @@ export class Vmar extends Handle {
       : op === VmarOp.PREFETCH || op === VmarOp.MAP_RANGE
       ? Rights.READ
       : 0;
-    if (!hasRights(this.rights, handleNeeds)) {
+    if (!hasRights(rightsOf(this), handleNeeds)) {
       fail(
         Status.ACCESS_DENIED,
         `this op needs the ${handleNeeds === Rights.WRITE ? "WRITE" : "READ"} right`,
@@ -623,7 +627,7 @@ export class Vmar extends Handle {
     for (const step of walk(vmar, addr, end)) {
       if (step.kind === "gap") fail(Status.BAD_STATE, `0x${step.start.toString(16)} is not mapped`);
       const { record, start, end: stop } = step;
-      if (!step.direct && (directOnly || !hasRights(this.rights, Rights.OP_CHILDREN))) {
+      if (!step.direct && (directOnly || !hasRights(rightsOf(this), Rights.OP_CHILDREN))) {
         fail(Status.INVALID_ARGS, "this op cannot reach a sub-VMAR's mapping from here");
       }
       if ((record.maxPerms & needed) !== needed) {
@@ -673,7 +677,7 @@ export class Vmar extends Handle {
    */
   destroy(): void {
     const vmar = vmarObjectOf(this);
-    if (!hasRights(this.rights, Rights.OP_CHILDREN)) {
+    if (!hasRights(rightsOf(this), Rights.OP_CHILDREN)) {
       fail(Status.ACCESS_DENIED, "destroy needs OP_CHILDREN");
     }
     if (vmar.isRoot) fail(Status.NOT_SUPPORTED, "the root VMAR cannot be destroyed");
@@ -696,7 +700,9 @@ export class Vmar extends Handle {
    */
   info(): VmarInfo {
     const vmar = vmarObjectOf(this);
-    if (!hasRights(this.rights, Rights.INSPECT)) fail(Status.ACCESS_DENIED, "info needs INSPECT");
+    if (!hasRights(rightsOf(this), Rights.INSPECT)) {
+      fail(Status.ACCESS_DENIED, "info needs INSPECT");
+    }
     return { base: vmar.base, len: vmar.size };
   }
 
@@ -726,7 +732,7 @@ export class Vmar extends Handle {
    */
   infoMaps(): MapInfo[] {
     const vmar = vmarObjectOf(this);
-    if (!hasRights(this.rights, Rights.INSPECT)) {
+    if (!hasRights(rightsOf(this), Rights.INSPECT)) {
       fail(Status.ACCESS_DENIED, "infoMaps needs INSPECT");
     }
     needAlive(vmar);
@@ -877,7 +883,12 @@ let processVmWorks = true;
  * permitted and inside their VMO, each copied with `process_vm_readv`/`writev` (or, where the
  * kernel forbids those, `pread`/`pwrite` on the VMO's file: the same pages).
  */
-function copyMemory(vmar: VmarObject, addr: number, buffer: Uint8Array, write: boolean): number {
+export function copyMemory(
+  vmar: VmarObject,
+  addr: number,
+  buffer: Uint8Array,
+  write: boolean,
+): number {
   needAlive(vmar);
   const wanted = write ? PERM_WRITE : PERM_READ;
   let done = 0;

@@ -2,8 +2,10 @@
  * The file behind VMOs: a memfd, or a regular file for file-backed VMOs.
  *
  * A root VMO, its slices and its references share one backing (the same pages at the same file
- * offsets); a snapshot gets a new one. Every copy in and out uses `pread`/`pwrite`, which
- * cannot fault whatever another process does to the file.
+ * offsets); a snapshot gets a new one; a file adopted twice (`fromFd`, `fromFile`, even through
+ * `/proc/self/fd`) gets the backing it already has, so a resize is seen by every mapping of it.
+ * Copies in and out use `pread`/`pwrite`, which cannot fault whatever another process does to
+ * the file, or an internal mapping of a memfd sealed against shrinking, which nothing can cut.
  *
  * @module
  */
@@ -89,6 +91,9 @@ const bounceChunk = new Uint8Array(1024 * 1024);
 const offIn = new BigInt64Array(1);
 const offOut = new BigInt64Array(1);
 
+/** The backings alive in this process, by device and inode: one file, one backing. */
+const liveBackings = new Map<string, Backing>();
+
 /** Told about a change of a backing's size: before (to detach views) and after. */
 export interface ResizeListener {
   /** Runs before the file changes size, while the old pages are still there. */
@@ -110,15 +115,54 @@ export class Backing {
   /** Told before and after a change of size. */
   readonly resizeListeners: Set<ResizeListener> = new Set();
   #refs = 0;
+  #exported: boolean;
+  /** Sealed against shrinking when it was wrapped; seals are never removed. */
+  readonly #shrinkSealed: boolean;
+  readonly #key: string;
   /** `undefined` until first wanted; `null` when this file cannot have one. */
   #internal: InternalMapping | null | undefined = undefined;
 
   /** Wraps an open fd; the backing owns it from now on. */
-  constructor(fd: number, size: number, resizable: boolean, isFile: boolean) {
+  /**
+   * Wraps an open fd; the backing owns it from now on. `exported` says another process may
+   * hold the file too (an adopted fd); `identity` is its `fstat` device and inode, under which
+   * the backing is found again if the same file is adopted twice.
+   */
+  constructor(
+    fd: number,
+    size: number,
+    resizable: boolean,
+    isFile: boolean,
+    exported: boolean,
+    identity: FileStat,
+  ) {
     this.fd = fd;
     this.size = size;
     this.resizable = resizable;
     this.isFile = isFile;
+    this.#exported = exported;
+    this.#shrinkSealed = !isFile && (this.seals() & F_SEAL_SHRINK) !== 0;
+    this.#key = `${identity.dev}:${identity.ino}`;
+    liveBackings.set(this.#key, this);
+  }
+
+  /** The live backing of the file `fstat` describes, if this process has one. */
+  static lookup(stat: FileStat): Backing | undefined {
+    return liveBackings.get(`${stat.dev}:${stat.ino}`);
+  }
+
+  /**
+   * Whether someone outside this library can change the file's size under a mapping of it: a
+   * regular file (anyone with write access can truncate it), or a memfd not sealed against
+   * shrinking whose fd another process may hold. No view is ever made over such memory.
+   */
+  get shrinkableByOthers(): boolean {
+    return this.isFile || (!this.#shrinkSealed && this.#exported);
+  }
+
+  /** Records that the fd was handed out (`unsafeDupFd`). */
+  markExported(): void {
+    this.#exported = true;
   }
 
   /**
@@ -138,7 +182,13 @@ export class Backing {
       libc.close(fd);
       throw error;
     }
-    return new Backing(fd, size, resizable, false);
+    const stat = fstat(fd);
+    if (stat === null) {
+      const error = syscallError("fstat", "cannot identify the VMO's memory file");
+      libc.close(fd);
+      throw error;
+    }
+    return new Backing(fd, size, resizable, false, false, stat);
   }
 
   /** Adds a VMO that uses this backing. */
@@ -155,6 +205,7 @@ export class Backing {
       libc.munmap(internal.pointer, BigInt(this.size));
     }
     this.#internal = null;
+    if (liveBackings.get(this.#key) === this) liveBackings.delete(this.#key);
     libc.close(this.fd);
   }
 

@@ -15,6 +15,7 @@ import {
   F_SEAL_WRITE,
   F_SETFL,
   O_ACCMODE,
+  O_APPEND,
   O_CLOEXEC,
   O_NONBLOCK,
   O_RDONLY,
@@ -38,7 +39,7 @@ import {
   roundDownPage,
   roundUpPage,
 } from "../args.ts";
-import { Handle, type KernelObject, liveObjectOfType, ObjType } from "../handle.ts";
+import { Handle, type KernelObject, liveObjectOfType, ObjType, rightsOf } from "../handle.ts";
 import { DEFAULT_VMO_RIGHTS, hasRights, Rights } from "../rights.ts";
 import { fail, Status, syscallError, ZxError } from "../status.ts";
 import { Backing, cString, fstat } from "./backing.ts";
@@ -122,10 +123,12 @@ function rightNames(rights: number): string {
  * A handle to a virtual memory object: a page-rounded, zero-filled container of bytes on a
  * Linux memfd (or a file), with Zircon's semantics for sizes, children, ops and rights.
  *
- * Copies in and out (`read`, `write`) use `pread`/`pwrite`, so they never fault, whatever
- * another process holding the same memory does. A VMO made without `VmoOptions.RESIZABLE` is
- * sealed against shrinking and growing (`F_SEAL_SHRINK | F_SEAL_GROW`), so no process can make
- * a mapping of it fault.
+ * Copies in and out (`read`, `write`) never fault, whatever another process holding the same
+ * memory does: they use `pread`/`pwrite`, or, for a memfd sealed against shrinking, an internal
+ * mapping that nothing can cut (memcpy speed; large reads take it only for pages already in
+ * memory, so a read commits nothing). A VMO made without `VmoOptions.RESIZABLE` is sealed against
+ * shrinking and growing (`F_SEAL_SHRINK | F_SEAL_GROW`), so no process can make a mapping of it
+ * fault.
  *
  * @example Create, write, snapshot
  * ```ts
@@ -183,8 +186,11 @@ export class Vmo extends Handle {
     if (resizable && unbounded) {
       fail(Status.INVALID_ARGS, "RESIZABLE and UNBOUNDED exclude each other");
     }
+    // For UNBOUNDED the size argument is only the stream size, which must fit in the VMO too.
     const rounded = unbounded ? MAX_SIZE : roundUpPage(size);
-    if (rounded > MAX_SIZE) fail(Status.OUT_OF_RANGE, `size ${size} exceeds Vmo.MAX_SIZE`);
+    if (roundUpPage(size) > MAX_SIZE) {
+      fail(Status.OUT_OF_RANGE, `size ${size} exceeds Vmo.MAX_SIZE`);
+    }
     const backing = Backing.memfd(rounded, resizable, "vmo");
     const object = new VmoObject({
       backing,
@@ -208,7 +214,10 @@ export class Vmo extends Handle {
    * `SNAPSHOT` children and `DECOMMIT` are `NOT_SUPPORTED` (use
    * `SNAPSHOT_AT_LEAST_ON_WRITE` for a private copy). Writing past the end of the file within
    * the last page grows the file to that point. A file truncated by someone else reads zeros
-   * past its end.
+   * past its end through `read`; since anyone with write access can truncate it, a mapping of
+   * it cannot be `REQUIRE_NON_RESIZABLE` (`NOT_SUPPORTED`, so no `Mapping.createFromVmo`) and
+   * gets no zero-copy view: `SharedBuffer` copies go through `process_vm_readv`/`writev`, which
+   * fail instead of faulting.
    *
    * Errors: `ACCESS_DENIED` without the Deno permission or when the file or descriptor is not
    * writable; `NOT_FOUND` for a missing path; `WRONG_TYPE` for a directory or other non-file.
@@ -246,8 +255,13 @@ export class Vmo extends Handle {
    * rights: no `WRITE` for a read-only fd or a write-sealed memfd, `RESIZE` only for a memfd
    * not sealed against resizing. `opts.rights` narrows them further.
    *
-   * A memfd is taken as an anonymous VMO, resizable unless sealed with `F_SEAL_SHRINK` and
-   * `F_SEAL_GROW`; a regular file as in {@linkcode Vmo.fromFile}.
+   * A memfd is taken as an anonymous VMO, resizable (by this handle) when the fd is read-write
+   * and not sealed with `F_SEAL_SHRINK` and `F_SEAL_GROW`; a regular file as in
+   * {@linkcode Vmo.fromFile}. Whatever the fd's mode, a memfd without `F_SEAL_SHRINK` counts as
+   * one another process can shrink: mapping it with `REQUIRE_NON_RESIZABLE` (as `Mapping` does)
+   * is `NOT_SUPPORTED`, and no view is made over it. If this process already has the file as a
+   * VMO, the two share it and the new fd is closed at once; the VMO's own fd number is
+   * `ALREADY_EXISTS`.
    *
    * Errors: `INVALID_ARGS` for a value that is no fd number; `BAD_HANDLE` for a closed fd;
    * `WRONG_TYPE` for an fd that is not a regular file or memfd.
@@ -274,6 +288,9 @@ export class Vmo extends Handle {
   }
 
   static #adopt(fd: number, rightsMask: number | undefined, fromFilePath: boolean): Vmo {
+    // Seals before size: a peer may shrink and then seal between the two reads, and a size
+    // read after the seals is the one the seals protect.
+    const sealsResult = libc.fcntl(fd, F_GET_SEALS, 0);
     const stat = fstat(fd);
     if (stat === null) throw syscallError("fstat", `cannot adopt fd ${fd}`);
     if ((stat.mode & S_IFMT) !== S_IFREG) {
@@ -281,24 +298,34 @@ export class Vmo extends Handle {
     }
     const flags = libc.fcntl(fd, F_GETFL, 0);
     if (flags < 0) throw syscallError("fcntl", `cannot read the mode of fd ${fd}`);
-    const sealsResult = libc.fcntl(fd, F_GET_SEALS, 0);
-    const isMemfd = !fromFilePath && sealsResult >= 0;
-    const seals = sealsResult >= 0 ? sealsResult : 0;
+    // Only shmem files (memfds, tmpfs) answer F_GET_SEALS.
+    const isMemfd = sealsResult >= 0;
+    const seals = isMemfd ? sealsResult : 0;
     const writable = (flags & O_ACCMODE) === O_RDWR &&
       (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) === 0;
     const sizeSealed = (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) === (F_SEAL_SHRINK | F_SEAL_GROW);
-    const resizable = isMemfd && !sizeSealed && writable;
+    const resizable = !fromFilePath && isMemfd && !sizeSealed && writable;
     const size = roundUpPage(stat.size);
     if (size > MAX_SIZE) {
       fail(Status.OUT_OF_RANGE, `the file's size ${stat.size} exceeds Vmo.MAX_SIZE`);
     }
-    const backing = new Backing(fd, size, resizable, !isMemfd);
+    // The same file twice (a dup of a VMO's fd, /proc/self/fd/N...) shares one backing, so that
+    // a resize through either is seen by every mapping of it.
+    let backing = Backing.lookup(stat);
+    if (backing !== undefined) {
+      if (backing.fd === fd) {
+        fail(Status.ALREADY_EXISTS, `fd ${fd} is a VMO's own; use duplicate()`);
+      }
+      libc.close(fd);
+    } else {
+      backing = new Backing(fd, size, resizable, !isMemfd, true, stat);
+    }
     const object = new VmoObject({
       backing,
       offset: 0,
       sliceSize: null,
-      stream: { value: stat.size },
-      kind: isMemfd ? "root" : "file",
+      stream: { value: Math.min(stat.size, backing.size) },
+      kind: backing.isFile ? "file" : "root",
       parent: null,
     });
     let rights = DEFAULT_VMO_RIGHTS | (resizable ? Rights.RESIZE : 0);
@@ -329,7 +356,7 @@ export class Vmo extends Handle {
     const object = vmoObjectOf(this);
     checkBytes(dst, "dst");
     checkU64(offset, "offset");
-    needRights(this.rights, Rights.READ, "read");
+    needRights(rightsOf(this), Rights.READ, "read");
     const length = byteLength(dst);
     const end = checkedEnd(offset, length, "read");
     checkTransfer(object, end, "read");
@@ -353,7 +380,7 @@ export class Vmo extends Handle {
     const object = vmoObjectOf(this);
     checkU64(offset, "offset");
     checkU64(length, "length");
-    needRights(this.rights, Rights.READ, "read");
+    needRights(rightsOf(this), Rights.READ, "read");
     const end = checkedEnd(offset, length, "read");
     checkTransfer(object, end, "read");
     let dst: Uint8Array<ArrayBuffer>;
@@ -387,7 +414,7 @@ export class Vmo extends Handle {
     const object = vmoObjectOf(this);
     checkBytes(src, "src");
     checkU64(offset, "offset");
-    needRights(this.rights, Rights.WRITE, "write");
+    needRights(rightsOf(this), Rights.WRITE, "write");
     const length = byteLength(src);
     const end = checkedEnd(offset, length, "write");
     checkTransfer(object, end, "write");
@@ -432,8 +459,8 @@ export class Vmo extends Handle {
   setSize(size: number): void {
     const object = vmoObjectOf(this);
     checkU64(size, "size");
-    needRights(this.rights, Rights.WRITE, "setSize");
-    if (object.resizable) needRights(this.rights, Rights.RESIZE, "setSize");
+    needRights(rightsOf(this), Rights.WRITE, "setSize");
+    if (object.resizable) needRights(rightsOf(this), Rights.RESIZE, "setSize");
     const rounded = roundUpPage(size);
     if (rounded > MAX_U64) fail(Status.OUT_OF_RANGE, `size ${size} overflows when rounded up`);
     if (!object.resizable) fail(Status.UNAVAILABLE, "the VMO is not resizable");
@@ -481,7 +508,7 @@ export class Vmo extends Handle {
   setStreamSize(size: number): void {
     const object = vmoObjectOf(this);
     checkU64(size, "size");
-    needRights(this.rights, Rights.WRITE, "setStreamSize");
+    needRights(rightsOf(this), Rights.WRITE, "setStreamSize");
     const old = object.stream.value;
     if (size === old) return;
     if (size > object.size) {
@@ -530,6 +557,8 @@ export class Vmo extends Handle {
    * ```
    */
   createChild(options: number, offset: number, size: number): Vmo {
+    // The handle first, as everywhere in vmo (Zircon's syscall checks the size and
+    // NO_WRITE | RESIZABLE before it looks the handle up).
     const parent = vmoObjectOf(this);
     checkU32(options, "options");
     checkU64(offset, "offset");
@@ -541,7 +570,7 @@ export class Vmo extends Handle {
     if (noWrite && resizable) {
       fail(Status.INVALID_ARGS, "NO_WRITE and RESIZABLE exclude each other");
     }
-    needRights(this.rights, Rights.DUPLICATE | Rights.READ, "createChild");
+    needRights(rightsOf(this), Rights.DUPLICATE | Rights.READ, "createChild");
     if (parent.discardable) fail(Status.NOT_SUPPORTED, "a discardable VMO cannot have children");
     const kindOptions = options & ~VmoChildOptions.NO_WRITE;
     if ((kindOptions & ~KNOWN_CHILD_OPTIONS) !== 0) {
@@ -557,8 +586,8 @@ export class Vmo extends Handle {
       child = this.#snapshot(parent, kindOptions, offset, size, rounded, noWrite);
       isSnapshot = true;
     }
-    if (hasRights(this.rights, Rights.GET_PROPERTY)) child.name = parent.name;
-    let rights = (this.rights & ~Rights.RESIZE) | (resizable ? Rights.RESIZE : 0) |
+    if (hasRights(rightsOf(this), Rights.GET_PROPERTY)) child.name = parent.name;
+    let rights = (rightsOf(this) & ~Rights.RESIZE) | (resizable ? Rights.RESIZE : 0) |
       Rights.GET_PROPERTY | Rights.SET_PROPERTY;
     if (noWrite) rights &= ~Rights.WRITE;
     else if (isSnapshot) rights = (rights & ~Rights.EXECUTE) | Rights.WRITE;
@@ -707,7 +736,7 @@ export class Vmo extends Handle {
     checkU32(op, "op");
     checkU64(offset, "offset");
     checkU64(size, "size");
-    const rights = this.rights;
+    const rights = rightsOf(this);
     switch (op) {
       case VmoOp.COMMIT: {
         needRights(rights, Rights.WRITE, "COMMIT");
@@ -825,7 +854,7 @@ export class Vmo extends Handle {
       fail(Status.INVALID_ARGS, `unknown cache policy ${policy}`);
     }
     const object = vmoObjectOf(this);
-    needRights(this.rights, Rights.MAP, "setCachePolicy");
+    needRights(rightsOf(this), Rights.MAP, "setCachePolicy");
     if (object.mappingCount > 0) fail(Status.BAD_STATE, "the VMO is mapped");
     if (object.children.size > 0) fail(Status.BAD_STATE, "the VMO has children");
     if (object.parent !== null || object.kind !== "root") {
@@ -852,7 +881,7 @@ export class Vmo extends Handle {
    */
   getName(): string {
     const object = vmoObjectOf(this);
-    needRights(this.rights, Rights.GET_PROPERTY, "getName");
+    needRights(rightsOf(this), Rights.GET_PROPERTY, "getName");
     return object.name;
   }
 
@@ -877,7 +906,7 @@ export class Vmo extends Handle {
     if (typeof name !== "string") {
       fail(Status.INVALID_ARGS, `name must be a string, got ${describe(name)}`);
     }
-    needRights(this.rights, Rights.SET_PROPERTY, "setName");
+    needRights(rightsOf(this), Rights.SET_PROPERTY, "setName");
     if (name.includes("\0")) fail(Status.INVALID_ARGS, "a name cannot hold a NUL");
     if (new TextEncoder().encode(name).length > NAME_MAX_BYTES) {
       fail(Status.INVALID_ARGS, `a name is at most ${NAME_MAX_BYTES} UTF-8 bytes`);
@@ -924,7 +953,7 @@ export class Vmo extends Handle {
       shareCount: 1,
       flags,
       committedBytes: committed,
-      handleRights: this.rights,
+      handleRights: rightsOf(this),
       cachePolicy: object.cachePolicy,
       populatedBytes: committed,
     };
@@ -949,9 +978,11 @@ export class Vmo extends Handle {
    */
   unsafeDupFd(): number {
     const object = vmoObjectOf(this);
-    needRights(this.rights, Rights.TRANSFER, "unsafeDupFd");
+    needRights(rightsOf(this), Rights.TRANSFER, "unsafeDupFd");
     const fd = libc.fcntl(object.backing.fd, F_DUPFD_CLOEXEC, 0);
     if (fd < 0) throw syscallError("fcntl", "cannot duplicate the VMO's fd");
+    // From now on the holder of the fd may resize the file: no new views over it.
+    object.backing.markExported();
     return fd;
   }
 }
@@ -1021,6 +1052,17 @@ function dupFsFile(file: Deno.FsFile, writable: boolean): number {
       continue;
     }
     if (mode === 1 /* O_WRONLY */) continue;
+    if ((libc.fcntl(fd, F_GETFL, 0) & O_APPEND) !== 0) {
+      // A dup would share the O_APPEND file description, and pwrite on it appends wherever
+      // it is asked to write: open the file anew instead.
+      const reopened = libc.open(
+        cString(`/proc/self/fd/${fd}`),
+        (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC,
+        0,
+      );
+      if (reopened < 0) throw syscallError("open", "cannot reopen the file without O_APPEND");
+      return reopened;
+    }
     const copy = libc.fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (copy < 0) throw syscallError("fcntl", "cannot duplicate the file's fd");
     return copy;

@@ -3,11 +3,14 @@ import {
   DEFAULT_VMO_RIGHTS,
   Rights,
   Status,
+  Vmar,
+  VmarFlags,
   Vmo,
   VmoChildOptions as C,
   VmoInfoFlags,
   VmoOptions,
 } from "../../mod.ts";
+import { vmoObjectOf } from "../../src/vmo/vmo.ts";
 import {
   assertStatus,
   countFds,
@@ -44,13 +47,35 @@ Deno.test("fromFd of a dup'd fd (unsafeDupFd)", async (t) => {
     assert.notEqual(adopted.koid, original.koid);
   });
   await t.step("takes ownership: closing the VMO closes the fd", () => {
-    using original = Vmo.create(P);
-    const fd = original.unsafeDupFd();
+    // A memfd this process does not have as a VMO yet, as one received from a peer would be.
+    const fd = libc.memfd("peer");
+    assert.ok(fd >= 0 && libc.ftruncate(fd, P) === 0);
     assert.ok(fdIsOpen(fd));
     const adopted = Vmo.fromFd(fd);
     assert.ok(fdIsOpen(fd));
     adopted.close();
     assert.equal(fdIsOpen(fd), false);
+  });
+  await t.step(
+    "a file this process already has as a VMO shares its memory: the new fd is closed",
+    () => {
+      using original = Vmo.create(P);
+      original.write(new Uint8Array([9]), 0);
+      const fd = original.unsafeDupFd();
+      using adopted = Vmo.fromFd(fd);
+      assert.equal(fdIsOpen(fd), false);
+      assert.equal(adopted.readToArray(0, 1)[0], 9);
+      adopted.write(new Uint8Array([10]), 1);
+      assert.equal(original.readToArray(1, 1)[0], 10);
+    },
+  );
+  await t.step("the VMO's own fd number is refused: ALREADY_EXISTS, the VMO unharmed", () => {
+    using original = Vmo.create(P);
+    original.write(new Uint8Array([5]), 0);
+    const own = vmoObjectOf(original).backing.fd;
+    assertStatus(() => Vmo.fromFd(own), Status.ALREADY_EXISTS);
+    assert.ok(fdIsOpen(own));
+    assert.equal(original.readToArray(0, 1)[0], 5);
   });
   await t.step("unsafeDupFd needs TRANSFER: ACCESS_DENIED", () => {
     using vmo = Vmo.create(P);
@@ -232,4 +257,39 @@ Deno.test("fromFd errors", async (t) => {
       if (fdIsOpen(fd)) libc.close(fd);
     }
   });
+});
+
+Deno.test("one file, one backing: a resize through one VMO is seen by the other's mappings", () => {
+  // The same memfd adopted again through /proc/self/fd: without a shared backing, the second
+  // VMO's mapping would not hear of the first one's shrink and would fault on the next read.
+  using original = Vmo.create(4 * P, VmoOptions.RESIZABLE);
+  const own = vmoObjectOf(original).backing.fd;
+  using again = Vmo.fromFile(`/proc/self/fd/${own}`);
+  const root = Vmar.root();
+  const addr = root.map(0, again, 0, 4 * P, VmarFlags.PERM_READ);
+  try {
+    original.setSize(0);
+    assertStatus(() => root.readMemory(addr + 3 * P, new Uint8Array(1)), Status.OUT_OF_RANGE);
+    original.setSize(4 * P);
+    assert.equal(root.readMemory(addr + 3 * P, new Uint8Array(1)), 1);
+  } finally {
+    root.unmap(addr, 4 * P);
+  }
+});
+
+Deno.test("a memfd adopted without F_SEAL_SHRINK cannot be mapped with REQUIRE_NON_RESIZABLE", () => {
+  // Its peer may shrink it under the mapping, even when this side only got a read-only fd.
+  const peer = libc.memfd("peer");
+  assert.ok(peer >= 0 && libc.ftruncate(peer, 4 * P) === 0);
+  const ro = readOnlyReopen(peer);
+  try {
+    using vmo = Vmo.fromFd(ro);
+    assertStatus(
+      () =>
+        Vmar.root().map(0, vmo, 0, 4 * P, VmarFlags.PERM_READ | VmarFlags.REQUIRE_NON_RESIZABLE),
+      Status.NOT_SUPPORTED,
+    );
+  } finally {
+    libc.close(peer);
+  }
 });
