@@ -281,14 +281,18 @@ export class SharedBufferSlice {
    * ```
    */
   readAt(offset: number, dst: Uint8Array): number {
-    const state = live(this);
+    const state = stateOf(this);
     checkBytes(dst, "dst");
-    const count = countAt(state, offset, byteLength(dst));
-    if (count === 0) return 0;
-    const at = state.start + offset;
     const view = state.win.readView;
-    // The built-in set, never dst's own: a view over read-only memory must not reach user code.
-    if (view.length !== 0) {
+    // A usable cached view proves the memory is mapped and readable. The copy uses the built-in
+    // set, never dst's own: a view over read-only memory must not reach user code.
+    if (
+      view.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+      offset <= state.len
+    ) {
+      const count = Math.min(byteLength(dst), state.len - offset);
+      if (count === 0) return 0;
+      const at = state.start + offset;
       const win = state.win;
       // The last range read is kept: polling the same field costs no new subarray. A kept
       // subarray is detached with its view, so a non-empty one is still good.
@@ -301,6 +305,10 @@ export class SharedBufferSlice {
       copyBytes(dst, sub);
       return count;
     }
+    live(this);
+    const count = countAt(state, offset, byteLength(dst));
+    if (count === 0) return 0;
+    const at = state.start + offset;
     return state.win.withView(at, count, PERM_READ, (v, i) => {
       copyBytes(dst, v.subarray(i, i + count));
       return count;
@@ -640,17 +648,26 @@ export class SharedBufferSliceMut extends SharedBufferSlice {
    * ```
    */
   writeAt(offset: number, src: Uint8Array): number {
-    const state = live(this);
+    const state = stateOf(this);
     checkBytes(src, "src");
-    const count = countAt(state, offset, byteLength(src));
+    const length = byteLength(src);
+    const view = state.win.writeView;
+    // A usable cached view proves the memory is mapped and writable: the fast path needs only
+    // the bounds.
+    if (
+      view.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+      offset <= state.len
+    ) {
+      const count = Math.min(length, state.len - offset);
+      if (count === 0) return 0;
+      copyBytes(view, count === length ? src : bytesWindow(src, 0, count), state.start + offset);
+      return count;
+    }
+    live(this);
+    const count = countAt(state, offset, length);
     if (count === 0) return 0;
     const at = state.start + offset;
     const part = bytesWindow(src, 0, count);
-    const view = state.win.writeView;
-    if (view.length !== 0) {
-      copyBytes(view, part, at);
-      return count;
-    }
     return state.win.withView(at, count, READ_WRITE, (v, i) => {
       copyBytes(v, part, i);
       return count;
