@@ -68,28 +68,34 @@ export function checkU32(value: unknown, what: string): number {
 
 // A caller's Uint8Array is only ever used through the built-in typed-array functions: an
 // array can carry its own `set`, `subarray` or `length`, and a `set` that got one of vmo's
-// views over read-only memory could write to it and kill the process.
+// views over read-only memory could write to it and kill the process. The built-ins are taken
+// at load and called through bound `call`s, so a later change to `Function.prototype.call`
+// cannot stand in either.
 const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
-function builtinGetter(name: string | symbol): (this: unknown) => unknown {
-  return Object.getOwnPropertyDescriptor(typedArrayPrototype, name)!.get!;
+const uncurry = <A extends unknown[], R>(f: (...args: A) => R) =>
+  Function.prototype.call.bind(f) as unknown as (self: unknown, ...args: A) => R;
+function builtinGetter(name: string | symbol): (self: unknown) => unknown {
+  return uncurry(Object.getOwnPropertyDescriptor(typedArrayPrototype, name)!.get!);
 }
 const tagOf = builtinGetter(Symbol.toStringTag);
-const lengthOf = builtinGetter("length") as (this: Uint8Array) => number;
-const bufferOf = builtinGetter("buffer") as (this: Uint8Array) => ArrayBufferLike;
-const byteOffsetOf = builtinGetter("byteOffset") as (this: Uint8Array) => number;
-const builtinSet = typedArrayPrototype.set as (
-  this: Uint8Array,
-  src: Uint8Array,
-  at?: number,
+const lengthOf = builtinGetter("length") as (self: Uint8Array) => number;
+const bufferOf = builtinGetter("buffer") as (self: Uint8Array) => ArrayBufferLike;
+const byteOffsetOf = builtinGetter("byteOffset") as (self: Uint8Array) => number;
+const builtinSet = uncurry(
+  typedArrayPrototype.set as (src: Uint8Array, at?: number) => void,
+) as (self: Uint8Array, src: Uint8Array, at?: number) => void;
+const builtinFill = uncurry(typedArrayPrototype.fill as (value: number) => void) as (
+  self: Uint8Array,
+  value: number,
 ) => void;
-const builtinFill = typedArrayPrototype.fill as (this: Uint8Array, value: number) => void;
+const U8 = Uint8Array;
 
 /**
  * Checks that `value` is a genuine `Uint8Array` (what every copy in and out takes; not a Proxy
  * or look-alike), `INVALID_ARGS` otherwise.
  */
 export function checkBytes(value: unknown, what: string): Uint8Array {
-  if (tagOf.call(value) !== "Uint8Array") {
+  if (tagOf(value) !== "Uint8Array") {
     fail(Status.INVALID_ARGS, `${what} must be a Uint8Array, got ${describe(value)}`);
   }
   return value as Uint8Array;
@@ -97,17 +103,17 @@ export function checkBytes(value: unknown, what: string): Uint8Array {
 
 /** The real length of a `Uint8Array`, whatever `length` property it may carry. */
 export function byteLength(array: Uint8Array): number {
-  return lengthOf.call(array);
+  return lengthOf(array);
 }
 
 /** Copies `src` into `dst` at `at` with the built-in `set`, never one `dst` may carry. */
 export function copyBytes(dst: Uint8Array, src: Uint8Array, at = 0): void {
-  builtinSet.call(dst, src, at);
+  builtinSet(dst, src, at);
 }
 
 /** Fills a caller's array with zeros with the built-in `fill`. */
 export function zeroBytes(array: Uint8Array): void {
-  builtinFill.call(array, 0);
+  builtinFill(array, 0);
 }
 
 /**
@@ -116,8 +122,8 @@ export function zeroBytes(array: Uint8Array): void {
  * it, which vmo then only hands to built-ins and FFI.
  */
 export function bytesWindow(array: Uint8Array, start: number, length: number): Uint8Array {
-  if (start === 0 && length === lengthOf.call(array)) return array;
-  return new Uint8Array(bufferOf.call(array), byteOffsetOf.call(array) + start, length);
+  if (start === 0 && length === lengthOf(array)) return array;
+  return new U8(bufferOf(array), byteOffsetOf(array) + start, length);
 }
 
 /** `a + b`, or `OUT_OF_RANGE` when the sum is larger than `MAX_U64` (Zircon's overflow). */
@@ -127,7 +133,10 @@ export function checkedEnd(a: number, b: number, what: string): number {
   return end;
 }
 
-/** A short, safe rendering of a bad argument for an error message. */
+/**
+ * A short rendering of a bad argument for an error message. It runs no code of the
+ * argument's (no getter, no Proxy trap): the error must be the `ZxError` being built.
+ */
 export function describe(value: unknown): string {
   if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
     return String(value);
@@ -135,7 +144,10 @@ export function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value.slice(0, 40));
   if (value === null) return "null";
   if (value === undefined) return "undefined";
-  return typeof value === "object" ? (value.constructor?.name ?? "object") : typeof value;
+  if (typeof value === "symbol") return "a symbol";
+  if (typeof value === "function") return "a function";
+  const tag = tagOf(value);
+  return typeof tag === "string" ? `a ${tag}` : "an object";
 }
 
 /** `OUT_OF_RANGE` when a value is above `MAX_U64`, for calls where Zircon checks no range. */

@@ -274,12 +274,18 @@ export class ImmutableMapping extends SharedBufferSlice implements Disposable {
     if (typeof immediatelyPage !== "boolean") {
       fail(Status.INVALID_ARGS, "immediatelyPage must be a boolean");
     }
-    const size = vmo.getSize();
+    // Through the prototype: a handle may carry its own `getSize` or `createChild`.
+    const size = Vmo.prototype.getSize.call(vmo);
     const vmar = rootVmar();
     if (size === 0) {
       return makeBuffer(ImmutableMapping, new Window(vmarObjectOf(vmar), 0, 0), 0, 0);
     }
-    using child = vmo.createChild(VmoChildOptions.SNAPSHOT | VmoChildOptions.NO_WRITE, 0, size);
+    using child = Vmo.prototype.createChild.call(
+      vmo,
+      VmoChildOptions.SNAPSHOT | VmoChildOptions.NO_WRITE,
+      0,
+      size,
+    );
     const flags = VmarFlags.PERM_READ | VmarFlags.REQUIRE_NON_RESIZABLE |
       (immediatelyPage ? VmarFlags.MAP_RANGE : 0);
     if ((rightsOf(child) & Rights.MAP) === 0) {

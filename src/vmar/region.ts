@@ -42,15 +42,20 @@ export interface Lease {
 }
 
 // Taken at load: the invariant must not depend on built-ins a program could replace later.
-const transferBuffer = ArrayBuffer.prototype.transfer;
-const isDetached = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "detached")!.get!;
+const transferBuffer = Function.prototype.call.bind(ArrayBuffer.prototype.transfer) as (
+  buffer: ArrayBuffer,
+  length: number,
+) => ArrayBuffer;
+const isDetached = Function.prototype.call.bind(
+  Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "detached")!.get!,
+) as (buffer: unknown) => boolean;
 
 /** Detaches a watched view (every typed array over it reads as length 0) or kills a lease. */
 export function fire(watch: Watch): void {
   const target = watch.target.deref();
   if (target === undefined) return;
   if (watch.isView) {
-    if (!isDetached.call(target)) transferBuffer.call(target as ArrayBuffer, 0);
+    if (!isDetached(target)) transferBuffer(target as ArrayBuffer, 0);
   } else {
     (target as Lease).dead = true;
   }
@@ -60,7 +65,7 @@ export function fire(watch: Watch): void {
 function spent(watch: Watch): boolean {
   const target = watch.target.deref();
   if (target === undefined) return true;
-  return watch.isView ? isDetached.call(target) as boolean : (target as Lease).dead;
+  return watch.isView ? isDetached(target) : (target as Lease).dead;
 }
 
 /** The permissions of `[start, end)` of a mapping. */
@@ -327,6 +332,7 @@ export function createMapping(
   placement: Placement,
   init: { vmo: VmoObject; vmoOffset: number; perms: number; maxPerms: number; options: number },
 ): [MappingRecord, number] {
+  init.vmo.backing.checkFd();
   const fd = init.vmo.backing.fd;
   const fileOffset = init.vmo.offset + init.vmoOffset;
   const fileBytes = init.vmo.kind === "slice"
@@ -362,6 +368,7 @@ export function overwriteMapping(
   size: number,
   init: { vmo: VmoObject; vmoOffset: number; perms: number; maxPerms: number; options: number },
 ): MappingRecord {
+  init.vmo.backing.checkFd();
   const end = addr + size;
   const covered = vmar.children.overlapping(addr, end) as MappingRecord[];
   const claimed: [number, number][] = [];

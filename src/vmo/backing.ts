@@ -23,6 +23,7 @@ import {
   MAP_SHARED,
   MFD_ALLOW_SEALING,
   MFD_CLOEXEC,
+  O_CLOEXEC,
   PROT_READ,
   PROT_WRITE,
   SEEK_DATA,
@@ -37,7 +38,7 @@ import {
 import { EINVAL, ENOSYS, ENXIO, EOPNOTSUPP, EXDEV } from "../../ffi/errno.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
 import { byteLength, bytesWindow, copyBytes, PAGE_SIZE, zeroBytes } from "../args.ts";
-import { syscallError } from "../status.ts";
+import { fail, Status, syscallError } from "../status.ts";
 
 const statBuffer = new Uint8Array(STAT_SIZE);
 const statView = new DataView(statBuffer.buffer);
@@ -118,6 +119,8 @@ export class Backing {
   #exported: boolean;
   /** Sealed against shrinking when it was wrapped; seals are never removed. */
   readonly #shrinkSealed: boolean;
+  readonly #dev: bigint;
+  readonly #ino: bigint;
   readonly #key: string;
   /** `undefined` until first wanted; `null` when this file cannot have one. */
   #internal: InternalMapping | null | undefined = undefined;
@@ -135,15 +138,47 @@ export class Backing {
     isFile: boolean,
     exported: boolean,
     identity: FileStat,
+    seals: number,
   ) {
     this.fd = fd;
     this.size = size;
     this.resizable = resizable;
     this.isFile = isFile;
     this.#exported = exported;
-    this.#shrinkSealed = !isFile && (this.seals() & F_SEAL_SHRINK) !== 0;
+    // `seals` were read before the size (`identity`): a shrink seal seen then protects it.
+    this.#shrinkSealed = !isFile && (seals & F_SEAL_SHRINK) !== 0;
+    this.#dev = identity.dev;
+    this.#ino = identity.ino;
     this.#key = `${identity.dev}:${identity.ino}`;
     liveBackings.set(this.#key, this);
+  }
+
+  /**
+   * `BAD_HANDLE` unless `fd` still names this file. Something outside the library (another
+   * Worker's `fromFd` of the same number, say) may have closed it and the number been reused
+   * for another file; mapping that one at this size could fault.
+   */
+  checkFd(): void {
+    const stat = fstat(this.fd);
+    if (stat === null || stat.dev !== this.#dev || stat.ino !== this.#ino) {
+      fail(Status.BAD_HANDLE, `the VMO's fd ${this.fd} was closed or replaced outside vmo`);
+    }
+  }
+
+  /** Replaces the fd with `better` (same file, a writable description); `better` is consumed. */
+  upgradeFd(better: number): void {
+    if (libc.dup3(better, this.fd, O_CLOEXEC) < 0) {
+      const error = syscallError("dup3", "cannot take the writable fd");
+      libc.close(better);
+      throw error;
+    }
+    libc.close(better);
+  }
+
+  /** Closes a backing no VMO ever used (a failed snapshot). */
+  discard(): void {
+    if (liveBackings.get(this.#key) === this) liveBackings.delete(this.#key);
+    libc.close(this.fd);
   }
 
   /** The live backing of the file `fstat` describes, if this process has one. */
@@ -188,7 +223,8 @@ export class Backing {
       libc.close(fd);
       throw error;
     }
-    return new Backing(fd, size, resizable, false, false, stat);
+    const seals = libc.fcntl(fd, F_GET_SEALS, 0);
+    return new Backing(fd, size, resizable, false, false, stat, seals);
   }
 
   /** Adds a VMO that uses this backing. */
@@ -220,9 +256,16 @@ export class Backing {
     if (this.resizable || this.isFile || this.size === 0 || this.size > MAX_INTERNAL_MAPPING) {
       return null;
     }
-    const seals = this.seals();
-    if ((seals & F_SEAL_SHRINK) === 0) return null;
-    const writable = (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) === 0;
+    // Only a file sealed against shrinking when its size was read, and still that size: then
+    // nothing can cut it under the mapping.
+    if (!this.#shrinkSealed) return null;
+    const stat = fstat(this.fd);
+    if (
+      stat === null || stat.dev !== this.#dev || stat.ino !== this.#ino || stat.size < this.size
+    ) {
+      return null;
+    }
+    const writable = (this.seals() & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) === 0;
     const prot = writable ? PROT_READ | PROT_WRITE : PROT_READ;
     const pointer = libc.mmap(null, BigInt(this.size), prot, MAP_SHARED, this.fd, 0n);
     // Out of address space or of mappings: the copies simply stay on pread/pwrite.

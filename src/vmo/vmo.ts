@@ -241,12 +241,7 @@ export class Vmo extends Handle {
     }
     const writable = opts.writable === true;
     const fd = typeof file === "string" ? openPath(file, writable) : dupFsFile(file, writable);
-    try {
-      return Vmo.#adopt(fd, writable ? undefined : ~Rights.WRITE >>> 0, true);
-    } catch (error) {
-      libc.close(fd);
-      throw error;
-    }
+    return Vmo.#adopt(fd, writable ? undefined : ~Rights.WRITE >>> 0, true);
   }
 
   /**
@@ -262,6 +257,13 @@ export class Vmo extends Handle {
    * is `NOT_SUPPORTED`, and no view is made over it. If this process already has the file as a
    * VMO, the two share it and the new fd is closed at once; the VMO's own fd number is
    * `ALREADY_EXISTS`.
+   *
+   * The fd is taken over whether adoption succeeds or fails (it is closed on failure), as with
+   * Rust's `FromRawFd`: pass only an fd you own. An fd that something else in this process
+   * still uses (a `Deno.FsFile`'s, a VMO's in another Worker) would be closed under it; vmo
+   * checks that a VMO's fd still names its file before every mapping it makes
+   * (`BAD_HANDLE` otherwise), but the other owner is on its own. To share a file safely, use
+   * {@linkcode Vmo.fromFile}, which opens or duplicates a descriptor of its own.
    *
    * Errors: `INVALID_ARGS` for a value that is no fd number; `BAD_HANDLE` for a closed fd;
    * `WRONG_TYPE` for an fd that is not a regular file or memfd.
@@ -293,45 +295,66 @@ export class Vmo extends Handle {
     const sealsResult = libc.fcntl(fd, F_GET_SEALS, 0);
     const stat = fstat(fd);
     if (stat === null) throw syscallError("fstat", `cannot adopt fd ${fd}`);
-    if ((stat.mode & S_IFMT) !== S_IFREG) {
-      fail(Status.WRONG_TYPE, `fd ${fd} is not a regular file or memfd`);
+    const known = Backing.lookup(stat);
+    if (known !== undefined && known.fd === fd) {
+      fail(Status.ALREADY_EXISTS, `fd ${fd} is a VMO's own; use duplicate()`);
     }
-    const flags = libc.fcntl(fd, F_GETFL, 0);
-    if (flags < 0) throw syscallError("fcntl", `cannot read the mode of fd ${fd}`);
-    // Only shmem files (memfds, tmpfs) answer F_GET_SEALS.
-    const isMemfd = sealsResult >= 0;
-    const seals = isMemfd ? sealsResult : 0;
-    const writable = (flags & O_ACCMODE) === O_RDWR &&
-      (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) === 0;
-    const sizeSealed = (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) === (F_SEAL_SHRINK | F_SEAL_GROW);
-    const resizable = !fromFilePath && isMemfd && !sizeSealed && writable;
-    const size = roundUpPage(stat.size);
-    if (size > MAX_SIZE) {
-      fail(Status.OUT_OF_RANGE, `the file's size ${stat.size} exceeds Vmo.MAX_SIZE`);
-    }
-    // The same file twice (a dup of a VMO's fd, /proc/self/fd/N...) shares one backing, so that
-    // a resize through either is seen by every mapping of it.
-    let backing = Backing.lookup(stat);
-    if (backing !== undefined) {
-      if (backing.fd === fd) {
-        fail(Status.ALREADY_EXISTS, `fd ${fd} is a VMO's own; use duplicate()`);
+    try {
+      if ((stat.mode & S_IFMT) !== S_IFREG) {
+        fail(Status.WRONG_TYPE, `fd ${fd} is not a regular file or memfd`);
       }
-      libc.close(fd);
-    } else {
-      backing = new Backing(fd, size, resizable, !isMemfd, true, stat);
+      let flags = libc.fcntl(fd, F_GETFL, 0);
+      if (flags < 0) throw syscallError("fcntl", `cannot read the mode of fd ${fd}`);
+      if ((flags & O_APPEND) !== 0) {
+        // pwrite on an O_APPEND description appends wherever it is asked to write: use a
+        // description of our own without it.
+        const mode = (flags & O_ACCMODE) === O_RDWR ? O_RDWR : O_RDONLY;
+        const reopened = libc.open(cString(`/proc/self/fd/${fd}`), mode | O_CLOEXEC, 0);
+        if (reopened < 0) throw syscallError("open", "cannot reopen the file without O_APPEND");
+        libc.close(fd);
+        fd = reopened;
+        flags = mode;
+      }
+      // Only shmem files (memfds, tmpfs) answer F_GET_SEALS.
+      const isMemfd = sealsResult >= 0;
+      const seals = isMemfd ? sealsResult : 0;
+      const writable = (flags & O_ACCMODE) === O_RDWR &&
+        (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) === 0;
+      const sizeSealed = (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) ===
+        (F_SEAL_SHRINK | F_SEAL_GROW);
+      const resizable = !fromFilePath && isMemfd && !sizeSealed && writable;
+      const size = roundUpPage(stat.size);
+      if (size > MAX_SIZE) {
+        fail(Status.OUT_OF_RANGE, `the file's size ${stat.size} exceeds Vmo.MAX_SIZE`);
+      }
+      // The same file twice (a dup of a VMO's fd, /proc/self/fd/N...) shares one backing, so
+      // that a resize through either is seen by every mapping of it.
+      let backing = known;
+      if (backing !== undefined) {
+        const theirs = libc.fcntl(backing.fd, F_GETFL, 0);
+        if (writable && (theirs & O_ACCMODE) !== O_RDWR) backing.upgradeFd(fd);
+        else libc.close(fd);
+        if (backing.isFile) backing.size = Math.max(backing.size, size);
+      } else {
+        backing = new Backing(fd, size, resizable, !isMemfd, true, stat, seals);
+      }
+      const object = new VmoObject({
+        backing,
+        offset: 0,
+        sliceSize: null,
+        stream: { value: Math.min(stat.size, backing.size) },
+        kind: backing.isFile ? "file" : "root",
+        parent: null,
+      });
+      let rights = DEFAULT_VMO_RIGHTS | (resizable ? Rights.RESIZE : 0);
+      if (!writable) rights &= ~Rights.WRITE;
+      if (rightsMask !== undefined) rights &= rightsMask;
+      return new Vmo(object, rights >>> 0);
+    } catch (error) {
+      // The fd was handed over: it is closed whether adoption works or not.
+      if (Backing.lookup(stat)?.fd !== fd) libc.close(fd);
+      throw error;
     }
-    const object = new VmoObject({
-      backing,
-      offset: 0,
-      sliceSize: null,
-      stream: { value: Math.min(stat.size, backing.size) },
-      kind: backing.isFile ? "file" : "root",
-      parent: null,
-    });
-    let rights = DEFAULT_VMO_RIGHTS | (resizable ? Rights.RESIZE : 0);
-    if (!writable) rights &= ~Rights.WRITE;
-    if (rightsMask !== undefined) rights &= rightsMask;
-    return new Vmo(object, rights >>> 0);
   }
 
   /**
@@ -685,7 +708,7 @@ export class Vmo extends Handle {
       // Nothing maps the copy yet, so the write seal cannot fail with EBUSY.
       if (noWrite) sealOrThrow(backing.fd, F_SEAL_WRITE);
     } catch (error) {
-      libc.close(backing.fd);
+      backing.discard();
       throw error;
     }
     return new VmoObject({
@@ -1033,17 +1056,22 @@ function dupFsFile(file: Deno.FsFile, writable: boolean): number {
   if (!(file instanceof Deno.FsFile)) {
     fail(Status.INVALID_ARGS, `file must be a path or Deno.FsFile, got ${describe(file)}`);
   }
-  let info: Deno.FileInfo;
+  let dev: bigint;
+  let ino: bigint;
   try {
-    info = file.statSync();
+    // Deno's own statSync: a subclass may carry another.
+    const info = Deno.FsFile.prototype.statSync.call(file);
+    if (!info.isFile) fail(Status.WRONG_TYPE, "the FsFile is not a regular file");
+    dev = BigInt(info.dev);
+    ino = BigInt(info.ino ?? -1);
   } catch (error) {
-    throw new ZxError(Status.BAD_HANDLE, `cannot stat the file: ${(error as Error).message}`);
+    if (error instanceof ZxError) throw error;
+    throw new ZxError(Status.BAD_HANDLE, "cannot stat the FsFile (closed?)");
   }
-  if (!info.isFile) fail(Status.WRONG_TYPE, "the FsFile is not a regular file");
   let readOnlyMatch = false;
   for (let fd = 0; fd < 65536; fd++) {
     const stat = fstat(fd);
-    if (stat === null || stat.dev !== BigInt(info.dev) || stat.ino !== BigInt(info.ino ?? -1)) {
+    if (stat === null || stat.dev !== dev || stat.ino !== ino) {
       continue;
     }
     const mode = libc.fcntl(fd, F_GETFL, 0) & O_ACCMODE;

@@ -1,0 +1,81 @@
+/**
+ * Attacks from review on the file and fd paths of `Vmo`, each kept as a test.
+ */
+
+import assert from "node:assert/strict";
+import { Status, Vmar, VmarFlags, Vmo, VmoOptions } from "../../mod.ts";
+import { vmoObjectOf } from "../../src/vmo/vmo.ts";
+import { assertStatus, fdIsOpen, libc, O_RDWR, P } from "../helpers.ts";
+
+Deno.test("a VMO whose fd was closed and reused outside vmo refuses to map: BAD_HANDLE", () => {
+  using vmo = Vmo.create(4 * P, VmoOptions.RESIZABLE);
+  const fd = vmoObjectOf(vmo).backing.fd;
+  // Someone else closes the number and it is reused for another (empty) file.
+  assert.equal(libc.close(fd), 0);
+  const other = libc.memfd("impostor");
+  assert.equal(other, fd, "the number is reused");
+  assertStatus(() => Vmar.root().map(0, vmo, 0, 4 * P, VmarFlags.PERM_READ), Status.BAD_HANDLE);
+  // The VMO owns that number now: closing the VMO closes the impostor.
+});
+
+Deno.test("fromFd closes the fd it was given when adoption fails", () => {
+  const [readEnd, writeEnd] = libc.pipe();
+  assertStatus(() => Vmo.fromFd(readEnd), Status.WRONG_TYPE);
+  assert.equal(fdIsOpen(readEnd), false);
+  libc.close(writeEnd);
+});
+
+Deno.test("arguments whose inspection would run code still give ZxError", () => {
+  using vmo = Vmo.create(P);
+  const hostile = new Proxy({}, {
+    get() {
+      throw new RangeError("trap");
+    },
+    getPrototypeOf() {
+      throw new RangeError("trap");
+    },
+  });
+  assertStatus(() => vmo.read(hostile as unknown as Uint8Array, 0), Status.INVALID_ARGS);
+  assertStatus(
+    () => vmo.write(new Uint8Array(1), hostile as unknown as number),
+    Status.INVALID_ARGS,
+  );
+  assertStatus(() => vmo.setName(hostile as unknown as string), Status.INVALID_ARGS);
+  assertStatus(() => Vmo.create(hostile as unknown as number), Status.INVALID_ARGS);
+});
+
+Deno.test("one file opened read-only, then writable: the writable VMO can write", () => {
+  const path = Deno.makeTempFileSync();
+  try {
+    Deno.writeFileSync(path, new Uint8Array(P));
+    using readOnly = Vmo.fromFile(path);
+    using writable = Vmo.fromFile(path, { writable: true });
+    writable.write(new Uint8Array([7]), 0);
+    assert.equal(readOnly.readToArray(0, 1)[0], 7);
+    assert.equal(Deno.readFileSync(path)[0], 7);
+    const root = Vmar.root();
+    const addr = root.map(0, writable, 0, P, VmarFlags.PERM_READ | VmarFlags.PERM_WRITE);
+    assert.equal(root.writeMemory(addr, new Uint8Array([8])), 1);
+    root.unmap(addr, P);
+    assert.equal(Deno.readFileSync(path)[0], 8);
+  } finally {
+    Deno.removeSync(path);
+  }
+});
+
+Deno.test("a memfd sealed against shrinking only after it was adopted (and shrunk) gets no internal mapping", () => {
+  // A peer shrinks the file and then seals it; the size read at adoption is stale, so the
+  // copies must stay on pread/pwrite (a mapping of the old size would fault).
+  const peer = libc.memfd("peer");
+  assert.ok(peer >= 0 && libc.ftruncate(peer, 2 * P) === 0);
+  const mine = libc.open(`/proc/self/fd/${peer}`, O_RDWR);
+  using vmo = Vmo.fromFd(mine);
+  assert.equal(vmo.getSize(), 2 * P);
+  assert.equal(libc.ftruncate(peer, 0), 0);
+  assert.equal(libc.fcntl(peer, 1033, /* F_ADD_SEALS */ 0x2 | 0x4 /* SHRINK | GROW */), 0);
+  // Small and large copies: both stay safe (a write past the sealed end fails, not faults).
+  assert.deepEqual([...vmo.readToArray(0, 4)], [0, 0, 0, 0]);
+  assert.ok(vmo.readToArray(0, 2 * P).every((b) => b === 0));
+  assertStatus(() => vmo.write(new Uint8Array(1), 0), Status.ACCESS_DENIED);
+  libc.close(peer);
+});
