@@ -44,6 +44,28 @@ function unmap(unmapper: Unmapper): void {
 
 const backstop = new FinalizationRegistry<Unmapper>(unmap);
 
+/** The mappings still to unmap, by owner; a closed or foreign object is not in it. */
+const owned = new WeakMap<object, Unmapper>();
+
+/** Makes `owner` the owner of `win`'s memory: it unmaps on `close` or when collected. */
+function own<T extends object>(owner: T, win: Window, size: number): T {
+  const unmapper = { addr: win.addr, size, lease: win.lease };
+  win.owner = owner;
+  owned.set(owner, unmapper);
+  backstop.register(owner, unmapper, owner);
+  return owner;
+}
+
+/** `close()` of both mapping kinds: unmaps once; any other object is ignored. */
+function closeOwned(owner: unknown): void {
+  if (typeof owner !== "object" || owner === null) return;
+  const unmapper = owned.get(owner);
+  if (unmapper === undefined) return;
+  owned.delete(owner);
+  backstop.unregister(owner);
+  unmap(unmapper);
+}
+
 function mapWindow(vmo: Vmo, size: number, flags: number): Window {
   const vmar = rootVmar();
   const addr = vmar.map(0, vmo, 0, size, flags);
@@ -68,8 +90,6 @@ function mapWindow(vmo: Vmo, size: number, flags: number): Window {
  * ```
  */
 export class Mapping extends SharedBuffer implements Disposable {
-  #unmapper: Unmapper | null = null;
-
   /**
    * Creates a VMO of `size` bytes (not resizable) and maps it read-write, pre-faulted
    * (`MAP_RANGE`). `len()` is `size` exactly; the mapping covers whole pages. Returns the
@@ -172,12 +192,7 @@ export class Mapping extends SharedBuffer implements Disposable {
     checkU64(size, "size");
     checkU32(flags, "flags");
     const win = mapWindow(vmo, size, (flags | VmarFlags.REQUIRE_NON_RESIZABLE) >>> 0);
-    const mapping = makeBuffer(Mapping, win, 0, size);
-    win.owner = mapping;
-    const unmapper = { addr: win.addr, size, lease: win.lease };
-    mapping.#unmapper = unmapper;
-    backstop.register(mapping, unmapper, mapping);
-    return mapping;
+    return own(makeBuffer(Mapping, win, 0, size), win, size);
   }
 
   /**
@@ -217,17 +232,12 @@ export class Mapping extends SharedBuffer implements Disposable {
    * ```
    */
   close(): void {
-    if (typeof this !== "object" || this === null || !(#unmapper in this)) return;
-    const unmapper = this.#unmapper;
-    if (unmapper === null) return;
-    this.#unmapper = null;
-    backstop.unregister(this);
-    unmap(unmapper);
+    closeOwned(this);
   }
 
   /** Same as {@linkcode Mapping.close}, for `using`. */
   [Symbol.dispose](): void {
-    Mapping.prototype.close.call(this);
+    closeOwned(this);
   }
 }
 
@@ -252,8 +262,6 @@ export class Mapping extends SharedBuffer implements Disposable {
  * ```
  */
 export class ImmutableMapping extends SharedBufferSlice implements Disposable {
-  #unmapper: Unmapper | null = null;
-
   /**
    * Snapshots `vmo` (its handle needs `DUPLICATE` and `READ`) and maps the snapshot
    * read-only; with `immediatelyPage`, pre-faulted. A VMO of size 0 gives an empty view and
@@ -292,12 +300,7 @@ export class ImmutableMapping extends SharedBufferSlice implements Disposable {
       fail(Status.ACCESS_DENIED, "the VMO handle lacks MAP");
     }
     const win = mapWindow(child, size, flags);
-    const mapping = makeBuffer(ImmutableMapping, win, 0, size);
-    win.owner = mapping;
-    const unmapper = { addr: win.addr, size, lease: win.lease };
-    mapping.#unmapper = unmapper;
-    backstop.register(mapping, unmapper, mapping);
-    return mapping;
+    return own(makeBuffer(ImmutableMapping, win, 0, size), win, size);
   }
 
   /**
@@ -333,16 +336,11 @@ export class ImmutableMapping extends SharedBufferSlice implements Disposable {
    * ```
    */
   close(): void {
-    if (typeof this !== "object" || this === null || !(#unmapper in this)) return;
-    const unmapper = this.#unmapper;
-    if (unmapper === null) return;
-    this.#unmapper = null;
-    backstop.unregister(this);
-    unmap(unmapper);
+    closeOwned(this);
   }
 
   /** Same as {@linkcode ImmutableMapping.close}, for `using`. */
   [Symbol.dispose](): void {
-    ImmutableMapping.prototype.close.call(this);
+    closeOwned(this);
   }
 }
