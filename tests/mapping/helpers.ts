@@ -11,6 +11,8 @@
 
 import assert from "node:assert/strict";
 import { PAGE_SIZE, type Status, statusName, VmarFlags, ZxError } from "../../mod.ts";
+export { type ProcMap, procMaps, readProc } from "../proc.ts";
+import { type ProcMap, procMaps } from "../proc.ts";
 
 /** The page size, shorter. */
 export const P: number = PAGE_SIZE;
@@ -123,49 +125,6 @@ export const libc = {
     return c.close(fd);
   },
 };
-
-/** The whole text of a /proc file, read through FFI. */
-export function readProc(path: string): string {
-  const fd = c.open(cstr(path), O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0) throw new Error(`cannot open ${path}`);
-  const parts: string[] = [];
-  const decoder = new TextDecoder();
-  const chunk = new Uint8Array(1 << 16);
-  try {
-    for (;;) {
-      const n = Number(c.read(fd, chunk, BigInt(chunk.length)));
-      if (n < 0) throw new Error(`cannot read ${path}`);
-      if (n === 0) break;
-      parts.push(decoder.decode(chunk.subarray(0, n), { stream: true }));
-    }
-  } finally {
-    c.close(fd);
-  }
-  parts.push(decoder.decode());
-  return parts.join("");
-}
-
-/** One line of `/proc/self/maps`. */
-export interface ProcMap {
-  start: number;
-  end: number;
-  /** `"rw-s"`, `"---p"`... */
-  perms: string;
-  /** The path column ("" for anonymous memory). */
-  path: string;
-}
-
-/** The lines of `/proc/self/maps`. */
-export function procMaps(): ProcMap[] {
-  const out: ProcMap[] = [];
-  for (const line of readProc("/proc/self/maps").split("\n")) {
-    if (line === "") continue;
-    const fields = line.split(/\s+/);
-    const [start, end] = fields[0].split("-").map((h) => parseInt(h, 16));
-    out.push({ start, end, perms: fields[1], path: fields.slice(5).join(" ") });
-  }
-  return out;
-}
 
 /** The `/proc/self/maps` lines that overlap `[addr, addr + len)`. */
 export function mapsOverlapping(addr: number, len: number): ProcMap[] {
