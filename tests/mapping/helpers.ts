@@ -10,7 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import { PAGE_SIZE, type Status, statusName, VmarFlags, ZxError } from "../../mod.ts";
+import { PAGE_SIZE, VmarFlags, ZxError } from "../../mod.ts";
 export { type ProcMap, procMaps, readProc } from "../proc.ts";
 import { type ProcMap, procMaps } from "../proc.ts";
 
@@ -22,40 +22,7 @@ export const RW: number = R | W;
 /** Largest u64, the "all ones" pattern. */
 export const ONES = 0xffff_ffff_ffff_ffffn;
 
-function render(status: number): string {
-  return `${statusName(status)} (${status})`;
-}
-
-/**
- * Asserts that `fn` throws a `ZxError` with exactly `status` (and a message that starts with
- * the status name) and returns it. Success or any other error fails with both statuses named.
- */
-export function assertStatus(fn: () => unknown, status: Status, what = ""): ZxError {
-  const prefix = what ? `${what}: ` : "";
-  try {
-    fn();
-  } catch (error) {
-    if (!(error instanceof ZxError)) {
-      assert.fail(
-        `${prefix}expected ZxError ${render(status)}, got ${
-          error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-        }`,
-      );
-    }
-    assert.equal(
-      error.status,
-      status,
-      `${prefix}expected ${render(status)}, got ${render(error.status)} (${error.message})`,
-    );
-    assert.equal(error.name, "ZxError");
-    assert.ok(
-      error.message.startsWith(statusName(status) + ":"),
-      `message "${error.message}" should start with "${statusName(status)}:"`,
-    );
-    return error;
-  }
-  assert.fail(`${prefix}expected ${render(status)}, but the call succeeded`);
-}
+export { assertStatus } from "../helpers.ts";
 
 /** The status `fn` throws, or 0 (OK) when it returns; other errors are rethrown. */
 export function statusOf(fn: () => unknown): number {

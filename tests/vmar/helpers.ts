@@ -11,16 +11,7 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  type MapInfo,
-  MapInfoType,
-  PAGE_SIZE,
-  type Status,
-  statusName,
-  Vmar,
-  VmarFlags,
-  ZxError,
-} from "../../mod.ts";
+import { type MapInfo, MapInfoType, PAGE_SIZE, Vmar, VmarFlags, ZxError } from "../../mod.ts";
 import { type KernelObject, liveObjectOf } from "../../src/handle.ts";
 export { type ProcMap, procMaps, readProc } from "../proc.ts";
 import { procMaps } from "../proc.ts";
@@ -37,40 +28,7 @@ export const SPECIFIC: number = VmarFlags.SPECIFIC;
 export const CAN_RWS: number = VmarFlags.CAN_MAP_READ | VmarFlags.CAN_MAP_WRITE |
   VmarFlags.CAN_MAP_SPECIFIC;
 
-function render(status: number): string {
-  return `${statusName(status)} (${status})`;
-}
-
-/**
- * Asserts that `fn` throws a `ZxError` with exactly `status` (and a message that starts with
- * the status name) and returns it. Success or any other error fails with both statuses named.
- */
-export function assertStatus(fn: () => unknown, status: Status, what = ""): ZxError {
-  const prefix = what ? `${what}: ` : "";
-  try {
-    fn();
-  } catch (error) {
-    if (!(error instanceof ZxError)) {
-      assert.fail(
-        `${prefix}expected ZxError ${render(status)}, got ${
-          error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-        }`,
-      );
-    }
-    assert.equal(
-      error.status,
-      status,
-      `${prefix}expected ${render(status)}, got ${render(error.status)} (${error.message})`,
-    );
-    assert.equal(error.name, "ZxError");
-    assert.ok(
-      error.message.startsWith(statusName(status) + ":"),
-      `message "${error.message}" should start with "${statusName(status)}:"`,
-    );
-    return error;
-  }
-  assert.fail(`${prefix}expected ${render(status)}, but the call succeeded`);
-}
+export { assertStatus } from "../helpers.ts";
 
 /** A deterministic byte pattern of `length` bytes, distinct per `seed`. */
 export function pattern(length: number, seed = 1): Uint8Array<ArrayBuffer> {
