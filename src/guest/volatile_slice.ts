@@ -1,0 +1,210 @@
+/**
+ * `VolatileSlice`: vm-memory's bounds-checked window on guest memory. Every access is a copy
+ * (never a reference a racing guest could change between two reads), and every write made
+ * through it marks its pages in the region's dirty bitmap, when the region has one.
+ *
+ * @module
+ */
+
+import { byteLength, checkBytes, checkedEnd, checkU64 } from "../args.ts";
+import { fail, Status } from "../status.ts";
+import type { DirtyBitmap } from "./bitmap.ts";
+import type { BufferLike } from "./raw_buffer.ts";
+
+const CONSTRUCT = Symbol("VolatileSlice");
+
+/** Builds a slice (not for users). */
+export function makeSlice(
+  buffer: BufferLike,
+  bitmap: DirtyBitmap | null,
+  regionOffset: number,
+): VolatileSlice {
+  return new VolatileSlice(CONSTRUCT, buffer, bitmap, regionOffset);
+}
+
+/**
+ * A bounds-checked slice of a guest memory region: the operations of `SharedBufferSliceMut`
+ * (copies, typed little-endian accesses, fences), with every write marking its pages dirty in
+ * the region's bitmap. Made by `MmapRegion.getSlice`/`asVolatileSlice` and
+ * `GuestMemoryMmap.getSlice`.
+ *
+ * `bytes()` hands out a zero-copy view, and writes through it are not tracked: use it only
+ * where the caller accepts that (as vm-memory's raw pointers).
+ *
+ * @example
+ * ```ts
+ * import { MmapRegion } from "@vmo/vmo";
+ * import assert from "node:assert/strict";
+ *
+ * using region = MmapRegion.create(4096, { dirtyTracking: true });
+ * const slice = region.getSlice(16, 8);
+ * slice.writeU32(0, 0xdeadbeef);
+ * assert.equal(slice.readU32(0), 0xdeadbeef);
+ * assert.deepEqual(region.bitmap()!.dirtyPages(), [0]);
+ * ```
+ */
+export class VolatileSlice {
+  readonly #buf: BufferLike;
+  readonly #bitmap: DirtyBitmap | null;
+  readonly #base: number;
+
+  /** @ignore */
+  constructor(token: symbol, buffer: BufferLike, bitmap: DirtyBitmap | null, base: number) {
+    if (token !== CONSTRUCT) fail(Status.INVALID_ARGS, "use MmapRegion.getSlice");
+    this.#buf = buffer;
+    this.#bitmap = bitmap;
+    this.#base = base;
+  }
+
+  /** The length in bytes. */
+  len(): number {
+    return this.#buf.len();
+  }
+
+  /** Whether the slice is empty. */
+  isEmpty(): boolean {
+    return this.#buf.len() === 0;
+  }
+
+  /** Copies from the start into `dst`; returns `min(dst.length, len())`. */
+  read(dst: Uint8Array): number {
+    return this.#buf.readAt(0, dst);
+  }
+
+  /** Copies from `offset` into `dst`; the count that fits (`OUT_OF_RANGE` past the end). */
+  readAt(offset: number, dst: Uint8Array): number {
+    return this.#buf.readAt(offset, dst);
+  }
+
+  /** Copies `src` to the start; returns the count that fits. Marks the pages dirty. */
+  write(src: Uint8Array): number {
+    return this.writeAt(0, src);
+  }
+
+  /** Copies `src` to `offset`; returns the count that fits. Marks the pages dirty. */
+  writeAt(offset: number, src: Uint8Array): number {
+    const n = this.#buf.writeAt(offset, src);
+    if (this.#bitmap !== null) this.#bitmap.mark(this.#base + offset, n);
+    return n;
+  }
+
+  /** vm-memory's `copy_to`: copies `min(dst.length, len())` bytes out; returns the count. */
+  copyTo(dst: Uint8Array): number {
+    return this.#buf.readAt(0, dst);
+  }
+
+  /** vm-memory's `copy_from`: copies `min(src.length, len())` bytes in; returns the count. */
+  copyFrom(src: Uint8Array): number {
+    return this.writeAt(0, src);
+  }
+
+  /** The sub-slice `[offset, offset + count)`: `OUT_OF_RANGE` past the end. */
+  subslice(offset: number, count: number): VolatileSlice {
+    checkU64(offset, "offset");
+    checkU64(count, "count");
+    const end = checkedEnd(offset, count, "subslice");
+    if (end > this.#buf.len()) {
+      fail(Status.OUT_OF_RANGE, `subslice ${offset}+${count} past the end (${this.#buf.len()})`);
+    }
+    return new VolatileSlice(
+      CONSTRUCT,
+      this.#buf.sliceMut(offset, end),
+      this.#bitmap,
+      this.#base + offset,
+    );
+  }
+
+  /** vm-memory's `offset`: the slice from `count` to the end. */
+  offset(count: number): VolatileSlice {
+    checkU64(count, "count");
+    if (count > this.#buf.len()) fail(Status.OUT_OF_RANGE, `offset ${count} past the end`);
+    return this.subslice(count, this.#buf.len() - count);
+  }
+
+  /**
+   * A zero-copy view (read-write memory only). Writes through it are NOT marked dirty, and it
+   * is detached (length 0) when the region is closed.
+   */
+  bytes(): Uint8Array<ArrayBuffer> {
+    return this.#buf.bytes();
+  }
+
+  /** An acquire fence (see `SharedBufferSlice.acquireWrites`). */
+  acquireWrites(): void {
+    this.#buf.acquireWrites();
+  }
+
+  /** A release fence (see `SharedBufferSliceMut.releaseWrites`). */
+  releaseWrites(): void {
+    this.#buf.releaseWrites();
+  }
+
+  /** The byte at `offset`. */
+  readU8(offset: number): number {
+    return this.#buf.readU8(offset);
+  }
+  /** The little-endian `u16` at `offset`. */
+  readU16(offset: number): number {
+    return this.#buf.readU16(offset);
+  }
+  /** The little-endian `u32` at `offset`. */
+  readU32(offset: number): number {
+    return this.#buf.readU32(offset);
+  }
+  /** The little-endian `i32` at `offset`. */
+  readI32(offset: number): number {
+    return this.#buf.readI32(offset);
+  }
+  /** The little-endian `u64` at `offset`. */
+  readU64(offset: number): bigint {
+    return this.#buf.readU64(offset);
+  }
+  /** The little-endian `f32` at `offset`. */
+  readF32(offset: number): number {
+    return this.#buf.readF32(offset);
+  }
+  /** The little-endian `f64` at `offset`. */
+  readF64(offset: number): number {
+    return this.#buf.readF64(offset);
+  }
+  /** Writes a byte; marks its page dirty. */
+  writeU8(offset: number, value: number): void {
+    this.#buf.writeU8(offset, value);
+    if (this.#bitmap !== null) this.#bitmap.mark(this.#base + offset, 1);
+  }
+  /** Writes a little-endian `u16`; marks its pages dirty. */
+  writeU16(offset: number, value: number): void {
+    this.#buf.writeU16(offset, value);
+    if (this.#bitmap !== null) this.#bitmap.mark(this.#base + offset, 2);
+  }
+  /** Writes a little-endian `u32`; marks its pages dirty. */
+  writeU32(offset: number, value: number): void {
+    this.#buf.writeU32(offset, value);
+    if (this.#bitmap !== null) this.#bitmap.mark(this.#base + offset, 4);
+  }
+  /** Writes a little-endian `i32`; marks its pages dirty. */
+  writeI32(offset: number, value: number): void {
+    this.#buf.writeI32(offset, value);
+    if (this.#bitmap !== null) this.#bitmap.mark(this.#base + offset, 4);
+  }
+  /** Writes a little-endian `u64`; marks its pages dirty. */
+  writeU64(offset: number, value: bigint): void {
+    this.#buf.writeU64(offset, value);
+    if (this.#bitmap !== null) this.#bitmap.mark(this.#base + offset, 8);
+  }
+  /** Writes a little-endian `f32`; marks its pages dirty. */
+  writeF32(offset: number, value: number): void {
+    this.#buf.writeF32(offset, value);
+    if (this.#bitmap !== null) this.#bitmap.mark(this.#base + offset, 4);
+  }
+  /** Writes a little-endian `f64`; marks its pages dirty. */
+  writeF64(offset: number, value: number): void {
+    this.#buf.writeF64(offset, value);
+    if (this.#bitmap !== null) this.#bitmap.mark(this.#base + offset, 8);
+  }
+}
+
+/** `checkBytes` + length, for callers that need both. */
+export function bytesLength(array: unknown, what: string): number {
+  return byteLength(checkBytes(array, what));
+}
