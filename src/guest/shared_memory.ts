@@ -193,7 +193,7 @@ export class ExclusiveSharedMemory implements Disposable {
   /** Detaches the views and ends this object (not for users). */
   #retire(): void {
     this.#done = true;
-    for (const view of this.#views) view.transfer(0);
+    for (const view of this.#views) if (!view.detached) view.transfer(0);
     this.#views = [];
   }
 
