@@ -232,6 +232,7 @@ export class GuestMemoryMmap implements Disposable {
       this.#find(addr);
       return true;
     }
+    if (addr + len > Number.MAX_SAFE_INTEGER) return false;
     return this.#reach(addr, len) === len;
   }
 
