@@ -7,7 +7,15 @@
  * @module
  */
 
-import { byteLength, bytesWindow, checkBytes, checkedEnd, checkU64, describe } from "../args.ts";
+import {
+  byteLength,
+  bytesWindow,
+  checkBytes,
+  checkedEnd,
+  checkU64,
+  copyBytes,
+  describe,
+} from "../args.ts";
 import { PAGE_SIZE } from "../args.ts";
 import { fail, Status } from "../status.ts";
 import type { DirtyBitmap } from "./bitmap.ts";
@@ -46,6 +54,8 @@ function checkValueBigint(_kind: string, value: unknown): void {
 }
 
 const CONSTRUCT = Symbol("GuestMemoryMmap");
+/** Pieces up to this many bytes are copied byte by byte (cheaper than a window's allocation). */
+const SMALL_PIECE = 64;
 
 /**
  * Guest-physical memory made of mmap regions (vm-memory's `GuestMemoryMmap`): reads and writes
@@ -75,6 +85,16 @@ export class GuestMemoryMmap implements Disposable {
   readonly #ends: number[];
   readonly #bufs: BufferLike[];
   readonly #bitmaps: (DirtyBitmap | null)[];
+  /**
+   * Per region, the library's cached read-write view (length 0 when the region has none: a
+   * file, read-only memory, or memory since unmapped, which vmo detaches first): the write
+   * fast path copies into it directly.
+   */
+  readonly #views: Uint8Array<ArrayBuffer>[];
+  /** The slot index of `#find`: see `#buildIndex`. */
+  #slotBase = 0;
+  #slotSize = 1;
+  #slots: Int32Array = new Int32Array(1);
   #closed = false;
 
   /** @ignore */
@@ -86,6 +106,39 @@ export class GuestMemoryMmap implements Disposable {
     const internals = regions.map((r) => regionInternals(r.region()));
     this.#bufs = internals.map((i) => i.buffer);
     this.#bitmaps = internals.map((i) => i.bitmap);
+    this.#views = internals.map((i) => {
+      try {
+        return i.buffer.bytes();
+      } catch {
+        return new Uint8Array(0);
+      }
+    });
+    this.#buildIndex();
+  }
+
+  /**
+   * An index that makes most lookups O(1) and all O(log n): the span of guest addresses is cut
+   * into about `2n` equal slots (a power of two bytes each), and each slot records the last
+   * region starting at or before it. A lookup reads its slot and the next, and binary-searches
+   * only the regions between the two (usually none or one).
+   */
+  #buildIndex(): void {
+    const n = this.#starts.length;
+    const base = this.#starts[0];
+    const span = this.#ends[n - 1] - base;
+    let slotSize = 1;
+    while (span / slotSize > 2 * n + 2) slotSize *= 2;
+    const count = Math.floor(span / slotSize) + 2;
+    const slots = new Int32Array(count);
+    let r = 0;
+    for (let k = 0; k < count; k++) {
+      const at = base + k * slotSize;
+      while (r + 1 < n && this.#starts[r + 1] <= at) r++;
+      slots[k] = r;
+    }
+    this.#slotBase = base;
+    this.#slotSize = slotSize;
+    this.#slots = slots;
   }
 
   /**
@@ -176,24 +229,31 @@ export class GuestMemoryMmap implements Disposable {
     if (this.#closed) fail(Status.BAD_STATE, "the guest memory was closed");
   }
 
-  /** The index of the region holding `addr`, or -1 (a binary search). */
+  /** The index of the region holding `addr`, or -1 (see `#buildIndex`). */
   #find(addr: number): number {
     if (this.#closed) fail(Status.BAD_STATE, "the guest memory was closed");
     const starts = this.#starts;
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (starts[mid] <= addr) lo = mid;
-      else hi = mid - 1;
+    const slot = Math.floor((addr - this.#slotBase) / this.#slotSize);
+    let i: number;
+    if (slot >= 0 && slot + 1 < this.#slots.length) {
+      let lo = this.#slots[slot];
+      let hi = this.#slots[slot + 1];
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >>> 1;
+        if (starts[mid] <= addr) lo = mid;
+        else hi = mid - 1;
+      }
+      i = lo;
+    } else {
+      i = starts.length - 1;
     }
-    if (!(addr >= starts[lo] && addr < this.#ends[lo])) {
+    if (!(addr >= starts[i] && addr < this.#ends[i])) {
       if (typeof addr !== "number" || !Number.isInteger(addr) || addr < 0) {
         checkU64(addr, "addr");
       }
       return -1;
     }
-    return lo;
+    return i;
   }
 
   /** How many regions there are. */
@@ -251,9 +311,14 @@ export class GuestMemoryMmap implements Disposable {
     return at - addr;
   }
 
-  /** Copies `[addr, addr + n)` through the regions, one piece each; returns n. */
-  #copy(addr: number, array: Uint8Array, total: number, write: boolean): number {
-    let i = this.#find(addr);
+  /**
+   * Copies `[addr, addr + n)` through the regions, one piece each, starting in region `first`
+   * (-1: `addr` is in none); returns n. Small pieces into a cached view are copied byte by byte
+   * (no typed-array window to allocate: `array` is a genuine `Uint8Array`, whose indexed
+   * accesses run no user code).
+   */
+  #copy(first: number, addr: number, array: Uint8Array, total: number, write: boolean): number {
+    let i = first;
     if (i < 0) {
       if (total === 0) return 0;
       fail(Status.OUT_OF_RANGE, `guest address 0x${addr.toString(16)} is in no region`);
@@ -263,13 +328,20 @@ export class GuestMemoryMmap implements Disposable {
       const at = addr + done;
       const offset = at - this.#starts[i];
       const piece = Math.min(total - done, this.#ends[i] - at);
-      const part = bytesWindow(array, done, piece);
+      const view = this.#views[i];
+      if (view.length !== 0 && piece <= SMALL_PIECE) {
+        if (write) { for (let k = 0; k < piece; k++) view[offset + k] = array[done + k]; }
+        else for (let k = 0; k < piece; k++) array[done + k] = view[offset + k];
+      } else if (write) {
+        const part = bytesWindow(array, done, piece);
+        if (view.length !== 0) copyBytes(view, part, offset);
+        else this.#bufs[i].writeAt(offset, part);
+      } else {
+        this.#bufs[i].readAt(offset, bytesWindow(array, done, piece));
+      }
       if (write) {
-        this.#bufs[i].writeAt(offset, part);
         const bitmap = this.#bitmaps[i];
         if (bitmap !== null) bitmap.mark(offset, piece);
-      } else {
-        this.#bufs[i].readAt(offset, part);
       }
       done += piece;
       i++;
@@ -289,7 +361,7 @@ export class GuestMemoryMmap implements Disposable {
     if (i >= 0 && addr + n <= this.#ends[i]) {
       return this.#bufs[i].readAt(addr - this.#starts[i], dst);
     }
-    return this.#copy(addr, dst, n, false);
+    return this.#copy(i, addr, dst, n, false);
   }
 
   /**
@@ -302,12 +374,15 @@ export class GuestMemoryMmap implements Disposable {
     const i = this.#find(addr);
     if (i >= 0 && addr + n <= this.#ends[i]) {
       const offset = addr - this.#starts[i];
-      this.#bufs[i].writeAt(offset, src);
+      const view = this.#views[i];
+      // A non-empty cached view is live read-write memory (vmo detaches it first).
+      if (view.length !== 0) copyBytes(view, src, offset);
+      else this.#bufs[i].writeAt(offset, src);
       const bitmap = this.#bitmaps[i];
       if (bitmap !== null) bitmap.mark(offset, n);
       return n;
     }
-    return this.#copy(addr, src, n, true);
+    return this.#copy(i, addr, src, n, true);
   }
 
   /** Fills all of `dst` from `addr`, or nothing (`OUT_OF_RANGE` across a hole). */
@@ -317,7 +392,7 @@ export class GuestMemoryMmap implements Disposable {
     if (this.#reach(addr, n) < n) {
       fail(Status.OUT_OF_RANGE, `${n} bytes at 0x${addr.toString(16)} cross a hole`);
     }
-    this.#copy(addr, dst, n, false);
+    this.#copy(this.#find(addr), addr, dst, n, false);
   }
 
   /** Writes all of `src` to `addr`, or nothing (`OUT_OF_RANGE` across a hole). */
@@ -327,7 +402,7 @@ export class GuestMemoryMmap implements Disposable {
     if (this.#reach(addr, n) < n) {
       fail(Status.OUT_OF_RANGE, `${n} bytes at 0x${addr.toString(16)} cross a hole`);
     }
-    this.#copy(addr, src, n, true);
+    this.#copy(this.#find(addr), addr, src, n, true);
   }
 
   /** A typed value that spans adjacent regions, read through a scratch copy. */
