@@ -23,6 +23,7 @@ import type { ExclusiveSharedMemory } from "./shared_memory.ts";
 /** Runs a function with exclusive access (`withExclusivity` of the layout). */
 export type Lend = (fn: (ex: ExclusiveSharedMemory) => unknown) => unknown;
 
+const FENCE = new Int32Array(new SharedArrayBuffer(4));
 const EMPTY = new Uint8Array(0);
 const EMPTY_DATA = new DataView(new ArrayBuffer(0));
 const builtinFill = Function.prototype.call.bind(Uint8Array.prototype.fill) as (
@@ -138,6 +139,21 @@ export class HostSharedMemory implements Disposable {
   withExclusivity<T>(fn: (ex: ExclusiveSharedMemory) => T): T {
     if (this.#closed) fail(Status.BAD_STATE, "the host memory was closed");
     return this.#lend(fn) as T;
+  }
+
+  /**
+   * An acquire fence (a sequentially consistent `Atomics.add` on a shared cell, as
+   * `SharedBufferSlice.acquireWrites`): a guest's writes released before it are seen by reads
+   * after it. JavaScript orders nothing for plain memory that another process writes (it is no
+   * `SharedArrayBuffer`), so a loop that polls the memory should call it each round.
+   */
+  acquireWrites(): void {
+    Atomics.add(FENCE, 0, 0);
+  }
+
+  /** A release fence: writes before it are seen by a guest that acquires after it. */
+  releaseWrites(): void {
+    Atomics.add(FENCE, 0, 0);
   }
 
   /** A second host handle on the same memory (hyperlight's `Clone`). */
