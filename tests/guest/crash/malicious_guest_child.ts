@@ -10,7 +10,7 @@
  */
 
 import { GuestSharedMemory } from "../../../mod.ts";
-import { adoptFd, closeFd, openPeerFd, truncate } from "../helpers.ts";
+import { adoptFd, openPeerFd, truncate } from "../helpers.ts";
 
 const [pid, fd, ms] = Deno.args.map(Number);
 const raw = openPeerFd(pid, fd);
