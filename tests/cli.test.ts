@@ -165,7 +165,7 @@ Deno.test("vmo maps", async (t) => {
       // 300 KiB mapped read-write and shared, 3 pages written: Rss is 12 KiB.
       assert.match(
         line,
-        /^  rw- 0x[0-9a-f]{12}-0x[0-9a-f]{12}\s+300 KiB vmo "\/memfd:vmo \(deleted\)" koid [1-9]\d* @0x0 committed 12 KiB shared$/,
+        /^ {2}rw- 0x[0-9a-f]{12}-0x[0-9a-f]{12}\s+300 KiB vmo "\/memfd:vmo \(deleted\)" koid [1-9]\d* @0x0 committed 12 KiB shared$/,
       );
       // The range is the one the kernel lists for the child.
       const [, start, end] = /(0x[0-9a-f]+)-(0x[0-9a-f]+)/.exec(line)!;
