@@ -10,6 +10,9 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { readProc } from "./proc.ts";
+// Imported only so that `deno task check` and `deno test` type-check cli.ts (its main runs only
+// as a program).
+import "../cli.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CLI = ROOT + "cli.ts";
@@ -49,6 +52,23 @@ vmo.close();
 for (const page of [0, 10, 74]) mapping.writeU32(page * 4096, 0xfeedface);
 console.log("ready " + Deno.UnsafePointer.value(mapping.asPtrLen()[0]));
 setInterval(() => {}, 1 << 30); // until killed
+`;
+
+/** A child deno that maps, writes, protects and unmaps VMOs without pause until killed. */
+const CHURN_CHILD = `
+import { Mapping, Vmar, VmarFlags, Vmo } from ${JSON.stringify(MOD)};
+console.log("churning");
+setInterval(() => {
+  for (let i = 0; i < 200; i++) {
+    const [mapping, vmo] = Mapping.allocate(4096 * (1 + (i % 16)));
+    mapping.writeU32(0, i);
+    const [region] = Vmar.root().allocate(0, 1 << 20, VmarFlags.CAN_MAP_READ);
+    region.map(0, vmo, 0, 4096, VmarFlags.PERM_READ);
+    region.destroy();
+    mapping.close();
+    vmo.close();
+  }
+}, 0);
 `;
 
 Deno.test("vmo --help and usage errors", async (t) => {
@@ -208,6 +228,53 @@ Deno.test("vmo maps", async (t) => {
     assert.equal(result.code, 1, explain(result));
     assert.match(result.stderr, /^vmo maps: no permission to read \/proc\/1\/smaps \(EACCES\)/);
     assert.match(result.stderr, /ptrace/);
+  });
+
+  await t.step("a zombie (no mappings left): exit 1, says so", async () => {
+    // `sleep 0` exits at once; its parent becomes `sleep 5` by exec, which never reaps it.
+    const shell = new Deno.Command("sh", {
+      args: ["-c", "sleep 0 & echo $!; exec sleep 5"],
+      stdout: "piped",
+      stdin: "null",
+    }).spawn();
+    try {
+      const reader = shell.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      const zombie = Number((await reader.read()).value?.trim());
+      await reader.cancel();
+      for (let i = 0; i < 200 && !/^State:\s+Z/m.test(readProc(`/proc/${zombie}/status`)); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const result = await run(["maps", "--pid", String(zombie)]);
+      assert.equal(result.code, 1, explain(result));
+      assert.match(result.stderr, new RegExp(`^vmo maps: process ${zombie} has no user mappings`));
+    } finally {
+      shell.kill("SIGKILL");
+      await shell.status;
+    }
+  });
+
+  await t.step("a child mapping and unmapping all the time: every run draws it", async () => {
+    const dir = await Deno.makeTempDir();
+    await Deno.writeTextFile(`${dir}/churn_child.ts`, CHURN_CHILD);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-ffi", `${dir}/churn_child.ts`],
+      stdin: "null",
+      stdout: "piped",
+    }).spawn();
+    try {
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      assert.match((await reader.read()).value ?? "", /^churning/);
+      for (let i = 0; i < 5; i++) {
+        const result = await run(["maps", "--pid", String(child.pid)]);
+        assert.equal(result.code, 0, explain(result));
+        assert.match(result.stdout, /^process \d+ "deno": \d+ mappings/);
+      }
+      await reader.cancel();
+    } finally {
+      child.kill("SIGKILL");
+      await child.status;
+      await Deno.remove(dir, { recursive: true });
+    }
   });
 
   await t.step("without --allow-ffi: exit 1, names the flag", async () => {

@@ -110,6 +110,30 @@ pixels = b"".join(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)] for y in rang
 print(w, h, depth, colour, pixels.hex())
 `;
 
+/** Encodes a Mapping's bytes, closes the Mapping before awaiting, and compares the result. */
+const MAPPING_CHILD = `
+import { Mapping } from ${JSON.stringify(new URL("../../mod.ts", import.meta.url).href)};
+import { encodePng } from ${JSON.stringify(new URL("../../examples/png.ts", import.meta.url).href)};
+const [mapping, vmo] = Mapping.allocate(64 * 64 * 4);
+vmo.close();
+const view = mapping.bytes();
+for (let i = 0; i < view.length; i++) view[i] = (i * 13) & 0xff;
+const copy = view.slice();
+const pending = encodePng({ width: 64, height: 64, channels: 4, pixels: view });
+mapping.close();
+const png = await pending;
+const raw = new Uint8Array(
+  await new Response(
+    new Blob([png.subarray(33 + 8, png.length - 16)]).stream()
+      .pipeThrough(new DecompressionStream("deflate")),
+  ).arrayBuffer(),
+);
+const pixels = new Uint8Array(copy.length);
+for (let y = 0; y < 64; y++) pixels.set(raw.subarray(y * 257 + 1, (y + 1) * 257), y * 256);
+const same = pixels.every((b, i) => b === copy[i]);
+console.log((same ? "same pixels" : "DIFFERENT pixels") + "; detached: " + view.length);
+`;
+
 Deno.test("examples/png.ts", async (t) => {
   await t.step("crc32 matches the published check values", () => {
     assert.equal(crc32(new TextEncoder().encode("123456789")), 0xcbf43926);
@@ -192,6 +216,31 @@ Deno.test("examples/png.ts", async (t) => {
         return true;
       });
     }
+  });
+
+  await t.step("pixels viewed over a Mapping closed during the encode (child)", async () => {
+    // encodePng copies the pixels before its first await: closing the mapping (which detaches
+    // the view) while the compression runs changes nothing, and nothing can fault.
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(`${dir}/png_child.ts`, MAPPING_CHILD);
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-ffi", `${dir}/png_child.ts`],
+        stdin: "null",
+      }).output();
+      const stderr = new TextDecoder().decode(output.stderr);
+      assert.equal(output.code, 0, stderr);
+      assert.equal(new TextDecoder().decode(output.stdout).trim(), "same pixels; detached: 0");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
+  await t.step("detached or empty pixels are refused, not read", async () => {
+    const buffer = new ArrayBuffer(12);
+    const pixels = new Uint8Array(buffer);
+    buffer.transfer(0);
+    await assert.rejects(encodePng({ width: 2, height: 2, channels: 3, pixels }), RangeError);
   });
 
   await t.step("python3's zlib and struct read the file", async () => {
