@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { relative } from "node:path";
 import { readProc } from "./proc.ts";
 // Imported only so that `deno task check` and `deno test` type-check cli.ts (its main runs only
 // as a program).
@@ -288,7 +289,7 @@ Deno.test("vmo demo runs the demo and returns its exit code", async () => {
   const result = await run(["demo"]);
   assert.equal(result.code, 0, explain(result));
   assert.ok(result.stdout.split("\n").length > 5, explain(result));
-  const denied = await run(["demo"], ["--allow-read"]);
+  const denied = await run(["demo"], ["--allow-ffi"]);
   assert.equal(denied.code, 1, explain(denied));
   assert.match(denied.stderr, /^vmo demo: needs --allow-run/);
 });
@@ -353,8 +354,8 @@ Deno.test("vmo bench", async (t) => {
       assert.match(result.stdout, /^ratio: mean time per iteration/m);
     });
 
-    await t.step("a failing bench: its row says FAILED, exit 1", async () => {
-      const result = await run(["bench", `${dir}/fail.bench.ts`]);
+    await t.step("a failing bench (a relative path): its row says FAILED, exit 1", async () => {
+      const result = await run(["bench", relative(ROOT, `${dir}/fail.bench.ts`)]);
       assert.equal(result.code, 1, explain(result));
       const rows = tableRows(result.stdout);
       assert.deepEqual(rows.map((r) => [r[2], r[4]]), [["fine", "baseline"], ["broken", "FAILED"]]);
