@@ -11,7 +11,7 @@
  */
 
 import assert from "node:assert/strict";
-import { childJson, type ChildResult, P, runDeno } from "./helpers.ts";
+import { childJson, type ChildResult, P, runDeno } from "../_support/mod.ts";
 
 const VIEWS = new URL("./crash/views_child.ts", import.meta.url);
 const HOSTILE = new URL("./crash/hostile_child.ts", import.meta.url);

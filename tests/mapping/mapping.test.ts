@@ -30,10 +30,9 @@ import {
   memfdMappedAt,
   P,
   pattern,
-  R,
   runDeno,
-  RW,
-} from "./helpers.ts";
+} from "../_support/mod.ts";
+import { R, RW } from "./helpers.ts";
 
 const BAD_ARGS = Status.INVALID_ARGS;
 

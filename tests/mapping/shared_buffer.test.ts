@@ -18,7 +18,8 @@ import {
   Vmo,
   VmoOptions,
 } from "../../mod.ts";
-import { arr, assertStatus, filled, ONES, P, pattern, R, RW, statusOf } from "./helpers.ts";
+import { arr, assertStatus, filled, P, pattern, statusOf } from "../_support/mod.ts";
+import { ONES, R, RW } from "./helpers.ts";
 
 const OOR = Status.OUT_OF_RANGE;
 const BAD_ARGS = Status.INVALID_ARGS;

@@ -18,7 +18,7 @@
  */
 
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
+import { type ChildResult, describeChild as describe, runDeno } from "../_support/mod.ts";
 
 interface Result {
   scenario: string;
@@ -29,37 +29,25 @@ interface Result {
   checksum: number;
 }
 
-interface Run {
-  code: number;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
+interface Run extends ChildResult {
   results: Map<string, Result>;
 }
 
+/** Runs the child `crash/<script>` and collects the `RESULT` lines it printed, by scenario. */
 async function runChild(script: string): Promise<Run> {
-  const path = fileURLToPath(new URL(`./crash/${script}`, import.meta.url));
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-ffi", "--no-prompt", path],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const stdout = new TextDecoder().decode(output.stdout);
-  const stderr = new TextDecoder().decode(output.stderr);
+  const run = await runDeno(
+    ["--allow-ffi", "--no-prompt"],
+    new URL(`./crash/${script}`, import.meta.url),
+    [],
+    300_000,
+  );
   const results = new Map<string, Result>();
-  for (const line of stdout.split("\n")) {
+  for (const line of run.stdout.split("\n")) {
     if (!line.startsWith("RESULT ")) continue;
     const result = JSON.parse(line.slice("RESULT ".length)) as Result;
     results.set(result.scenario, result);
   }
-  return { code: output.code, signal: output.signal, stdout, stderr, results };
-}
-
-function describe(run: Run): string {
-  return `exit ${run.code}${run.signal ? ` (${run.signal})` : ""}\n--- stdout\n${
-    run.stdout.slice(-3000)
-  }\n--- stderr\n${run.stderr.slice(-3000)}`;
+  return { ...run, results };
 }
 
 /** Runs `script` and checks it survived, agreed with its expectations and did its work. */

@@ -6,14 +6,12 @@
 
 import assert from "node:assert/strict";
 import { Rights, Status, Vmar, VmarOp, Vmo } from "../../mod.ts";
+import { assertStatus, P, pattern } from "../_support/mod.ts";
 import {
   assertKernelProt,
-  assertStatus,
   CAN_RWS,
   kernelAccess,
   mappingRows,
-  P,
-  pattern,
   R,
   readProbe,
   region,

@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import { formatMaps, type MapInfo, MapInfoType, Rights, Status, Vmar, Vmo } from "../../mod.ts";
-import { assertStatus, CAN_RWS, P, R, region, rows, RW, SPECIFIC, without } from "./helpers.ts";
+import { assertStatus, P } from "../_support/mod.ts";
+import { CAN_RWS, R, region, rows, RW, SPECIFIC, without } from "./helpers.ts";
 
 Deno.test("§2.9 info: base and len of the region; needs INSPECT", () => {
   using r = region(16);

@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import { Vmar, Vmo } from "../../mod.ts";
-import { CAN_RWS, countFds, P, type ProcMap, procMaps, R, RW, SPECIFIC } from "./helpers.ts";
+import { countFds, P, type ProcMap, procMaps } from "../_support/mod.ts";
+import { CAN_RWS, R, RW, SPECIFIC } from "./helpers.ts";
 
 const CYCLES = 10_000;
 

@@ -6,12 +6,10 @@
 
 import assert from "node:assert/strict";
 import { Status, Vmar, Vmo } from "../../mod.ts";
+import { assertStatus, P, pattern } from "../_support/mod.ts";
 import {
-  assertStatus,
   CAN_RWS,
   kernelRead,
-  P,
-  pattern,
   R,
   readBytes,
   readProbe,

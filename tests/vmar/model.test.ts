@@ -40,6 +40,7 @@ import {
   VmoOptions,
   ZxError,
 } from "../../mod.ts";
+import { ramp } from "../_support/bytes.ts";
 
 const P = PAGE_SIZE;
 const F = VmarFlags;
@@ -973,9 +974,7 @@ function flagNames(flags: number): string {
 }
 
 function pattern(seed: number, n: number): Uint8Array {
-  const bytes = new Uint8Array(n);
-  for (let i = 0; i < n; i++) bytes[i] = (seed + 1 + i * 37) & 0xff;
-  return bytes;
+  return ramp(n, seed + 1, 37);
 }
 
 class World {

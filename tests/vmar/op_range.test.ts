@@ -14,14 +14,12 @@ import {
   Vmo,
   VmoChildOptions,
 } from "../../mod.ts";
+import { assertStatus, P, pattern } from "../_support/mod.ts";
 import {
   assertKernelProt,
-  assertStatus,
   CAN_RWS,
   kernelRead,
   mappingRows,
-  P,
-  pattern,
   R,
   readBytes,
   region,

@@ -6,15 +6,13 @@
 
 import assert from "node:assert/strict";
 import { DEFAULT_VMO_RIGHTS, Rights, Status, Vmar, VmarFlags, Vmo } from "../../mod.ts";
+import { assertStatus, P, pattern } from "../_support/mod.ts";
 import {
   assertKernelProt,
-  assertStatus,
   CAN_RWS,
   kernelAccess,
   kernelLayout,
   mappingRows,
-  P,
-  pattern,
   R,
   readBytes,
   readProbe,

@@ -6,13 +6,12 @@
 
 import assert from "node:assert/strict";
 import { Status, Vmo, VmoOptions } from "../../mod.ts";
+import { P, pattern } from "../_support/mod.ts";
 import {
   assertKernelProt,
   kernelAccess,
   kernelRead,
   mappingRows,
-  P,
-  pattern,
   readBytes,
   readProbe,
   region,

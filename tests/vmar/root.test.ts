@@ -16,16 +16,13 @@ import {
   VmarOp,
   Vmo,
 } from "../../mod.ts";
+import { assertStatus, kernelRuns, P, pattern } from "../_support/mod.ts";
 import {
   assertKernelProt,
-  assertStatus,
   foreignMmap,
   foreignMunmap,
   foreignView,
   kernelLayout,
-  kernelRuns,
-  P,
-  pattern,
   R,
   readBytes,
   readProbe,

@@ -14,7 +14,7 @@ import {
   VmoOptions,
   ZxError,
 } from "../../mod.ts";
-import { assertStatus, countFds, countMemfds, fdIsOpen, P, tempFile } from "../helpers.ts";
+import { assertStatus, countFds, countMemfds, fdIsOpen, P, tempFile } from "../_support/mod.ts";
 
 /** Values that are not a non-negative integer number. */
 const NOT_U64: unknown[] = [

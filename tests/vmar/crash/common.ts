@@ -15,6 +15,7 @@
  */
 
 import { PAGE_SIZE, Status, statusName, type Vmar, ZxError } from "../../../mod.ts";
+import { ramp } from "../../_support/bytes.ts";
 
 /** The page size, shorter. */
 export const P: number = PAGE_SIZE;
@@ -36,11 +37,9 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** `n` bytes of a pattern that depends on `seed`. */
+/** `n` bytes of a pattern that depends on `seed` (the checksums in crash.test.ts assume it). */
 export function pattern(seed: number, n: number): Uint8Array {
-  const bytes = new Uint8Array(n);
-  for (let i = 0; i < n; i++) bytes[i] = (seed * 31 + i * 7 + 1) & 0xff;
-  return bytes;
+  return ramp(n, seed * 31 + 1, 7);
 }
 
 /** Bytes of memory at `addr`, straight through a pointer: faults if the memory is not there. */
