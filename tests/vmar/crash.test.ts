@@ -12,7 +12,7 @@
  * sees) and print a `RESULT` line whose probe count, statuses and checksum of the bytes read
  * are compared with the values below, so that a child that skipped its work cannot pass. The
  * values follow from ZIRCON.md's rules; to see a child's own report, run it directly:
- * `deno run --allow-ffi tests/vmar/crash/shrink.ts`.
+ * `deno run --allow-ffi tests/vmar/crash/shrink_child.ts`.
  *
  * @module
  */
@@ -75,7 +75,7 @@ async function check(
 }
 
 Deno.test("crash harness: a child that faults is seen as exit status 139", async () => {
-  const run = await runChild("fault_canary.ts");
+  const run = await runChild("fault_canary_child.ts");
   assert.equal(run.code, 139, describe(run));
   assert.equal(run.signal, "SIGSEGV");
   assert.ok(run.results.has("fault-canary"), "the canary got as far as its fault");
@@ -83,7 +83,7 @@ Deno.test("crash harness: a child that faults is seen as exit status 139", async
 });
 
 Deno.test("crash: readMemory/writeMemory right after unmap", async () => {
-  await check("after_unmap.ts", "after-unmap", {
+  await check("after_unmap_child.ts", "after-unmap", {
     probes: 220,
     statuses: { OK: 61, ZX_ERR_NOT_FOUND: 159 },
     touched: 16680,
@@ -92,7 +92,7 @@ Deno.test("crash: readMemory/writeMemory right after unmap", async () => {
 });
 
 Deno.test("crash: after protect to 0 and to read-only", async () => {
-  await check("protect.ts", "protect", {
+  await check("protect_child.ts", "protect", {
     probes: 57,
     statuses: { OK: 22, ZX_ERR_ACCESS_DENIED: 34, ZX_ERR_NOT_FOUND: 1 },
     touched: 36954,
@@ -101,7 +101,7 @@ Deno.test("crash: after protect to 0 and to read-only", async () => {
 });
 
 Deno.test("crash: after destroy, through the parent and the destroyed handles", async () => {
-  await check("destroy.ts", "destroy", {
+  await check("destroy_child.ts", "destroy", {
     probes: 55,
     statuses: { OK: 7, ZX_ERR_NOT_FOUND: 17, ZX_ERR_BAD_STATE: 31 },
     touched: 16412,
@@ -110,7 +110,7 @@ Deno.test("crash: after destroy, through the parent and the destroyed handles", 
 });
 
 Deno.test("crash: after shrinking a mapped resizable VMO, and growing it back", async () => {
-  await check("shrink.ts", "shrink", {
+  await check("shrink_child.ts", "shrink", {
     probes: 380,
     statuses: { OK: 182, ZX_ERR_OUT_OF_RANGE: 198 },
     touched: 33578,
@@ -119,7 +119,7 @@ Deno.test("crash: after shrinking a mapped resizable VMO, and growing it back", 
 });
 
 Deno.test("crash: a slice mapped past its end", async () => {
-  await check("slice.ts", "slice-past-end", {
+  await check("slice_child.ts", "slice-past-end", {
     probes: 25,
     statuses: { OK: 6, ZX_ERR_OUT_OF_RANGE: 17, ZX_ERR_ACCESS_DENIED: 2 },
     touched: 64,
@@ -128,7 +128,7 @@ Deno.test("crash: a slice mapped past its end", async () => {
 });
 
 Deno.test("crash: SPECIFIC_OVERWRITE over a mapping, then the old range", async () => {
-  await check("overwrite.ts", "overwrite", {
+  await check("overwrite_child.ts", "overwrite", {
     probes: 144,
     statuses: {
       OK: 96,
@@ -143,7 +143,7 @@ Deno.test("crash: SPECIFIC_OVERWRITE over a mapping, then the old range", async 
 });
 
 Deno.test("crash: part of a mapping unmapped, reads across the boundary", async () => {
-  await check("partial_unmap.ts", "partial-unmap", {
+  await check("partial_unmap_child.ts", "partial-unmap", {
     probes: 44,
     statuses: { OK: 19, ZX_ERR_NOT_FOUND: 22, ZX_ERR_INVALID_ARGS: 2, ZX_ERR_BAD_STATE: 1 },
     touched: 4177,
@@ -152,7 +152,7 @@ Deno.test("crash: part of a mapping unmapped, reads across the boundary", async 
 });
 
 Deno.test("crash: seeded random probes near mappings while the tree changes", async () => {
-  const [result, run] = await check("random_probes.ts", "random-probes", {
+  const [result, run] = await check("random_probes_child.ts", "random-probes", {
     probes: 3321,
     touched: 253959,
     checksum: 965269840,
@@ -170,7 +170,7 @@ Deno.test("crash: seeded random probes near mappings while the tree changes", as
 Deno.test("crash: hostile arguments to every Vmar method", async () => {
   // Statuses of huge-but-valid values in the process root depend on what lies next to this
   // child's mappings, so only the number of calls and the rule checks are compared.
-  const [result] = await check("hostile_args.ts", "hostile-args", { probes: 8232 });
+  const [result] = await check("hostile_args_child.ts", "hostile-args", { probes: 8232 });
   assert.ok(result.statuses.ZX_ERR_INVALID_ARGS > 4000, JSON.stringify(result.statuses));
   assert.ok(result.statuses.ZX_ERR_BAD_HANDLE > 2000, JSON.stringify(result.statuses));
 });
