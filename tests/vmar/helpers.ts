@@ -9,12 +9,13 @@
  */
 
 import assert from "node:assert/strict";
-import { type MapInfo, MapInfoType, Vmar, VmarFlags, ZxError } from "../../mod.ts";
+import { type MapInfo, MapInfoType, Vmar, VmarFlags, Vmo, ZxError } from "../../mod.ts";
 import {
   kernelRuns,
   MAP_ANONYMOUS,
   MAP_PRIVATE,
   P,
+  pattern,
   PROT_READ,
   PROT_WRITE,
   sys,
@@ -53,6 +54,52 @@ export function region(pages = 16, flags: number = CAN_RWS): Region {
       destroyQuietly(vmar);
     },
   };
+}
+
+/**
+ * `more` with the region `r` and the VMOs `vmos` attached: disposing it destroys the region and
+ * closes the VMOs, so a fixture built from several objects is one `using`.
+ */
+export function owning<T extends object>(
+  r: Region,
+  vmos: Vmo[],
+  more: T,
+): T & { r: Region } & Disposable {
+  return {
+    ...more,
+    r,
+    [Symbol.dispose]() {
+      r[Symbol.dispose]();
+      for (const vmo of vmos) vmo.close();
+    },
+  };
+}
+
+/**
+ * A 16-page region with a `pages`-page RW mapping of a fresh VMO at offset 0. The VMO holds
+ * `pattern(pages * P, seed)`, or is left untouched (no page committed) when `seed` is null.
+ */
+export function mapped(pages = 4, seed: number | null = 1) {
+  const r = region(16);
+  const vmo = Vmo.create(pages * P);
+  if (seed !== null) vmo.write(pattern(pages * P, seed), 0);
+  const addr = r.vmar.map(0, vmo, 0, pages * P, RW | SPECIFIC);
+  return owning(r, [vmo], { vmo, addr });
+}
+
+/**
+ * A 16-page region: an 8-page VMO's pages [0, 2) mapped RW at [0, 2P), and a sub-VMAR at
+ * [2P, 4P) filled by a mapping of its pages [4, 6). The VMO holds `pattern(8 * P, seed)`, or is
+ * left untouched when `seed` is null.
+ */
+export function withSub(seed: number | null = null) {
+  const r = region(16);
+  const vmo = Vmo.create(8 * P);
+  if (seed !== null) vmo.write(pattern(8 * P, seed), 0);
+  r.vmar.map(0, vmo, 0, 2 * P, RW | SPECIFIC);
+  const [sub, subBase] = r.vmar.allocate(2 * P, 2 * P, CAN_RWS | SPECIFIC);
+  sub.map(0, vmo, 4 * P, 2 * P, RW | SPECIFIC);
+  return owning(r, [vmo], { vmo, sub, subBase });
 }
 
 /** Destroys `vmar` unless it is already dead or its handle closed. */

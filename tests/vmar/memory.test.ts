@@ -10,6 +10,7 @@ import { assertStatus, P, pattern } from "../_support/mod.ts";
 import {
   CAN_RWS,
   kernelRead,
+  owning,
   R,
   readBytes,
   readProbe,
@@ -28,14 +29,9 @@ function layout() {
   r.vmar.protect(r.base + 2 * P, P, R);
   r.vmar.protect(r.base + 3 * P, P, 0);
   r.vmar.map(5 * P, vmo, 5 * P, P, RW | SPECIFIC);
-  return {
-    r,
+  return owning(r, [vmo], {
     vmo,
-    [Symbol.dispose]() {
-      r[Symbol.dispose]();
-      vmo.close();
-    },
-  };
+  });
 }
 
 Deno.test("readMemory/writeMemory: copies agree with the VMO and the kernel", () => {

@@ -12,6 +12,7 @@ import {
   kernelAccess,
   kernelRead,
   mappingRows,
+  owning,
   readBytes,
   readProbe,
   region,
@@ -28,15 +29,10 @@ function mappedResizable(pages = 4, mapPages = pages, vmoOffset = 0) {
   const vmo = Vmo.create(pages * P, RESIZABLE);
   vmo.write(pattern(pages * P), 0);
   const addr = r.vmar.map(0, vmo, vmoOffset, mapPages * P, RW);
-  return {
-    r,
+  return owning(r, [vmo], {
     vmo,
     addr,
-    [Symbol.dispose]() {
-      r[Symbol.dispose]();
-      vmo.close();
-    },
-  };
+  });
 }
 
 Deno.test("§1.4 shrinking a mapped VMO: pages past the end → OUT_OF_RANGE, the mapping stays", () => {

@@ -14,11 +14,16 @@
  * @module
  */
 
-import { PAGE_SIZE, Status, statusName, type Vmar, ZxError } from "../../../mod.ts";
+import { PAGE_SIZE, Status, statusName, type Vmar, VmarFlags, ZxError } from "../../../mod.ts";
 import { ramp } from "../../_support/bytes.ts";
 
 /** The page size, shorter. */
 export const P: number = PAGE_SIZE;
+export const R: number = VmarFlags.PERM_READ;
+export const RW: number = R | VmarFlags.PERM_WRITE;
+/** CAN_MAP_READ | CAN_MAP_WRITE | CAN_MAP_SPECIFIC: what the children's regions allow. */
+export const CAN: number = VmarFlags.CAN_MAP_READ | VmarFlags.CAN_MAP_WRITE |
+  VmarFlags.CAN_MAP_SPECIFIC;
 
 /** `{ status }`: the call must throw a `ZxError` with that status. */
 export interface Throws {

@@ -13,12 +13,9 @@
  */
 
 import { Status, Vmar, VmarFlags as F, VmarOp, Vmo } from "../../../mod.ts";
-import { Checker, P } from "./common.ts";
+import { CAN, Checker, P, R, RW } from "./common.ts";
 
 const c = new Checker("hostile-args");
-const R = F.PERM_READ;
-const RW = F.PERM_READ | F.PERM_WRITE;
-const CAN = F.CAN_MAP_READ | F.CAN_MAP_WRITE | F.CAN_MAP_SPECIFIC;
 
 /** Not a non-negative integer: INVALID_ARGS wherever a size, offset, address or flag goes. */
 const BAD_SHAPE: unknown[] = [
