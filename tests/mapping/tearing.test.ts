@@ -1,5 +1,5 @@
 /**
- * Two-process tearing test (DESIGN.md "Hostile peers"; rust-vmm's two-thread tearing test):
+ * Two-process tearing test (docs/semantics.md §7, hostile peers; rust-vmm's two-thread tearing test):
  * the parent hands a VMO's fd to a child `deno run` (`unsafeDupFd`, CLOEXEC cleared so the
  * child inherits it), the child maps it and writes a u64 alternately 0 and all-ones, and the
  * parent reads the same u64 for a bounded time and counts torn values (neither 0 nor

@@ -1,5 +1,5 @@
 /**
- * ZIRCON.md §2.2 and §2.3: `Vmar.allocate`, its checks in Zircon's order and its result in the
+ * docs/semantics.md §2.2 and §2.3: `Vmar.allocate`, its checks in Zircon's order and its result in the
  * tree (`infoMaps`) and in the kernel (`/proc/self/maps`).
  */
 

@@ -1,5 +1,5 @@
 /**
- * Crash tests for `Vmar` (API.md "The safety invariant", PLATFORM.md "Faults are fatal"):
+ * Crash tests for `Vmar` (docs/semantics.md §7 and §6 D7: faults are fatal on Linux):
  * each scenario in `tests/vmar/crash/` runs in a child `deno run --allow-ffi` and tries to
  * make the library touch memory it should not: readMemory/writeMemory right after unmap,
  * after protect to 0 and to read-only, after destroy, after shrinking a mapped resizable VMO,
@@ -11,7 +11,7 @@
  * A child must exit with status 0 (a fault is 139, which the canary below proves the harness
  * sees) and print a `RESULT` line whose probe count, statuses and checksum of the bytes read
  * are compared with the values below, so that a child that skipped its work cannot pass. The
- * values follow from ZIRCON.md's rules; to see a child's own report, run it directly:
+ * values follow from the rules of docs/semantics.md; to see a child's own report, run it directly:
  * `deno run --allow-ffi tests/vmar/crash/shrink_child.ts`.
  *
  * @module

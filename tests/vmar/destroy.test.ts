@@ -1,5 +1,5 @@
 /**
- * ZIRCON.md §2.1 (lifecycle) and §2.8: `Vmar.destroy`, its checks, and its effects: mappings
+ * docs/semantics.md §2.1 (lifecycle) and §2.8: `Vmar.destroy`, its checks, and its effects: mappings
  * unmapped, descendants dead, the range back to the parent (a reservation again inside a
  * sub-VMAR, gone from `/proc/self/maps` for a top-level VMAR).
  */

@@ -1,5 +1,5 @@
 /**
- * ZIRCON.md §2.9: `Vmar.info` (ZX_INFO_VMAR) and `Vmar.infoMaps` (ZX_INFO_VMAR_MAPS): rights,
+ * docs/semantics.md §2.9: `Vmar.info` (ZX_INFO_VMAR) and `Vmar.infoMaps` (ZX_INFO_VMAR_MAPS): rights,
  * record order and depths, one record per protection range, names, koids, offsets and
  * committed bytes; and `formatMaps`, its rendering.
  */

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md "Tests": leak tests. After 10,000 allocate / map / protect / unmap / destroy
+ * Leak tests (docs/semantics.md §7). After 10,000 allocate / map / protect / unmap / destroy
  * cycles the fds in `/proc/self/fd`, the memfd lines and the reservations in
  * `/proc/self/maps`, and the root's tree are back where they were.
  */

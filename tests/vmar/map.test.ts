@@ -1,5 +1,5 @@
 /**
- * ZIRCON.md §2.4: `Vmar.map`, its checks in Zircon's order, and its result in the tree
+ * docs/semantics.md §2.4: `Vmar.map`, its checks in Zircon's order, and its result in the tree
  * (`infoMaps`, `numMappings`), in the kernel (`/proc/self/maps`, page-table probes) and
  * through `readMemory`/`writeMemory`.
  */

@@ -1,5 +1,5 @@
 /**
- * ZIRCON.md §2.10 and API.md: `readMemory`/`writeMemory`, checked copies that never fault.
+ * docs/semantics.md §2.10: `readMemory`/`writeMemory`, checked copies that never fault.
  * They copy what is mapped, permitted and inside the VMO, stop short at the first page that is
  * not, and throw NOT_FOUND / ACCESS_DENIED / OUT_OF_RANGE when the first page already fails.
  */

@@ -1,5 +1,5 @@
 /**
- * ZIRCON.md §2.7: `Vmar.opRange`, its checks in order, the per-mapping rules (direct
+ * docs/semantics.md §2.7: `Vmar.opRange`, its checks in order, the per-mapping rules (direct
  * children only for COMMIT/DECOMMIT/PREFETCH, max perms, OP_CHILDREN) and the effects on
  * the VMO (committed bytes, zeroes seen through every alias).
  */

@@ -1,5 +1,5 @@
 /**
- * ZIRCON.md §2.6 and §3: `Vmar.protect`, its checks in order, max permissions captured at map
+ * docs/semantics.md §2.6 and §3: `Vmar.protect`, its checks in order, max permissions captured at map
  * time, and the result in the tree (protection-range records), in the kernel (`/proc/self/maps`
  * protection, page-table probes) and through `readMemory`/`writeMemory`.
  */

@@ -1,5 +1,5 @@
 /**
- * ZIRCON.md §1.4 and §2.4 (result): resizing a mapped VMO. Shrinking keeps the mapping but makes
+ * docs/semantics.md §1.4 and §2.4 (result): resizing a mapped VMO. Shrinking keeps the mapping but makes
  * the pages past the new end OUT_OF_RANGE (the kernel refuses them too); growing makes them valid
  * again, showing zeros, and the mapping and the VMO see each other's writes.
  */

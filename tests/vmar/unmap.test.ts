@@ -1,5 +1,5 @@
 /**
- * ZIRCON.md §2.5: `Vmar.unmap`, its checks in order, and its result in the tree, in the
+ * docs/semantics.md §2.5: `Vmar.unmap`, its checks in order, and its result in the tree, in the
  * kernel (the range becomes `PROT_NONE` reservation again inside a sub-VMAR) and through
  * `readMemory`/`writeMemory`.
  */

@@ -5,7 +5,7 @@
  * positions, non-VMOs in the VMO position, and foreign `this` values. Everything must end in a
  * `ZxError` (or a harmless success) with the status the API promises, and the process lives.
  *
- * API.md: a size, offset or address that is not a non-negative integer is `INVALID_ARGS`;
+ * docs/semantics.md §0: a size, offset or address that is not a non-negative integer is `INVALID_ARGS`;
  * flags and ops must be 32-bit unsigned integers (`INVALID_ARGS`); a closed handle is
  * `BAD_HANDLE`; a non-VMO in the VMO slot is `BAD_HANDLE` (not a handle) or `WRONG_TYPE`.
  *

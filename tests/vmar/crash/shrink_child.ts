@@ -1,7 +1,7 @@
 /**
  * Crash child: a resizable VMO mapped in a sub-VMAR and in the process root, shrunk under
  * the mappings (SIGBUS territory for a direct access), through its own and a duplicate handle,
- * then grown again (ZIRCON.md §1.4).
+ * then grown again (docs/semantics.md §1.4).
  *
  * @module
  */
