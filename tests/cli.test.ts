@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { relative } from "node:path";
-import { readProc } from "./proc.ts";
+import { readProc } from "./_support/proc.ts";
 // Imported only so that `deno task check` and `deno test` type-check cli.ts (its main runs only
 // as a program).
 import "../cli.ts";
