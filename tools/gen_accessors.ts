@@ -19,9 +19,12 @@
  * To add a target (say guest memory by guest address, or a volatile slice): add an entry to
  * `TARGETS` with its own `out` file (several targets may share one), `imports`, `prefix`,
  * `receiver` (the leading parameters, e.g. `mem: GuestMemoryState`), `address` (the name and
- * type of the position parameter, e.g. `addr: number`) and `read`/`write` bodies built from the
- * row helpers below. A writer hook (dirty marking, say) is the target's `afterWrite` line: the
- * `write` template places it after the store on both paths, without touching the table. To add
+ * type of the position parameter, e.g. `addr: number`) and the bodies of `read`/`readSlow`/
+ * `write`/`writeSlow`, built from the row helpers below (each accessor is a small fast function
+ * and a separate checked one). A writer hook (dirty marking, say) is the target's `afterWrite`
+ * statement: `write` and `writeSlow` place it after their store, without touching the table.
+ * tests/tools/gen_accessors.test.ts checks that each row's fast value test and slow check
+ * accept the same values. To add
  * an accessor, add a row; every target gets it. Then `deno task gen`, and give each new public
  * method its JSDoc in the class that exposes it.
  *
