@@ -173,9 +173,10 @@ export const TARGETS: readonly Target[] = [
     out: "src/mapping/accessors.generated.ts",
     imports: [
       `import {
-        type BufferState, checkInt, checkLive, checkNumber, checkU64Big, readData, typedAt,
-        writeData,
+        accessData, type BufferState, checkInt, checkLive, checkNumber, checkU64Big, typedAt,
       } from "./buffer_state.ts";`,
+      `import { PERM_READ } from "../vmar/region.ts";`,
+      `import { READ_WRITE } from "./window.ts";`,
     ],
     prefix: "shared",
     owner: "SharedBufferSlice",
@@ -190,7 +191,7 @@ export const TARGETS: readonly Target[] = [
       }
       return ${slow}(state, offset);`,
     readSlow: (a) => `
-      return readData(checkLive(state), typedAt(state, offset, ${a.size}), ${a.size},
+      return accessData(checkLive(state), typedAt(state, offset, ${a.size}), ${a.size}, PERM_READ,
         (d, i) => ${getCall(a, "d", "i")});`,
     write: (a, slow, hook) => `
       const win = state.win;
@@ -203,7 +204,7 @@ export const TARGETS: readonly Target[] = [
     writeSlow: (a, hook) => `
       checkLive(state);
       const v = ${valueCheck(a, "value")};
-      writeData(state, typedAt(state, offset, ${a.size}), ${a.size},
+      accessData(state, typedAt(state, offset, ${a.size}), ${a.size}, READ_WRITE,
         (d, i) => ${setCall(a, "d", "i", "v")});${hook}`,
   },
 ];

@@ -7,15 +7,16 @@
  */
 
 import {
+  accessData,
   type BufferState,
   checkInt,
   checkLive,
   checkNumber,
   checkU64Big,
-  readData,
   typedAt,
-  writeData,
 } from "./buffer_state.ts";
+import { PERM_READ } from "../vmar/region.ts";
+import { READ_WRITE } from "./window.ts";
 
 /** `SharedBufferSlice.readU8`: the 1-byte uint at `offset`. */
 export function sharedReadU8(state: BufferState, offset: number): number {
@@ -32,7 +33,13 @@ export function sharedReadU8(state: BufferState, offset: number): number {
 
 /** The checked path of `sharedReadU8`. */
 function sharedReadU8Slow(state: BufferState, offset: number): number {
-  return readData(checkLive(state), typedAt(state, offset, 1), 1, (d, i) => d.getUint8(i));
+  return accessData(
+    checkLive(state),
+    typedAt(state, offset, 1),
+    1,
+    PERM_READ,
+    (d, i) => d.getUint8(i),
+  );
 }
 
 /** `SharedBufferSliceMut.writeU8`: stores the 1-byte uint `value` at `offset`. */
@@ -53,7 +60,7 @@ export function sharedWriteU8(state: BufferState, offset: number, value: number)
 function sharedWriteU8Slow(state: BufferState, offset: number, value: number): void {
   checkLive(state);
   const v = checkInt(value, 0x0, 0xff, "value");
-  writeData(state, typedAt(state, offset, 1), 1, (d, i) => d.setUint8(i, v));
+  accessData(state, typedAt(state, offset, 1), 1, READ_WRITE, (d, i) => d.setUint8(i, v));
 }
 
 /** `SharedBufferSlice.readU16`: the 2-byte uint at `offset`. */
@@ -71,7 +78,13 @@ export function sharedReadU16(state: BufferState, offset: number): number {
 
 /** The checked path of `sharedReadU16`. */
 function sharedReadU16Slow(state: BufferState, offset: number): number {
-  return readData(checkLive(state), typedAt(state, offset, 2), 2, (d, i) => d.getUint16(i, true));
+  return accessData(
+    checkLive(state),
+    typedAt(state, offset, 2),
+    2,
+    PERM_READ,
+    (d, i) => d.getUint16(i, true),
+  );
 }
 
 /** `SharedBufferSliceMut.writeU16`: stores the 2-byte uint `value` at `offset`. */
@@ -92,7 +105,7 @@ export function sharedWriteU16(state: BufferState, offset: number, value: number
 function sharedWriteU16Slow(state: BufferState, offset: number, value: number): void {
   checkLive(state);
   const v = checkInt(value, 0x0, 0xffff, "value");
-  writeData(state, typedAt(state, offset, 2), 2, (d, i) => d.setUint16(i, v, true));
+  accessData(state, typedAt(state, offset, 2), 2, READ_WRITE, (d, i) => d.setUint16(i, v, true));
 }
 
 /** `SharedBufferSlice.readU32`: the 4-byte uint at `offset`. */
@@ -110,7 +123,13 @@ export function sharedReadU32(state: BufferState, offset: number): number {
 
 /** The checked path of `sharedReadU32`. */
 function sharedReadU32Slow(state: BufferState, offset: number): number {
-  return readData(checkLive(state), typedAt(state, offset, 4), 4, (d, i) => d.getUint32(i, true));
+  return accessData(
+    checkLive(state),
+    typedAt(state, offset, 4),
+    4,
+    PERM_READ,
+    (d, i) => d.getUint32(i, true),
+  );
 }
 
 /** `SharedBufferSliceMut.writeU32`: stores the 4-byte uint `value` at `offset`. */
@@ -131,7 +150,7 @@ export function sharedWriteU32(state: BufferState, offset: number, value: number
 function sharedWriteU32Slow(state: BufferState, offset: number, value: number): void {
   checkLive(state);
   const v = checkInt(value, 0x0, 0xffffffff, "value");
-  writeData(state, typedAt(state, offset, 4), 4, (d, i) => d.setUint32(i, v, true));
+  accessData(state, typedAt(state, offset, 4), 4, READ_WRITE, (d, i) => d.setUint32(i, v, true));
 }
 
 /** `SharedBufferSlice.readI32`: the 4-byte int at `offset`. */
@@ -149,7 +168,13 @@ export function sharedReadI32(state: BufferState, offset: number): number {
 
 /** The checked path of `sharedReadI32`. */
 function sharedReadI32Slow(state: BufferState, offset: number): number {
-  return readData(checkLive(state), typedAt(state, offset, 4), 4, (d, i) => d.getInt32(i, true));
+  return accessData(
+    checkLive(state),
+    typedAt(state, offset, 4),
+    4,
+    PERM_READ,
+    (d, i) => d.getInt32(i, true),
+  );
 }
 
 /** `SharedBufferSliceMut.writeI32`: stores the 4-byte int `value` at `offset`. */
@@ -170,7 +195,7 @@ export function sharedWriteI32(state: BufferState, offset: number, value: number
 function sharedWriteI32Slow(state: BufferState, offset: number, value: number): void {
   checkLive(state);
   const v = checkInt(value, -0x80000000, 0x7fffffff, "value");
-  writeData(state, typedAt(state, offset, 4), 4, (d, i) => d.setInt32(i, v, true));
+  accessData(state, typedAt(state, offset, 4), 4, READ_WRITE, (d, i) => d.setInt32(i, v, true));
 }
 
 /** `SharedBufferSlice.readU64`: the 8-byte bigint at `offset`. */
@@ -188,10 +213,11 @@ export function sharedReadU64(state: BufferState, offset: number): bigint {
 
 /** The checked path of `sharedReadU64`. */
 function sharedReadU64Slow(state: BufferState, offset: number): bigint {
-  return readData(
+  return accessData(
     checkLive(state),
     typedAt(state, offset, 8),
     8,
+    PERM_READ,
     (d, i) => d.getBigUint64(i, true),
   );
 }
@@ -215,7 +241,7 @@ export function sharedWriteU64(state: BufferState, offset: number, value: bigint
 function sharedWriteU64Slow(state: BufferState, offset: number, value: bigint): void {
   checkLive(state);
   const v = checkU64Big(value);
-  writeData(state, typedAt(state, offset, 8), 8, (d, i) => d.setBigUint64(i, v, true));
+  accessData(state, typedAt(state, offset, 8), 8, READ_WRITE, (d, i) => d.setBigUint64(i, v, true));
 }
 
 /** `SharedBufferSlice.readF32`: the 4-byte float at `offset`. */
@@ -233,7 +259,13 @@ export function sharedReadF32(state: BufferState, offset: number): number {
 
 /** The checked path of `sharedReadF32`. */
 function sharedReadF32Slow(state: BufferState, offset: number): number {
-  return readData(checkLive(state), typedAt(state, offset, 4), 4, (d, i) => d.getFloat32(i, true));
+  return accessData(
+    checkLive(state),
+    typedAt(state, offset, 4),
+    4,
+    PERM_READ,
+    (d, i) => d.getFloat32(i, true),
+  );
 }
 
 /** `SharedBufferSliceMut.writeF32`: stores the 4-byte float `value` at `offset`. */
@@ -254,7 +286,7 @@ export function sharedWriteF32(state: BufferState, offset: number, value: number
 function sharedWriteF32Slow(state: BufferState, offset: number, value: number): void {
   checkLive(state);
   const v = checkNumber(value, "value");
-  writeData(state, typedAt(state, offset, 4), 4, (d, i) => d.setFloat32(i, v, true));
+  accessData(state, typedAt(state, offset, 4), 4, READ_WRITE, (d, i) => d.setFloat32(i, v, true));
 }
 
 /** `SharedBufferSlice.readF64`: the 8-byte float at `offset`. */
@@ -272,7 +304,13 @@ export function sharedReadF64(state: BufferState, offset: number): number {
 
 /** The checked path of `sharedReadF64`. */
 function sharedReadF64Slow(state: BufferState, offset: number): number {
-  return readData(checkLive(state), typedAt(state, offset, 8), 8, (d, i) => d.getFloat64(i, true));
+  return accessData(
+    checkLive(state),
+    typedAt(state, offset, 8),
+    8,
+    PERM_READ,
+    (d, i) => d.getFloat64(i, true),
+  );
 }
 
 /** `SharedBufferSliceMut.writeF64`: stores the 8-byte float `value` at `offset`. */
@@ -293,5 +331,5 @@ export function sharedWriteF64(state: BufferState, offset: number, value: number
 function sharedWriteF64Slow(state: BufferState, offset: number, value: number): void {
   checkLive(state);
   const v = checkNumber(value, "value");
-  writeData(state, typedAt(state, offset, 8), 8, (d, i) => d.setFloat64(i, v, true));
+  accessData(state, typedAt(state, offset, 8), 8, READ_WRITE, (d, i) => d.setFloat64(i, v, true));
 }

@@ -10,7 +10,7 @@
 import { checkU64, describe } from "../args.ts";
 import { fail, Status } from "../status.ts";
 import { PERM_READ } from "../vmar/region.ts";
-import { READ_WRITE, type Window } from "./window.ts";
+import type { Window } from "./window.ts";
 
 /** What a buffer object is: a window and the part of it the buffer covers. */
 export interface BufferState {
@@ -64,36 +64,26 @@ export function checkU64Big(value: unknown): bigint {
   return value;
 }
 
-/** The slow path of a typed read of `size` bytes at window index `at`: checks, then `get`. */
-export function readData<T>(
+/**
+ * The slow path of a typed access of `size` bytes at window index `at`, for `needs`
+ * (`PERM_READ` for a read, `READ_WRITE` for a write): the cached `DataView` when there is one,
+ * otherwise the window's checks and a view of just those bytes; then `use`.
+ */
+export function accessData<T>(
   state: BufferState,
   at: number,
   size: number,
-  get: (data: DataView, index: number) => T,
+  needs: number,
+  use: (data: DataView, index: number) => T,
 ): T {
   const win = state.win;
-  if (win.readView.length !== 0) return get(win.readData, at);
+  if (needs === PERM_READ ? win.readView.length !== 0 : win.writeView.length !== 0) {
+    return use(needs === PERM_READ ? win.readData : win.writeData, at);
+  }
   return win.withView(
     at,
     size,
-    PERM_READ,
-    (view, index) => get(new DataView(view.buffer, view.byteOffset), index),
-  );
-}
-
-/** The slow path of a typed write of `size` bytes at window index `at`: checks, then `set`. */
-export function writeData(
-  state: BufferState,
-  at: number,
-  size: number,
-  set: (data: DataView, index: number) => void,
-): void {
-  const win = state.win;
-  if (win.writeView.length !== 0) return set(win.writeData, at);
-  win.withView(
-    at,
-    size,
-    READ_WRITE,
-    (view, index) => set(new DataView(view.buffer, view.byteOffset), index),
+    needs,
+    (view, index) => use(new DataView(view.buffer, view.byteOffset), index),
   );
 }
