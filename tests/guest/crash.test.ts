@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { Status } from "../../mod.ts";
-import { runDeno } from "../helpers.ts";
+import { runDeno } from "../_support/mod.ts";
 import { CHILD_FLAGS, resultOf } from "./helpers.ts";
 
 const CHILD = new URL("./crash/guard_child.ts", import.meta.url);

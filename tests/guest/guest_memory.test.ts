@@ -21,7 +21,7 @@ import {
   Prot,
   Status,
 } from "../../mod.ts";
-import { assertStatus, pattern, runDeno, tempFile } from "../helpers.ts";
+import { assertStatus, pattern, runDeno, tempFile } from "../_support/mod.ts";
 import { CHILD_FLAGS, resultOf } from "./helpers.ts";
 
 const P = PAGE_SIZE;

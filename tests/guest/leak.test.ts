@@ -8,8 +8,8 @@
 
 import assert from "node:assert/strict";
 import { ExclusiveSharedMemory, GuestMemoryMmap, MmapRegion, PAGE_SIZE } from "../../mod.ts";
-import { countFds } from "../helpers.ts";
-import { procMaps } from "../proc.ts";
+import { countFds } from "../_support/mod.ts";
+import { procMaps } from "../_support/mod.ts";
 
 /**
  * fds, and the lines of `/proc/self/maps` other than anonymous read-write memory (the JS

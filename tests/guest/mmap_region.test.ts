@@ -19,8 +19,8 @@ import {
   Status,
   Vmo,
 } from "../../mod.ts";
-import { assertStatus, tempFile } from "../helpers.ts";
-import { readProc } from "../proc.ts";
+import { assertStatus, tempFile } from "../_support/mod.ts";
+import { readProc } from "../_support/mod.ts";
 
 const P = PAGE_SIZE;
 const RW = Prot.READ | Prot.WRITE;

@@ -19,8 +19,8 @@ import {
   Vmar,
   Vmo,
 } from "../../mod.ts";
-import { assertStatus, pattern } from "../helpers.ts";
-import { procMaps } from "../proc.ts";
+import { assertStatus, pattern } from "../_support/mod.ts";
+import { procMaps } from "../_support/mod.ts";
 
 const P = PAGE_SIZE;
 
