@@ -29,29 +29,27 @@ import {
 import type { BufferLike } from "./raw_buffer.ts";
 import { type GuestMemorySharing, makeSharing, type SharedPart } from "./sharing.ts";
 import type { VolatileSlice } from "./volatile_slice.ts";
+import type { GuestMemState } from "./accessor_state.ts";
+import * as generated from "./accessors.generated.ts";
 
-const RANGES: Record<string, [number, number]> = {
-  U8: [0, 0xff],
-  U16: [0, 0xffff],
-  U32: [0, 0xffff_ffff],
-  I32: [-0x8000_0000, 0x7fff_ffff],
-};
-
-function checkValueNumber(kind: string, value: unknown): void {
-  const range = RANGES[kind];
-  if (typeof value !== "number") {
-    fail(Status.INVALID_ARGS, `value must be a number, got ${describe(value)}`);
-  }
-  if (range !== undefined && (!Number.isInteger(value) || value < range[0] || value > range[1])) {
-    fail(Status.INVALID_ARGS, `value ${value} does not fit a ${kind}`);
-  }
-}
-
-function checkValueBigint(_kind: string, value: unknown): void {
-  if (typeof value !== "bigint" || BigInt.asUintN(64, value) !== value) {
-    fail(Status.INVALID_ARGS, `value must be a bigint in [0, 2^64), got ${describe(value)}`);
-  }
-}
+// The generated accessors (target `guest`) as module constants: V8 folds a constant, not an
+// imported binding.
+const {
+  guestReadU8,
+  guestReadU16,
+  guestReadU32,
+  guestReadI32,
+  guestReadU64,
+  guestReadF32,
+  guestReadF64,
+  guestWriteU8,
+  guestWriteU16,
+  guestWriteU32,
+  guestWriteI32,
+  guestWriteU64,
+  guestWriteF32,
+  guestWriteF64,
+} = generated;
 
 const CONSTRUCT = Symbol("GuestMemoryMmap");
 /** Pieces up to this many bytes are copied byte by byte (cheaper than a window's allocation). */
@@ -95,6 +93,8 @@ export class GuestMemoryMmap implements Disposable {
   #slotBase = 0;
   #slotSize = 1;
   #slots: Int32Array = new Int32Array(1);
+  /** What the generated accessors read (the same arrays, and lookups bound to this memory). */
+  readonly #m: GuestMemState;
   #closed = false;
 
   /** @ignore */
@@ -114,6 +114,15 @@ export class GuestMemoryMmap implements Disposable {
       }
     });
     this.#buildIndex();
+    this.#m = {
+      find: (addr) => this.#find(addr),
+      starts: this.#starts,
+      ends: this.#ends,
+      bufs: this.#bufs,
+      bitmaps: this.#bitmaps,
+      spanning: (addr, size) => this.#spanning(addr, size),
+      writeSlice: (bytes, addr) => this.writeSlice(bytes, addr),
+    };
   }
 
   /**
@@ -477,164 +486,73 @@ export class GuestMemoryMmap implements Disposable {
     this.close();
   }
 
-  /** The `u8` at guest address `addr` (it may span adjacent regions; a hole: `OUT_OF_RANGE`). */
+  /** The little-endian `u8` at guest address `addr` (across adjacent regions too; a hole: `OUT_OF_RANGE`). */
   readU8(addr: number): number {
-    const i = this.#find(addr);
-    if (i >= 0 && addr + 1 <= this.#ends[i]) return this.#bufs[i].readU8(addr - this.#starts[i]);
-    return this.#spanning(addr, 1).getUint8(0);
+    return guestReadU8(this.#m, addr);
   }
 
-  /** The little-endian `u16` at guest address `addr` (it may span adjacent regions; a hole: `OUT_OF_RANGE`). */
+  /** The little-endian `u16` at guest address `addr` (across adjacent regions too; a hole: `OUT_OF_RANGE`). */
   readU16(addr: number): number {
-    const i = this.#find(addr);
-    if (i >= 0 && addr + 2 <= this.#ends[i]) return this.#bufs[i].readU16(addr - this.#starts[i]);
-    return this.#spanning(addr, 2).getUint16(0, true);
+    return guestReadU16(this.#m, addr);
   }
 
-  /** The little-endian `u32` at guest address `addr` (it may span adjacent regions; a hole: `OUT_OF_RANGE`). */
+  /** The little-endian `u32` at guest address `addr` (across adjacent regions too; a hole: `OUT_OF_RANGE`). */
   readU32(addr: number): number {
-    const i = this.#find(addr);
-    if (i >= 0 && addr + 4 <= this.#ends[i]) return this.#bufs[i].readU32(addr - this.#starts[i]);
-    return this.#spanning(addr, 4).getUint32(0, true);
+    return guestReadU32(this.#m, addr);
   }
 
-  /** The little-endian `i32` at guest address `addr` (it may span adjacent regions; a hole: `OUT_OF_RANGE`). */
+  /** The little-endian `i32` at guest address `addr` (across adjacent regions too; a hole: `OUT_OF_RANGE`). */
   readI32(addr: number): number {
-    const i = this.#find(addr);
-    if (i >= 0 && addr + 4 <= this.#ends[i]) return this.#bufs[i].readI32(addr - this.#starts[i]);
-    return this.#spanning(addr, 4).getInt32(0, true);
+    return guestReadI32(this.#m, addr);
   }
 
-  /** The little-endian `u64` at guest address `addr` (it may span adjacent regions; a hole: `OUT_OF_RANGE`). */
+  /** The little-endian `u64` at guest address `addr` (across adjacent regions too; a hole: `OUT_OF_RANGE`). */
   readU64(addr: number): bigint {
-    const i = this.#find(addr);
-    if (i >= 0 && addr + 8 <= this.#ends[i]) return this.#bufs[i].readU64(addr - this.#starts[i]);
-    return this.#spanning(addr, 8).getBigUint64(0, true);
+    return guestReadU64(this.#m, addr);
   }
 
-  /** The little-endian `f32` at guest address `addr` (it may span adjacent regions; a hole: `OUT_OF_RANGE`). */
+  /** The little-endian `f32` at guest address `addr` (across adjacent regions too; a hole: `OUT_OF_RANGE`). */
   readF32(addr: number): number {
-    const i = this.#find(addr);
-    if (i >= 0 && addr + 4 <= this.#ends[i]) return this.#bufs[i].readF32(addr - this.#starts[i]);
-    return this.#spanning(addr, 4).getFloat32(0, true);
+    return guestReadF32(this.#m, addr);
   }
 
-  /** The little-endian `f64` at guest address `addr` (it may span adjacent regions; a hole: `OUT_OF_RANGE`). */
+  /** The little-endian `f64` at guest address `addr` (across adjacent regions too; a hole: `OUT_OF_RANGE`). */
   readF64(addr: number): number {
-    const i = this.#find(addr);
-    if (i >= 0 && addr + 8 <= this.#ends[i]) return this.#bufs[i].readF64(addr - this.#starts[i]);
-    return this.#spanning(addr, 8).getFloat64(0, true);
+    return guestReadF64(this.#m, addr);
   }
 
-  /** Writes a `u8` at guest address `addr`; marks its pages dirty. */
+  /** Writes a little-endian `u8` at guest address `addr`; marks its pages dirty. */
   writeU8(addr: number, value: number): void {
-    const i = this.#find(addr);
-    if (i >= 0 && addr + 1 <= this.#ends[i]) {
-      const offset = addr - this.#starts[i];
-      this.#bufs[i].writeU8(offset, value);
-      const bitmap = this.#bitmaps[i];
-      if (bitmap !== null) bitmap.mark(offset, 1);
-      return;
-    }
-    checkValueNumber("U8", value);
-    const data = new DataView(new ArrayBuffer(1));
-    data.setUint8(0, value);
-    this.writeSlice(new Uint8Array(data.buffer), addr);
+    guestWriteU8(this.#m, addr, value);
   }
 
   /** Writes a little-endian `u16` at guest address `addr`; marks its pages dirty. */
   writeU16(addr: number, value: number): void {
-    const i = this.#find(addr);
-    if (i >= 0 && addr + 2 <= this.#ends[i]) {
-      const offset = addr - this.#starts[i];
-      this.#bufs[i].writeU16(offset, value);
-      const bitmap = this.#bitmaps[i];
-      if (bitmap !== null) bitmap.mark(offset, 2);
-      return;
-    }
-    checkValueNumber("U16", value);
-    const data = new DataView(new ArrayBuffer(2));
-    data.setUint16(0, value, true);
-    this.writeSlice(new Uint8Array(data.buffer), addr);
+    guestWriteU16(this.#m, addr, value);
   }
 
   /** Writes a little-endian `u32` at guest address `addr`; marks its pages dirty. */
   writeU32(addr: number, value: number): void {
-    const i = this.#find(addr);
-    if (i >= 0 && addr + 4 <= this.#ends[i]) {
-      const offset = addr - this.#starts[i];
-      this.#bufs[i].writeU32(offset, value);
-      const bitmap = this.#bitmaps[i];
-      if (bitmap !== null) bitmap.mark(offset, 4);
-      return;
-    }
-    checkValueNumber("U32", value);
-    const data = new DataView(new ArrayBuffer(4));
-    data.setUint32(0, value, true);
-    this.writeSlice(new Uint8Array(data.buffer), addr);
+    guestWriteU32(this.#m, addr, value);
   }
 
   /** Writes a little-endian `i32` at guest address `addr`; marks its pages dirty. */
   writeI32(addr: number, value: number): void {
-    const i = this.#find(addr);
-    if (i >= 0 && addr + 4 <= this.#ends[i]) {
-      const offset = addr - this.#starts[i];
-      this.#bufs[i].writeI32(offset, value);
-      const bitmap = this.#bitmaps[i];
-      if (bitmap !== null) bitmap.mark(offset, 4);
-      return;
-    }
-    checkValueNumber("I32", value);
-    const data = new DataView(new ArrayBuffer(4));
-    data.setInt32(0, value, true);
-    this.writeSlice(new Uint8Array(data.buffer), addr);
+    guestWriteI32(this.#m, addr, value);
   }
 
   /** Writes a little-endian `u64` at guest address `addr`; marks its pages dirty. */
   writeU64(addr: number, value: bigint): void {
-    const i = this.#find(addr);
-    if (i >= 0 && addr + 8 <= this.#ends[i]) {
-      const offset = addr - this.#starts[i];
-      this.#bufs[i].writeU64(offset, value);
-      const bitmap = this.#bitmaps[i];
-      if (bitmap !== null) bitmap.mark(offset, 8);
-      return;
-    }
-    checkValueBigint("U64", value);
-    const data = new DataView(new ArrayBuffer(8));
-    data.setBigUint64(0, value, true);
-    this.writeSlice(new Uint8Array(data.buffer), addr);
+    guestWriteU64(this.#m, addr, value);
   }
 
   /** Writes a little-endian `f32` at guest address `addr`; marks its pages dirty. */
   writeF32(addr: number, value: number): void {
-    const i = this.#find(addr);
-    if (i >= 0 && addr + 4 <= this.#ends[i]) {
-      const offset = addr - this.#starts[i];
-      this.#bufs[i].writeF32(offset, value);
-      const bitmap = this.#bitmaps[i];
-      if (bitmap !== null) bitmap.mark(offset, 4);
-      return;
-    }
-    checkValueNumber("F32", value);
-    const data = new DataView(new ArrayBuffer(4));
-    data.setFloat32(0, value, true);
-    this.writeSlice(new Uint8Array(data.buffer), addr);
+    guestWriteF32(this.#m, addr, value);
   }
 
   /** Writes a little-endian `f64` at guest address `addr`; marks its pages dirty. */
   writeF64(addr: number, value: number): void {
-    const i = this.#find(addr);
-    if (i >= 0 && addr + 8 <= this.#ends[i]) {
-      const offset = addr - this.#starts[i];
-      this.#bufs[i].writeF64(offset, value);
-      const bitmap = this.#bitmaps[i];
-      if (bitmap !== null) bitmap.mark(offset, 8);
-      return;
-    }
-    checkValueNumber("F64", value);
-    const data = new DataView(new ArrayBuffer(8));
-    data.setFloat64(0, value, true);
-    this.writeSlice(new Uint8Array(data.buffer), addr);
+    guestWriteF64(this.#m, addr, value);
   }
 }

@@ -6,9 +6,10 @@
  * the buffer, never a size stored in the buffer, so no guest write can move a host access
  * outside it.
  *
- * The typed accessors follow one table (`U8` ... `F64`): a fast path (the cached view is live,
- * the lock is free, the offset is a small integer within the size: one `DataView` call) and a
- * slow path that runs every check and gives the exact status.
+ * The typed accessors are generated from one table (tools/gen_accessors.ts, target `host`): a
+ * fast path (the cached view is live, the lock is free, the offset is a small integer within
+ * the size: one `DataView` call) and a slow path that runs every check and gives the exact
+ * status.
  *
  * @module
  */
@@ -19,13 +20,37 @@ import type { Vmo } from "../vmo/vmo.ts";
 import { SharedBuffer } from "../mapping/shared_buffer.ts";
 import { checkRange, type GuardedLayout, INTERNAL, releaseLayout } from "./layout.ts";
 import type { ExclusiveSharedMemory } from "./shared_memory.ts";
+import { HostState } from "./accessor_state.ts";
+import * as generated from "./accessors.generated.ts";
+
+// The generated accessors as module constants: V8 folds a constant, not an imported binding.
+const {
+  hostReadU8,
+  hostReadU16,
+  hostReadU32,
+  hostReadU64,
+  hostReadI8,
+  hostReadI16,
+  hostReadI32,
+  hostReadI64,
+  hostReadF32,
+  hostReadF64,
+  hostWriteU8,
+  hostWriteU16,
+  hostWriteU32,
+  hostWriteU64,
+  hostWriteI8,
+  hostWriteI16,
+  hostWriteI32,
+  hostWriteI64,
+  hostWriteF32,
+  hostWriteF64,
+} = generated;
 
 /** Runs a function with exclusive access (`withExclusivity` of the layout). */
 export type Lend = (fn: (ex: ExclusiveSharedMemory) => unknown) => unknown;
 
 const FENCE = new Int32Array(new SharedArrayBuffer(4));
-const EMPTY = new Uint8Array(0);
-const EMPTY_DATA = new DataView(new ArrayBuffer(0));
 const builtinFill = Function.prototype.call.bind(Uint8Array.prototype.fill) as (
   self: Uint8Array,
   value: number,
@@ -60,13 +85,8 @@ function badValue(kind: string, value: unknown): never {
  */
 export class HostSharedMemory implements Disposable {
   readonly #layout: GuardedLayout;
-  readonly #lock: { held: boolean };
-  readonly #size: number;
+  readonly #h: HostState;
   readonly #buffer: SharedBuffer;
-  #u8: Uint8Array<ArrayBuffer> = EMPTY;
-  #data: DataView<ArrayBuffer> = EMPTY_DATA;
-  #closed = false;
-
   readonly #lend: Lend;
 
   /** @ignore */
@@ -74,36 +94,15 @@ export class HostSharedMemory implements Disposable {
     if (token !== INTERNAL) fail(Status.INVALID_ARGS, "use ExclusiveSharedMemory.build");
     this.#layout = layout;
     this.#lend = lend;
-    this.#lock = layout.lock;
-    this.#size = layout.memSize;
-    this.#buffer = SharedBuffer.fromRange(layout.vmar, layout.base, layout.memSize);
-    this.#refresh();
-  }
-
-  #refresh(): void {
+    const buffer = SharedBuffer.fromRange(layout.vmar, layout.base, layout.memSize);
+    this.#buffer = buffer;
     // The window's view: vmo detaches it before the memory goes, so a non-empty one is live.
-    const view = this.#buffer.bytes();
-    this.#u8 = view;
-    this.#data = new DataView(view.buffer, view.byteOffset, view.length);
-  }
-
-  /** Every check of the slow path; a usable `DataView` for `[offset, offset + size)`. */
-  #slow(offset: number, size: number): DataView<ArrayBuffer> {
-    if (this.#closed || this.#layout.destroyed) {
-      fail(Status.BAD_STATE, "the host memory was closed");
-    }
-    if (this.#lock.held) fail(Status.SHOULD_WAIT, "the memory is held exclusively");
-    checkRange(offset, size, this.#size, "access");
-    if (this.#u8.length === 0) this.#refresh();
-    return this.#data;
+    this.#h = new HostState(layout, () => buffer.bytes());
   }
 
   #check(offset: number, len: number, what: string): void {
-    if (this.#closed || this.#layout.destroyed) {
-      fail(Status.BAD_STATE, "the host memory was closed");
-    }
-    if (this.#lock.held) fail(Status.SHOULD_WAIT, "the memory is held exclusively");
-    checkRange(offset, len, this.#size, what);
+    this.#h.checkUsable();
+    checkRange(offset, len, this.#h.size, what);
   }
 
   /** Fills all of `dst` with the bytes at `offset`, or nothing (`OUT_OF_RANGE`). */
@@ -125,8 +124,9 @@ export class HostSharedMemory implements Disposable {
     if ((value & 0xff) !== value) badValue("u8", value);
     checkU64(len, "len");
     this.#check(offset, len, "fill");
-    if (this.#u8.length === 0) this.#refresh();
-    builtinFill(this.#u8, value, offset, offset + len);
+    const h = this.#h;
+    if (h.u8.length === 0) h.refresh();
+    builtinFill(h.u8, value, offset, offset + len);
   }
 
   /**
@@ -137,7 +137,7 @@ export class HostSharedMemory implements Disposable {
    * returns settles after the access has ended.
    */
   withExclusivity<T>(fn: (ex: ExclusiveSharedMemory) => T): T {
-    if (this.#closed) fail(Status.BAD_STATE, "the host memory was closed");
+    if (this.#h.closed) fail(Status.BAD_STATE, "the host memory was closed");
     return this.#lend(fn) as T;
   }
 
@@ -158,7 +158,7 @@ export class HostSharedMemory implements Disposable {
 
   /** A second host handle on the same memory (hyperlight's `Clone`). */
   clone(): HostSharedMemory {
-    if (this.#closed || this.#layout.destroyed) {
+    if (this.#h.closed || this.#layout.destroyed) {
       fail(Status.BAD_STATE, "the host memory was closed");
     }
     this.#layout.refs++;
@@ -167,19 +167,19 @@ export class HostSharedMemory implements Disposable {
 
   /** The address of the buffer's first byte. */
   baseAddr(): number {
-    if (this.#closed) fail(Status.BAD_STATE, "the host memory was closed");
+    if (this.#h.closed) fail(Status.BAD_STATE, "the host memory was closed");
     return this.#layout.base;
   }
 
   /** The buffer's size as the host recorded it. */
   memSize(): number {
-    if (this.#closed) fail(Status.BAD_STATE, "the host memory was closed");
-    return this.#size;
+    if (this.#h.closed) fail(Status.BAD_STATE, "the host memory was closed");
+    return this.#h.size;
   }
 
   /** A duplicate handle to the VMO. */
   vmo(): Vmo {
-    if (this.#closed || this.#layout.destroyed) {
+    if (this.#h.closed || this.#layout.destroyed) {
       fail(Status.BAD_STATE, "the host memory was closed");
     }
     return this.#layout.vmo.duplicate();
@@ -187,10 +187,8 @@ export class HostSharedMemory implements Disposable {
 
   /** Drops the host side; the mapping goes when the guest side is closed too. Idempotent. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#u8 = EMPTY;
-    this.#data = EMPTY_DATA;
+    if (this.#h.closed) return;
+    this.#h.close();
     releaseLayout(this.#layout);
   }
 
@@ -199,233 +197,103 @@ export class HostSharedMemory implements Disposable {
     this.close();
   }
 
-  /** The `u8` at `offset`: `OUT_OF_RANGE` past the end. */
+  /** The little-endian `u8` at `offset`: `OUT_OF_RANGE` past the end, `SHOULD_WAIT` while held. */
   readU8(offset: number): number {
-    if (
-      this.#u8.length !== 0 && !this.#lock.held && offset >>> 0 === offset &&
-      offset + 1 <= this.#size
-    ) {
-      return this.#data.getUint8(offset);
-    }
-    return this.#slow(offset, 1).getUint8(offset);
+    return hostReadU8(this.#h, offset);
   }
 
-  /** The little-endian `u16` at `offset`: `OUT_OF_RANGE` past the end. */
+  /** The little-endian `u16` at `offset`: `OUT_OF_RANGE` past the end, `SHOULD_WAIT` while held. */
   readU16(offset: number): number {
-    if (
-      this.#u8.length !== 0 && !this.#lock.held && offset >>> 0 === offset &&
-      offset + 2 <= this.#size
-    ) {
-      return this.#data.getUint16(offset, true);
-    }
-    return this.#slow(offset, 2).getUint16(offset, true);
+    return hostReadU16(this.#h, offset);
   }
 
-  /** The little-endian `u32` at `offset`: `OUT_OF_RANGE` past the end. */
+  /** The little-endian `u32` at `offset`: `OUT_OF_RANGE` past the end, `SHOULD_WAIT` while held. */
   readU32(offset: number): number {
-    if (
-      this.#u8.length !== 0 && !this.#lock.held && offset >>> 0 === offset &&
-      offset + 4 <= this.#size
-    ) {
-      return this.#data.getUint32(offset, true);
-    }
-    return this.#slow(offset, 4).getUint32(offset, true);
+    return hostReadU32(this.#h, offset);
   }
 
-  /** The little-endian `u64` at `offset`: `OUT_OF_RANGE` past the end. */
+  /** The little-endian `u64` at `offset`: `OUT_OF_RANGE` past the end, `SHOULD_WAIT` while held. */
   readU64(offset: number): bigint {
-    if (
-      this.#u8.length !== 0 && !this.#lock.held && offset >>> 0 === offset &&
-      offset + 8 <= this.#size
-    ) {
-      return this.#data.getBigUint64(offset, true);
-    }
-    return this.#slow(offset, 8).getBigUint64(offset, true);
+    return hostReadU64(this.#h, offset);
   }
 
-  /** The `i8` at `offset`: `OUT_OF_RANGE` past the end. */
+  /** The little-endian `i8` at `offset`: `OUT_OF_RANGE` past the end, `SHOULD_WAIT` while held. */
   readI8(offset: number): number {
-    if (
-      this.#u8.length !== 0 && !this.#lock.held && offset >>> 0 === offset &&
-      offset + 1 <= this.#size
-    ) {
-      return this.#data.getInt8(offset);
-    }
-    return this.#slow(offset, 1).getInt8(offset);
+    return hostReadI8(this.#h, offset);
   }
 
-  /** The little-endian `i16` at `offset`: `OUT_OF_RANGE` past the end. */
+  /** The little-endian `i16` at `offset`: `OUT_OF_RANGE` past the end, `SHOULD_WAIT` while held. */
   readI16(offset: number): number {
-    if (
-      this.#u8.length !== 0 && !this.#lock.held && offset >>> 0 === offset &&
-      offset + 2 <= this.#size
-    ) {
-      return this.#data.getInt16(offset, true);
-    }
-    return this.#slow(offset, 2).getInt16(offset, true);
+    return hostReadI16(this.#h, offset);
   }
 
-  /** The little-endian `i32` at `offset`: `OUT_OF_RANGE` past the end. */
+  /** The little-endian `i32` at `offset`: `OUT_OF_RANGE` past the end, `SHOULD_WAIT` while held. */
   readI32(offset: number): number {
-    if (
-      this.#u8.length !== 0 && !this.#lock.held && offset >>> 0 === offset &&
-      offset + 4 <= this.#size
-    ) {
-      return this.#data.getInt32(offset, true);
-    }
-    return this.#slow(offset, 4).getInt32(offset, true);
+    return hostReadI32(this.#h, offset);
   }
 
-  /** The little-endian `i64` at `offset`: `OUT_OF_RANGE` past the end. */
+  /** The little-endian `i64` at `offset`: `OUT_OF_RANGE` past the end, `SHOULD_WAIT` while held. */
   readI64(offset: number): bigint {
-    if (
-      this.#u8.length !== 0 && !this.#lock.held && offset >>> 0 === offset &&
-      offset + 8 <= this.#size
-    ) {
-      return this.#data.getBigInt64(offset, true);
-    }
-    return this.#slow(offset, 8).getBigInt64(offset, true);
+    return hostReadI64(this.#h, offset);
   }
 
-  /** The little-endian `f32` at `offset`: `OUT_OF_RANGE` past the end. */
+  /** The little-endian `f32` at `offset`: `OUT_OF_RANGE` past the end, `SHOULD_WAIT` while held. */
   readF32(offset: number): number {
-    if (
-      this.#u8.length !== 0 && !this.#lock.held && offset >>> 0 === offset &&
-      offset + 4 <= this.#size
-    ) {
-      return this.#data.getFloat32(offset, true);
-    }
-    return this.#slow(offset, 4).getFloat32(offset, true);
+    return hostReadF32(this.#h, offset);
   }
 
-  /** The little-endian `f64` at `offset`: `OUT_OF_RANGE` past the end. */
+  /** The little-endian `f64` at `offset`: `OUT_OF_RANGE` past the end, `SHOULD_WAIT` while held. */
   readF64(offset: number): number {
-    if (
-      this.#u8.length !== 0 && !this.#lock.held && offset >>> 0 === offset &&
-      offset + 8 <= this.#size
-    ) {
-      return this.#data.getFloat64(offset, true);
-    }
-    return this.#slow(offset, 8).getFloat64(offset, true);
+    return hostReadF64(this.#h, offset);
   }
 
-  /** Writes `value` as a `u8` at `offset`; a value out of its range is `INVALID_ARGS`. */
+  /** Writes `value` as a little-endian `u8` at `offset` (`INVALID_ARGS` when it does not fit). */
   writeU8(offset: number, value: number): void {
-    if (!((value & 0xff) === value)) badValue("U8", value);
-    if (
-      this.#u8.length !== 0 && !this.#lock.held && offset >>> 0 === offset &&
-      offset + 1 <= this.#size
-    ) {
-      return this.#data.setUint8(offset, value);
-    }
-    this.#slow(offset, 1).setUint8(offset, value);
+    hostWriteU8(this.#h, offset, value);
   }
 
-  /** Writes `value` as a little-endian `u16` at `offset`; a value out of its range is `INVALID_ARGS`. */
+  /** Writes `value` as a little-endian `u16` at `offset` (`INVALID_ARGS` when it does not fit). */
   writeU16(offset: number, value: number): void {
-    if (!((value & 0xffff) === value)) badValue("U16", value);
-    if (
-      this.#u8.length !== 0 && !this.#lock.held && offset >>> 0 === offset &&
-      offset + 2 <= this.#size
-    ) {
-      return this.#data.setUint16(offset, value, true);
-    }
-    this.#slow(offset, 2).setUint16(offset, value, true);
+    hostWriteU16(this.#h, offset, value);
   }
 
-  /** Writes `value` as a little-endian `u32` at `offset`; a value out of its range is `INVALID_ARGS`. */
+  /** Writes `value` as a little-endian `u32` at `offset` (`INVALID_ARGS` when it does not fit). */
   writeU32(offset: number, value: number): void {
-    if (!(value >>> 0 === value)) badValue("U32", value);
-    if (
-      this.#u8.length !== 0 && !this.#lock.held && offset >>> 0 === offset &&
-      offset + 4 <= this.#size
-    ) {
-      return this.#data.setUint32(offset, value, true);
-    }
-    this.#slow(offset, 4).setUint32(offset, value, true);
+    hostWriteU32(this.#h, offset, value);
   }
 
-  /** Writes `value` as a little-endian `u64` at `offset`; a value out of its range is `INVALID_ARGS`. */
+  /** Writes `value` as a little-endian `u64` at `offset` (`INVALID_ARGS` when it does not fit). */
   writeU64(offset: number, value: bigint): void {
-    if (!(typeof value === "bigint" && BigInt.asUintN(64, value) === value)) badValue("U64", value);
-    if (
-      this.#u8.length !== 0 && !this.#lock.held && offset >>> 0 === offset &&
-      offset + 8 <= this.#size
-    ) {
-      return this.#data.setBigUint64(offset, value, true);
-    }
-    this.#slow(offset, 8).setBigUint64(offset, value, true);
+    hostWriteU64(this.#h, offset, value);
   }
 
-  /** Writes `value` as a `i8` at `offset`; a value out of its range is `INVALID_ARGS`. */
+  /** Writes `value` as a little-endian `i8` at `offset` (`INVALID_ARGS` when it does not fit). */
   writeI8(offset: number, value: number): void {
-    if (!((value << 24) >> 24 === value)) badValue("I8", value);
-    if (
-      this.#u8.length !== 0 && !this.#lock.held && offset >>> 0 === offset &&
-      offset + 1 <= this.#size
-    ) {
-      return this.#data.setInt8(offset, value);
-    }
-    this.#slow(offset, 1).setInt8(offset, value);
+    hostWriteI8(this.#h, offset, value);
   }
 
-  /** Writes `value` as a little-endian `i16` at `offset`; a value out of its range is `INVALID_ARGS`. */
+  /** Writes `value` as a little-endian `i16` at `offset` (`INVALID_ARGS` when it does not fit). */
   writeI16(offset: number, value: number): void {
-    if (!((value << 16) >> 16 === value)) badValue("I16", value);
-    if (
-      this.#u8.length !== 0 && !this.#lock.held && offset >>> 0 === offset &&
-      offset + 2 <= this.#size
-    ) {
-      return this.#data.setInt16(offset, value, true);
-    }
-    this.#slow(offset, 2).setInt16(offset, value, true);
+    hostWriteI16(this.#h, offset, value);
   }
 
-  /** Writes `value` as a little-endian `i32` at `offset`; a value out of its range is `INVALID_ARGS`. */
+  /** Writes `value` as a little-endian `i32` at `offset` (`INVALID_ARGS` when it does not fit). */
   writeI32(offset: number, value: number): void {
-    if (!((value | 0) === value)) badValue("I32", value);
-    if (
-      this.#u8.length !== 0 && !this.#lock.held && offset >>> 0 === offset &&
-      offset + 4 <= this.#size
-    ) {
-      return this.#data.setInt32(offset, value, true);
-    }
-    this.#slow(offset, 4).setInt32(offset, value, true);
+    hostWriteI32(this.#h, offset, value);
   }
 
-  /** Writes `value` as a little-endian `i64` at `offset`; a value out of its range is `INVALID_ARGS`. */
+  /** Writes `value` as a little-endian `i64` at `offset` (`INVALID_ARGS` when it does not fit). */
   writeI64(offset: number, value: bigint): void {
-    if (!(typeof value === "bigint" && BigInt.asIntN(64, value) === value)) badValue("I64", value);
-    if (
-      this.#u8.length !== 0 && !this.#lock.held && offset >>> 0 === offset &&
-      offset + 8 <= this.#size
-    ) {
-      return this.#data.setBigInt64(offset, value, true);
-    }
-    this.#slow(offset, 8).setBigInt64(offset, value, true);
+    hostWriteI64(this.#h, offset, value);
   }
 
-  /** Writes `value` as a little-endian `f32` at `offset`; a value out of its range is `INVALID_ARGS`. */
+  /** Writes `value` as a little-endian `f32` at `offset` (`INVALID_ARGS` when it does not fit). */
   writeF32(offset: number, value: number): void {
-    if (!(typeof value === "number")) badValue("F32", value);
-    if (
-      this.#u8.length !== 0 && !this.#lock.held && offset >>> 0 === offset &&
-      offset + 4 <= this.#size
-    ) {
-      return this.#data.setFloat32(offset, value, true);
-    }
-    this.#slow(offset, 4).setFloat32(offset, value, true);
+    hostWriteF32(this.#h, offset, value);
   }
 
-  /** Writes `value` as a little-endian `f64` at `offset`; a value out of its range is `INVALID_ARGS`. */
+  /** Writes `value` as a little-endian `f64` at `offset` (`INVALID_ARGS` when it does not fit). */
   writeF64(offset: number, value: number): void {
-    if (!(typeof value === "number")) badValue("F64", value);
-    if (
-      this.#u8.length !== 0 && !this.#lock.held && offset >>> 0 === offset &&
-      offset + 8 <= this.#size
-    ) {
-      return this.#data.setFloat64(offset, value, true);
-    }
-    this.#slow(offset, 8).setFloat64(offset, value, true);
+    hostWriteF64(this.#h, offset, value);
   }
 }

@@ -10,6 +10,27 @@ import { byteLength, checkBytes, checkedEnd, checkU64 } from "../args.ts";
 import { fail, Status } from "../status.ts";
 import type { DirtyBitmap } from "./bitmap.ts";
 import type { BufferLike } from "./raw_buffer.ts";
+import { SliceState } from "./accessor_state.ts";
+import * as generated from "./accessors.generated.ts";
+
+// The generated accessors (target `slice`, with the dirty-marking hook on every writer) as
+// module constants: V8 folds a constant, not an imported binding.
+const {
+  sliceReadU8,
+  sliceReadU16,
+  sliceReadU32,
+  sliceReadI32,
+  sliceReadU64,
+  sliceReadF32,
+  sliceReadF64,
+  sliceWriteU8,
+  sliceWriteU16,
+  sliceWriteU32,
+  sliceWriteI32,
+  sliceWriteU64,
+  sliceWriteF32,
+  sliceWriteF64,
+} = generated;
 
 const CONSTRUCT = Symbol("VolatileSlice");
 
@@ -44,6 +65,7 @@ export function makeSlice(
  * ```
  */
 export class VolatileSlice {
+  readonly #s: SliceState;
   readonly #buf: BufferLike;
   readonly #bitmap: DirtyBitmap | null;
   readonly #base: number;
@@ -51,6 +73,7 @@ export class VolatileSlice {
   /** @ignore */
   constructor(token: symbol, buffer: BufferLike, bitmap: DirtyBitmap | null, base: number) {
     if (token !== CONSTRUCT) fail(Status.INVALID_ARGS, "use MmapRegion.getSlice");
+    this.#s = new SliceState(buffer, bitmap, base);
     this.#buf = buffer;
     this.#bitmap = bitmap;
     this.#base = base;
@@ -139,68 +162,74 @@ export class VolatileSlice {
     this.#buf.releaseWrites();
   }
 
-  /** The byte at `offset`. */
+  /** The little-endian `u8` at `offset` (`OUT_OF_RANGE` past the end). */
   readU8(offset: number): number {
-    return this.#buf.readU8(offset);
+    return sliceReadU8(this.#s, offset);
   }
-  /** The little-endian `u16` at `offset`. */
+
+  /** The little-endian `u16` at `offset` (`OUT_OF_RANGE` past the end). */
   readU16(offset: number): number {
-    return this.#buf.readU16(offset);
+    return sliceReadU16(this.#s, offset);
   }
-  /** The little-endian `u32` at `offset`. */
+
+  /** The little-endian `u32` at `offset` (`OUT_OF_RANGE` past the end). */
   readU32(offset: number): number {
-    return this.#buf.readU32(offset);
+    return sliceReadU32(this.#s, offset);
   }
-  /** The little-endian `i32` at `offset`. */
+
+  /** The little-endian `i32` at `offset` (`OUT_OF_RANGE` past the end). */
   readI32(offset: number): number {
-    return this.#buf.readI32(offset);
+    return sliceReadI32(this.#s, offset);
   }
-  /** The little-endian `u64` at `offset`. */
+
+  /** The little-endian `u64` at `offset` (`OUT_OF_RANGE` past the end). */
   readU64(offset: number): bigint {
-    return this.#buf.readU64(offset);
+    return sliceReadU64(this.#s, offset);
   }
-  /** The little-endian `f32` at `offset`. */
+
+  /** The little-endian `f32` at `offset` (`OUT_OF_RANGE` past the end). */
   readF32(offset: number): number {
-    return this.#buf.readF32(offset);
+    return sliceReadF32(this.#s, offset);
   }
-  /** The little-endian `f64` at `offset`. */
+
+  /** The little-endian `f64` at `offset` (`OUT_OF_RANGE` past the end). */
   readF64(offset: number): number {
-    return this.#buf.readF64(offset);
+    return sliceReadF64(this.#s, offset);
   }
-  /** Writes a byte; marks its page dirty. */
+
+  /** Writes a little-endian `u8` at `offset`; marks its pages dirty. */
   writeU8(offset: number, value: number): void {
-    this.#buf.writeU8(offset, value);
-    if (this.#bitmap !== null) this.#bitmap.mark(this.#base + offset, 1);
+    sliceWriteU8(this.#s, offset, value);
   }
-  /** Writes a little-endian `u16`; marks its pages dirty. */
+
+  /** Writes a little-endian `u16` at `offset`; marks its pages dirty. */
   writeU16(offset: number, value: number): void {
-    this.#buf.writeU16(offset, value);
-    if (this.#bitmap !== null) this.#bitmap.mark(this.#base + offset, 2);
+    sliceWriteU16(this.#s, offset, value);
   }
-  /** Writes a little-endian `u32`; marks its pages dirty. */
+
+  /** Writes a little-endian `u32` at `offset`; marks its pages dirty. */
   writeU32(offset: number, value: number): void {
-    this.#buf.writeU32(offset, value);
-    if (this.#bitmap !== null) this.#bitmap.mark(this.#base + offset, 4);
+    sliceWriteU32(this.#s, offset, value);
   }
-  /** Writes a little-endian `i32`; marks its pages dirty. */
+
+  /** Writes a little-endian `i32` at `offset`; marks its pages dirty. */
   writeI32(offset: number, value: number): void {
-    this.#buf.writeI32(offset, value);
-    if (this.#bitmap !== null) this.#bitmap.mark(this.#base + offset, 4);
+    sliceWriteI32(this.#s, offset, value);
   }
-  /** Writes a little-endian `u64`; marks its pages dirty. */
+
+  /** Writes a little-endian `u64` at `offset`; marks its pages dirty. */
   writeU64(offset: number, value: bigint): void {
-    this.#buf.writeU64(offset, value);
-    if (this.#bitmap !== null) this.#bitmap.mark(this.#base + offset, 8);
+    sliceWriteU64(this.#s, offset, value);
   }
-  /** Writes a little-endian `f32`; marks its pages dirty. */
+
+  /** Writes a little-endian `f32` at `offset`; marks its pages dirty. */
   writeF32(offset: number, value: number): void {
-    this.#buf.writeF32(offset, value);
-    if (this.#bitmap !== null) this.#bitmap.mark(this.#base + offset, 4);
+    sliceWriteF32(this.#s, offset, value);
   }
-  /** Writes a little-endian `f64`; marks its pages dirty. */
+
+  /** Writes a little-endian `f64` at `offset`; marks its pages dirty. */
   writeF64(offset: number, value: number): void {
-    this.#buf.writeF64(offset, value);
-    if (this.#bitmap !== null) this.#bitmap.mark(this.#base + offset, 8);
+    sliceWriteF64(this.#s, offset, value);
   }
 }
 
