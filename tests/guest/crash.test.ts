@@ -1,5 +1,5 @@
 /**
- * Guard pages really fault, and the safe API refuses the same offsets (API.md "hyperlight",
+ * Guard pages really fault, and the safe API refuses the same offsets (docs/guest.md "hyperlight",
  * issue 10 "Guard pages really fault"). Port of the intent of hyperlight's guard-page tests
  * (`shared_mem.rs`, `guard_page_crash_test`: touch the page before and after the buffer in a
  * child and expect it to die), run here as child `deno` processes whose exit status is checked.

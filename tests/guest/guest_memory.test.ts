@@ -1,5 +1,5 @@
 /**
- * vm-memory's `GuestMemoryMmap` and OpenVMM's sharing (API.md "rust-vmm vm-memory",
+ * vm-memory's `GuestMemoryMmap` and OpenVMM's sharing (docs/guest.md "vm-memory",
  * "OpenVMM"). Tests named `vm-memory <name>` port the upstream test of that name in
  * rust-vmm/vm-memory `src/mmap/mod.rs` (`tests`), each run over anonymous and file-backed
  * memory as upstream does; `openvmm` tests follow the contract of

@@ -1,5 +1,5 @@
 /**
- * vm-memory's `MmapRegion` (API.md "rust-vmm vm-memory"). Tests named `vm-memory <name>` port
+ * vm-memory's `MmapRegion` (docs/guest.md "vm-memory"). Tests named `vm-memory <name>` port
  * the upstream test of that name in rust-vmm/vm-memory `src/mmap/unix.rs` (its `tests`
  * module); the rest cover slices, atomics, `computeEndOffset`, dirty bitmaps (the intent of
  * `src/bitmap/mod.rs` `test_volatile_memory`: every writer marks, readers do not) and real

@@ -1,5 +1,5 @@
 /**
- * hyperlight's shared memory (API.md "hyperlight: one buffer, three phases"). The tests named
+ * hyperlight's shared memory (docs/guest.md "hyperlight"). The tests named
  * `hyperlight <name>` port the upstream unit test of that name in
  * hyperlight-dev/hyperlight `src/hyperlight_host/src/mem/shared_mem.rs` (its `tests` and
  * `alignment_tests` modules) and `shared_mem_tests.rs` (`read_write_test_suite`); the rest
