@@ -134,19 +134,27 @@ export function procMaps(): ProcMap[] {
 }
 
 /** The kernel's view of [start, end): the pieces of /proc/self/maps inside it, clipped. */
-export function kernelPieces(start: number, end: number): ProcMap[] {
+export function kernelPieces(start: number, end: number, maps = procMaps()): ProcMap[] {
   const out: ProcMap[] = [];
-  for (const m of procMaps()) {
-    if (m.end <= start || m.start >= end) continue;
+  // Binary search for the first line ending after `start`.
+  let lo = 0;
+  let hi = maps.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (maps[mid].end <= start) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < maps.length && maps[i].start < end; i++) {
+    const m = maps[i];
     out.push({ ...m, start: Math.max(m.start, start), end: Math.min(m.end, end) });
   }
   return out;
 }
 
 /** Bytes of [start, end) that no /proc/self/maps line covers. */
-export function holeBytes(start: number, end: number): number {
+export function holeBytes(start: number, end: number, maps = procMaps()): number {
   let covered = 0;
-  for (const piece of kernelPieces(start, end)) covered += piece.end - piece.start;
+  for (const piece of kernelPieces(start, end, maps)) covered += piece.end - piece.start;
   return end - start - covered;
 }
 
@@ -197,36 +205,68 @@ export interface TreeEntry {
   size: number;
   depth: number;
   type: number;
-  mapping?: { mmuFlags: number };
+  mapping?: { mmuFlags: number; vmoKoid: number };
 }
 
 /**
  * Differences between the library's tree and the kernel: every MAPPING entry must be covered
  * by /proc/self/maps with the same r/w/x, and every VMAR entry must have no hole (its
- * reservation or its mappings cover it). Returns human-readable mismatches (empty = agree).
+ * reservation or its mappings cover it), and every accessible kernel page inside a VMAR entry
+ * must belong to a mapping of the tree. `validBytes` says how much of a mapping lies within
+ * its VMO (a slice mapped past its end has reservation after that). Returns human-readable
+ * mismatches (empty = agree).
  * `MapInfoType.VMAR` is 2, `MAPPING` 3; mmuFlags use PERM_READ 1, PERM_WRITE 2, PERM_EXECUTE 4.
  */
-export function treeVersusKernel(entries: TreeEntry[]): string[] {
+export function treeVersusKernel(
+  entries: TreeEntry[],
+  validBytes: (entry: TreeEntry) => number = (entry) => entry.size,
+): string[] {
   const problems: string[] = [];
   const hex = (n: number) => "0x" + n.toString(16);
+  const maps = procMaps();
+  const mappings = entries.filter((e) => e.type === 3).sort((a, b) => a.base - b.base);
   for (const e of entries) {
     if (e.depth === 0) continue; // the root covers the whole address space, holes included
     const end = e.base + e.size;
     if (e.type === 2) {
-      const hole = holeBytes(e.base, end);
-      if (hole !== 0) problems.push(`vmar ${hex(e.base)}+${hex(e.size)} has ${hole} bytes unmapped`);
+      const hole = holeBytes(e.base, end, maps);
+      if (hole !== 0) {
+        problems.push(`vmar ${hex(e.base)}+${hex(e.size)} has ${hole} bytes unmapped`);
+      }
+      // Accessible kernel pages inside a sub-VMAR must belong to a mapping of the tree.
+      for (const piece of kernelPieces(e.base, end, maps)) {
+        if (piece.perms.startsWith("---")) continue;
+        let covered = 0;
+        for (const m of mappings) {
+          if (m.base >= piece.end) break;
+          covered += Math.max(
+            0,
+            Math.min(m.base + m.size, piece.end) - Math.max(m.base, piece.start),
+          );
+        }
+        if (covered !== piece.end - piece.start) {
+          problems.push(
+            `kernel ${piece.perms} at ${hex(piece.start)}+${
+              hex(piece.end - piece.start)
+            } inside vmar ${hex(e.base)} is not in the tree`,
+          );
+        }
+      }
     } else if (e.type === 3) {
       const flags = e.mapping?.mmuFlags ?? 0;
-      const want = `${flags & 1 ? "r" : "-"}${flags & 2 ? "w" : "-"}${flags & 4 ? "x" : "-"}`;
-      const pieces = kernelPieces(e.base, end);
+      const mapped = `${flags & 1 ? "r" : "-"}${flags & 2 ? "w" : "-"}${flags & 4 ? "x" : "-"}`;
+      // Pages past the end of a slice's window are reservation (---), by design.
+      const validEnd = e.base + validBytes(e);
+      const pieces = kernelPieces(e.base, end, maps);
       let covered = 0;
       for (const piece of pieces) {
         covered += piece.end - piece.start;
-        if (piece.perms.slice(0, 3) !== want) {
+        const want = piece.start >= validEnd ? "---" : mapped;
+        if (piece.perms.slice(0, 3) !== want || (piece.start < validEnd && piece.end > validEnd)) {
           problems.push(
-            `mapping ${hex(e.base)}+${hex(e.size)} is ${want} in the tree, ${
-              piece.perms
-            } at ${hex(piece.start)} in the kernel`,
+            `mapping ${hex(e.base)}+${hex(e.size)} is ${want} in the tree, ${piece.perms} at ${
+              hex(piece.start)
+            } in the kernel`,
           );
         }
       }
@@ -252,3 +292,24 @@ export function report(result: Record<string, unknown>): void {
 export const RUN_KNOWN_DEFECTS: boolean =
   Deno.permissions.querySync({ name: "env", variable: "HARDENING_KNOWN_DEFECTS" }).state ===
     "granted" && Deno.env.get("HARDENING_KNOWN_DEFECTS") === "1";
+
+/**
+ * Asserts that `fn` throws a `ZxError`-like error (name "ZxError") whose status is one of
+ * `statuses`; returns the status. Kept here so the suite needs nothing from tests/helpers.ts.
+ */
+export function assertZxStatus(fn: () => unknown, statuses: number[], what: string): number {
+  let result: unknown;
+  try {
+    result = fn();
+  } catch (error) {
+    const e = error as { name?: string; status?: number; message?: string };
+    assert.equal(e?.name, "ZxError", `${what}: expected a ZxError, got ${String(error)}`);
+    assert.ok(
+      statuses.includes(e.status!),
+      `${what}: expected status ${statuses.join(" or ")}, got ${e.status} (${e.message})`,
+    );
+    return e.status!;
+  }
+  (result as { close?: () => void })?.close?.();
+  assert.fail(`${what}: expected status ${statuses.join(" or ")}, but the call succeeded`);
+}

@@ -62,9 +62,11 @@ for (const { attack, KNOWN_DEFECT } of cases) {
         assert.match(String(result.outcome), /^(key|error) /);
         return;
       }
-      assert.equal(result.changed, 0, `a victim VMO was written by the late op: ${
-        JSON.stringify(result)
-      }`);
+      assert.equal(
+        result.changed,
+        0,
+        `a victim VMO was written by the late op: ${JSON.stringify(result)}`,
+      );
       assert.ok(Number(result.victims) >= 1);
     },
   });

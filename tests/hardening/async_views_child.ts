@@ -151,8 +151,13 @@ async function scryptShrink(): Promise<void> {
     return;
   }
   const done = new Promise<string>((resolve) => {
-    crypto.scrypt(view, "salt", 64, { N: 1 << 15, r: 8, p: 1, maxmem: 256 << 20 }, (err, key) =>
-      resolve(err ? `error ${err.message}` : `key ${key.length}`));
+    crypto.scrypt(
+      view,
+      "salt",
+      64,
+      { N: 1 << 15, r: 8, p: 1, maxmem: 256 << 20 },
+      (err, key) => resolve(err ? `error ${err.message}` : `key ${key.length}`),
+    );
   });
   await delay(5);
   vmo.setSize(0);
@@ -250,7 +255,11 @@ async function fifo(writer: "self" | "child"): Promise<void> {
     }
     // The writer is another process: it opens the FIFO, waits, then writes.
     const child = new Deno.Command("sh", {
-      args: ["-c", `exec 3>"$0"; sleep 0.3; head -c ${payload.length} /dev/zero | tr '\\0' '\\252' >&3`, path],
+      args: [
+        "-c",
+        `exec 3>"$0"; sleep 0.3; head -c ${payload.length} /dev/zero | tr '\\0' '\\252' >&3`,
+        path,
+      ],
     }).spawn();
     const reader = await Deno.open(path, { read: true });
     return {
@@ -311,8 +320,7 @@ const [op, variant] = [attack.split("-")[0], attack.split("-").slice(1).join("-"
 if (op === "pbkdf2") {
   const cut = variant.replace("password-", "").replace("-reuse", "");
   await pbkdf2(cut, variant.startsWith("password"), variant.endsWith("-reuse"));
-}
-else if (op === "scrypt") await scryptShrink();
+} else if (op === "scrypt") await scryptShrink();
 else if (op === "tcp" || op === "unix") await socket(op, variant);
 else if (op === "fifo") await fifo(variant as "self" | "child");
 else if (op === "churn") churn(variant as "mapping" | "root");

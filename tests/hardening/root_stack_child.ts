@@ -84,7 +84,10 @@ if (attack === "upper-limit") {
 } else if (attack === "overwrite-map") {
   attempt(P, () => root.map(underStack - base, vmo, 0, P, RW | VmarFlags.SPECIFIC_OVERWRITE));
 } else if (attack === "specific-allocate") {
-  attempt(P, () => root.allocate(underStack - base, P, VmarFlags.SPECIFIC | VmarFlags.CAN_MAP_READ)[1]);
+  attempt(
+    P,
+    () => root.allocate(underStack - base, P, VmarFlags.SPECIFIC | VmarFlags.CAN_MAP_READ)[1],
+  );
 } else if (attack === "specific-growth") {
   const at = stack.start - Math.floor(limit / 2 / P) * P;
   attempt(P, () => root.map(at - base, vmo, 0, P, RW | VmarFlags.SPECIFIC));
