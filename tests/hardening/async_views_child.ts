@@ -11,8 +11,10 @@
  *   protected to nothing.
  * - `pbkdf2-password-close`: the same with the view as the password.
  * - `pbkdf2-close-reuse`: fresh VMOs mapped first-fit right after the close.
- * - `scrypt-shrink`: `scrypt` with the password on a view of a RESIZABLE VMO (read again at
- *   the end) while the VMO shrinks to 0. A refused view (NOT_SUPPORTED) also passes.
+ * - `pbkdf2-shrink`: the same on a view of a RESIZABLE VMO shrunk to 0 (`setSize(0)`).
+ * - `scrypt-{shrink,close,unmap,protect}`: `scrypt` with the password on the view (read at
+ *   the start and again at the end) while the memory is cut the same ways.
+ *   For `shrink`, a refused view (issue 8 §4: NOT_SUPPORTED) also defeats the attack.
  * - `{tcp,unix}-{close,unmap,specific,sub}`: a socket `read(view)` pending, the range
  *   unmapped, another VMO mapped SPECIFIC at the same address in the same VMAR (or, if that is
  *   refused, wherever first-fit puts it), then the peer writes: the other VMO must keep its
@@ -88,6 +90,13 @@ function makeView(len: number, cut: string): Target {
     const view = SharedBuffer.fromRange(sub, addr, len).bytes();
     return { view, addr, cut: () => sub.unmap(addr, len), remap: remapIn(sub, addr) };
   }
+  if (cut === "shrink") {
+    // A view of a RESIZABLE VMO (issue 8 §4 may refuse it: the caller reports that).
+    const vmo = Vmo.create(len, VmoOptions.RESIZABLE);
+    const addr = root.map(0, vmo, 0, len, RW);
+    const view = SharedBuffer.fromRange(root, addr, len).bytes();
+    return { view, addr, cut: () => vmo.setSize(0), remap: remapIn(root, addr) };
+  }
   const vmo = Vmo.create(len);
   const addr = cut === "specific"
     ? root.map(freeRootAddress(len) - base, vmo, 0, len, RW | VmarFlags.SPECIFIC)
@@ -116,7 +125,13 @@ function reuse(count: number, len: number): Vmo[] {
 
 async function pbkdf2(cut: string, asPassword: boolean, withReuse: boolean): Promise<void> {
   const len = 16 * P;
-  const target = makeView(len, cut);
+  let target: Target;
+  try {
+    target = makeView(len, cut);
+  } catch (e) {
+    report({ attack, refused: statusOf(e) });
+    return;
+  }
   target.view.set(pattern(len, 7));
   const other = new Uint8Array(32).fill(1);
   const started = performance.now();
@@ -138,21 +153,20 @@ async function pbkdf2(cut: string, asPassword: boolean, withReuse: boolean): Pro
   report({ attack, outcome, ms: Math.round(performance.now() - started), victims: victims.length });
 }
 
-async function scryptShrink(): Promise<void> {
+/** `scrypt` reads its password at the start and again at the end (the final PBKDF2). */
+async function scrypt(cut: string): Promise<void> {
   const len = 4 * P;
-  const vmo = Vmo.create(len, VmoOptions.RESIZABLE);
-  vmo.write(pattern(len, 3), 0);
-  const addr = root.map(0, vmo, 0, len, RW);
-  let view: Uint8Array;
+  let target: Target;
   try {
-    view = SharedBuffer.fromRange(root, addr, len).bytes();
+    target = makeView(len, cut);
   } catch (e) {
     report({ attack, refused: statusOf(e) });
     return;
   }
+  target.view.set(pattern(len, 3));
   const done = new Promise<string>((resolve) => {
     crypto.scrypt(
-      view,
+      target.view,
       "salt",
       64,
       { N: 1 << 15, r: 8, p: 1, maxmem: 256 << 20 },
@@ -160,7 +174,7 @@ async function scryptShrink(): Promise<void> {
     );
   });
   await delay(5);
-  vmo.setSize(0);
+  target.cut();
   const outcome = await done;
   report({ attack, outcome });
 }
@@ -320,7 +334,7 @@ const [op, variant] = [attack.split("-")[0], attack.split("-").slice(1).join("-"
 if (op === "pbkdf2") {
   const cut = variant.replace("password-", "").replace("-reuse", "");
   await pbkdf2(cut, variant.startsWith("password"), variant.endsWith("-reuse"));
-} else if (op === "scrypt") await scryptShrink();
+} else if (op === "scrypt") await scrypt(variant);
 else if (op === "tcp" || op === "unix") await socket(op, variant);
 else if (op === "fifo") await fifo(variant as "self" | "child");
 else if (op === "churn") churn(variant as "mapping" | "root");
