@@ -12,6 +12,8 @@
  *   must not land inside the sub-VMAR's range.
  * - `sysfs-sub-firstfit`: mapped first-fit into a sub-VMAR.
  * - `sysfs-root`: mapped first-fit into the root.
+ * - `procfs-<kind>`: the same with /proc/sys/kernel/hostname (ENODEV too, and a size of 0).
+ * - `procversion-<kind>`: the same with /proc/version, whose mmap fails with EIO instead.
  * - `rangeerror-unmap`, `rangeerror-protect`: recursion to the JS stack's limit, then on the
  *   way back an `unmap` (or `protect` to read-only) at every depth, RangeErrors caught, with
  *   16 frame sizes.
@@ -50,6 +52,8 @@ function statusOf(fn: () => unknown): string {
     return e instanceof ZxError ? String(e.status) : `${(e as Error)?.name}: ${e}`;
   }
 }
+
+let sysfsRefusedAtCreate: string | undefined;
 
 /** A readable sysfs regular file (whose mmap the kernel refuses with ENODEV). */
 function sysfsFile(): string {
@@ -92,8 +96,17 @@ function touchTree(vmar: Vmar): { touched: number; refused: string[] } {
   return { touched, refused };
 }
 
-function sysfs(kind: string): void {
-  const sys = Vmo.fromFile(sysfsFile());
+function sysfs(kind: string, file: string): void {
+  let sys: Vmo;
+  try {
+    sys = Vmo.fromFile(file);
+  } catch (e) {
+    // Refusing the unmappable file up front (NOT_SUPPORTED) also keeps the address space
+    // untouched: report it as the map's status, with the tree checked all the same.
+    if (!(e instanceof ZxError)) throw e;
+    sys = undefined as unknown as Vmo;
+    sysfsRefusedAtCreate = String(e.status);
+  }
   const len = 4 * P;
   const old = Vmo.create(len);
   const bytes = pattern(len, 5);
@@ -111,7 +124,9 @@ function sysfs(kind: string): void {
   }
   const vbase = vmar.info().base;
   let status: string;
-  if (kind === "overwrite" || kind === "sub-overwrite") {
+  if (sysfsRefusedAtCreate !== undefined) {
+    status = sysfsRefusedAtCreate;
+  } else if (kind === "overwrite" || kind === "sub-overwrite") {
     status = statusOf(() =>
       vmar.map(addr - vbase + P, sys, 0, P, VmarFlags.PERM_READ | VmarFlags.SPECIFIC_OVERWRITE)
     );
@@ -134,7 +149,15 @@ function sysfs(kind: string): void {
       if (at >= subRange[0] && at < subRange[1]) intruders++;
     }
   }
-  report({ attack, status, problems, oldIntact, intruders, ...touchTree(root) });
+  report({
+    attack,
+    status,
+    refusedAtCreate: sysfsRefusedAtCreate !== undefined,
+    problems,
+    oldIntact,
+    intruders,
+    ...touchTree(root),
+  });
 }
 
 /** `op` on as many targets as there are frames near the JS stack's limit, in `rounds`. */
@@ -308,7 +331,9 @@ function maxMapCount(inRoot: boolean): void {
   });
 }
 
-if (attack.startsWith("sysfs-")) sysfs(attack.slice(6));
+if (attack.startsWith("sysfs-")) sysfs(attack.slice(6), sysfsFile());
+else if (attack.startsWith("procfs-")) sysfs(attack.slice(7), "/proc/sys/kernel/hostname");
+else if (attack.startsWith("procversion-")) sysfs(attack.slice(12), "/proc/version");
 else if (attack === "rangeerror-unmap") rangeError("unmap");
 else if (attack === "rangeerror-protect") rangeError("protect");
 else if (attack === "max-map-count") maxMapCount(false);
