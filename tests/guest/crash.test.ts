@@ -42,3 +42,13 @@ Deno.test("guard pages: the safe API refuses the same offsets with a status", as
     "guest readU8(size)": Status.OUT_OF_RANGE,
   });
 });
+
+Deno.test("detached views given to ordinary Deno and web APIs after close: no fault", async () => {
+  const run = await runDeno(CHILD_FLAGS, CHILD, ["views"]);
+  assert.equal(run.code, 0, run.stderr);
+  const outcomes = resultOf(run.stdout) as unknown as string[];
+  assert.equal(outcomes.length, 19);
+  for (const outcome of outcomes) {
+    assert.ok(/:(0|TypeError)$/.test(outcome), `${outcome}: a detached view reads as empty`);
+  }
+});
