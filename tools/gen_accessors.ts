@@ -184,7 +184,6 @@ function sharedBounds(view: string, a: Accessor): string {
     offset + ${a.size} <= state.len`;
 }
 
-
 /** The imports of the guest-memory targets (one output file). */
 const GUEST_IMPORTS = [
   `import { checkInt, checkNumber, checkU64Big } from "../mapping/buffer_state.ts";`,
