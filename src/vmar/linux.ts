@@ -27,7 +27,7 @@ import { EEXIST, EINVAL } from "../../ffi/errno.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
 import { PAGE_SIZE } from "../args.ts";
 import { fail, Status, syscallError, ZxError } from "../status.ts";
-import { cString } from "../vmo/backing.ts";
+import { cString } from "../../ffi/file.ts";
 
 /** The bounds of the root VMAR: what Linux lets a 47-bit x86_64 process map. */
 export const USER_BASE: number = Math.max(0x10000, PAGE_SIZE);
