@@ -4,12 +4,8 @@
  * @module
  */
 
-import { SEEK_DATA, SEEK_HOLE } from "../../ffi/constants.ts";
-import { ENOSYS, EPERM } from "../../ffi/errno.ts";
-import { lastErrno, libc } from "../../ffi/libc.ts";
+import { forEachDataExtent } from "../../ffi/file.ts";
 import {
-  byteLength,
-  bytesWindow,
   checkBytes,
   checkedEnd,
   checkU32,
@@ -21,15 +17,15 @@ import {
 } from "../args.ts";
 import { Handle, type KernelObject, liveObjectOfType, ObjType, rightsOf } from "../handle.ts";
 import { DEFAULT_VMAR_RIGHTS, hasRights, Rights } from "../rights.ts";
-import { fail, Status, syscallError } from "../status.ts";
+import { fail, Status } from "../status.ts";
 import { type Vmo, vmoObjectOf } from "../vmo/vmo.ts";
 import { MapInfoType, VmarFlags, VmarOp } from "./constants.ts";
 import * as linux from "./linux.ts";
+import { copyMemory } from "./memory.ts";
 import {
   createMapping,
   createRegion,
   destroyRegion,
-  mappingAt,
   MappingRecord,
   overwriteMapping,
   PERM_EXECUTE,
@@ -834,119 +830,35 @@ function committedIn(record: MappingRecord, start: number, end: number): number 
   const stop = Math.min(end, record.validEnd);
   if (stop <= start) return 0;
   let total = 0;
-  forEachDataExtent(record, start, stop, (from, to) => {
+  forEachDataRange(record, start, stop, (from, to) => {
     total += to - from;
   });
   return total;
 }
 
 /** Calls `visit` with the address ranges of `[start, end)` whose VMO pages hold data. */
-function forEachDataExtent(
+function forEachDataRange(
   record: MappingRecord,
   start: number,
   end: number,
   visit: (from: number, to: number) => void,
 ): void {
-  const fd = record.vmo.backing.fd;
   const fileStart = record.fileOffsetAt(start);
-  const fileEnd = fileStart + (end - start);
-  let pos = fileStart;
-  while (pos < fileEnd) {
-    const data = Number(libc.lseek(fd, BigInt(pos), SEEK_DATA));
-    if (data < 0 || data >= fileEnd) return;
-    const hole = Math.min(Number(libc.lseek(fd, BigInt(data), SEEK_HOLE)), fileEnd);
-    if (hole <= data) return;
-    visit(start + (data - fileStart), start + (hole - fileStart));
-    pos = hole;
-  }
+  // A failing lseek ends the walk: what it found so far is all it can tell.
+  forEachDataExtent(record.vmo.backing.fd, fileStart, fileStart + (end - start), (from, to) => {
+    visit(start + (from - fileStart), start + (to - fileStart));
+  });
 }
 
 /** Pre-faults the committed, readable pages of `[start, end)`: no page is committed by it. */
 function populateCommitted(record: MappingRecord, start: number, end: number): void {
   const stop = Math.min(end, record.validEnd);
   if (stop <= start) return;
-  forEachDataExtent(record, start, stop, (from, to) => {
+  forEachDataRange(record, start, stop, (from, to) => {
     const pageFrom = Math.floor(from / PAGE_SIZE) * PAGE_SIZE;
     const pageTo = roundUpPage(to);
     for (const range of record.rangesIn(pageFrom, pageTo)) {
       if (has(range.perms, PERM_READ)) linux.populate(range.start, range.end - range.start, false);
     }
   });
-}
-
-const localIov = new BigUint64Array(2);
-const remoteIov = new BigUint64Array(2);
-let processVmWorks = true;
-
-/**
- * The checked copy behind `readMemory`/`writeMemory`: runs of pages the tree says are mapped,
- * permitted and inside their VMO, each copied with `process_vm_readv`/`writev` (or, where the
- * kernel forbids those, `pread`/`pwrite` on the VMO's file: the same pages).
- */
-export function copyMemory(
-  vmar: VmarObject,
-  addr: number,
-  buffer: Uint8Array,
-  write: boolean,
-): number {
-  needAlive(vmar);
-  const wanted = write ? PERM_WRITE : PERM_READ;
-  let done = 0;
-  const total = byteLength(buffer);
-  while (done < total) {
-    const at = addr + done;
-    const record = at >= vmar.base && at < vmar.end ? mappingAt(vmar, at) : undefined;
-    let failure: Status | null = null;
-    if (record === undefined) failure = Status.NOT_FOUND;
-    else if (!has(record.rangeAt(at).perms, wanted)) failure = Status.ACCESS_DENIED;
-    else if (at >= record.validEnd) failure = Status.OUT_OF_RANGE;
-    if (failure !== null) {
-      if (done > 0) return done;
-      fail(failure, `cannot ${write ? "write" : "read"} memory at 0x${at.toString(16)}`);
-    }
-    const range = record!.rangeAt(at);
-    const runEnd = Math.min(range.end, record!.validEnd, addr + total);
-    const part = bytesWindow(buffer, done, runEnd - at);
-    const n = copyRun(record!, at, part, write);
-    if (n === 0 && done === 0) {
-      // The kernel refused the page the tree thinks is there: its file was cut short outside
-      // vmo (another process truncated it), so the page is past the end of the VMO's memory.
-      fail(Status.OUT_OF_RANGE, `memory at 0x${at.toString(16)} is past the end of its file`);
-    }
-    done += n;
-    if (n < runEnd - at) return done;
-  }
-  return done;
-}
-
-function copyRun(record: MappingRecord, addr: number, part: Uint8Array, write: boolean): number {
-  if (processVmWorks) {
-    localIov[0] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(part)));
-    const length = BigInt(byteLength(part));
-    localIov[1] = length;
-    remoteIov[0] = BigInt(addr);
-    remoteIov[1] = length;
-    const pid = libc.getpid();
-    const n = Number(
-      write
-        ? libc.process_vm_writev(pid, localIov, 1n, remoteIov, 1n, 0n)
-        : libc.process_vm_readv(pid, localIov, 1n, remoteIov, 1n, 0n),
-    );
-    if (n >= 0) return n;
-    const errno = lastErrno();
-    if (errno !== ENOSYS && errno !== EPERM) {
-      // EFAULT: the page tables disagree with the tree (another process shrank the file).
-      return 0;
-    }
-    processVmWorks = false;
-  }
-  const backing = record.vmo.backing;
-  const offset = record.fileOffsetAt(addr);
-  const n = Number(
-    write
-      ? libc.pwrite(backing.fd, part, BigInt(byteLength(part)), BigInt(offset))
-      : libc.pread(backing.fd, part, BigInt(byteLength(part)), BigInt(offset)),
-  );
-  if (n < 0) throw syscallError(write ? "pwrite" : "pread", "cannot copy memory");
-  return n;
 }
