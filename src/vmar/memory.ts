@@ -15,6 +15,7 @@ import { fail, Status, syscallError } from "../status.ts";
 import {
   mappingAt,
   type MappingRecord,
+  needAlive,
   PERM_READ,
   PERM_WRITE,
   type VmarObject,
@@ -122,7 +123,7 @@ export function copyMemory(
   buffer: Uint8Array,
   write: boolean,
 ): number {
-  if (!vmar.alive) fail(Status.BAD_STATE, "the VMAR was destroyed");
+  needAlive(vmar);
   const wanted = write ? PERM_WRITE : PERM_READ;
   let done = 0;
   const total = byteLength(buffer);

@@ -12,6 +12,7 @@
  */
 
 import { KernelObject, ObjType } from "../handle.ts";
+import { fail, Status } from "../status.ts";
 import type { Backing } from "../vmo/backing.ts";
 import type { VmoObject } from "../vmo/object.ts";
 import * as linux from "./linux.ts";
@@ -203,6 +204,11 @@ export class VmarObject extends KernelObject implements Span {
   protected onLastReference(): void {
     // The tree, not the handles, keeps a region: closing every handle leaves it in place.
   }
+}
+
+/** `BAD_STATE` once a VMAR was destroyed. */
+export function needAlive(vmar: VmarObject): void {
+  if (!vmar.alive) fail(Status.BAD_STATE, "the VMAR was destroyed");
 }
 
 // ---- Mappings by backing, so a VMO resize can detach views over pages it removes ----
