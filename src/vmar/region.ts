@@ -182,13 +182,19 @@ export class VmarObject extends KernelObject implements Span {
   readonly children: SpanList<RegionChild> = new SpanList();
   alive = true;
 
-  constructor(base: number, size: number, parent: VmarObject | null, flags: number, name: string) {
+  constructor(init: {
+    base: number;
+    size: number;
+    parent: VmarObject | null;
+    flags: number;
+    name: string;
+  }) {
     super();
-    this.base = base;
-    this.size = size;
-    this.parent = parent;
-    this.flags = flags;
-    this.name = name;
+    this.base = init.base;
+    this.size = init.size;
+    this.parent = init.parent;
+    this.flags = init.flags;
+    this.name = init.name;
   }
 
   /** One past the last byte. */
@@ -270,7 +276,7 @@ export function createRegion(
   } else {
     addr = placement.addr!;
   }
-  const region = new VmarObject(addr, size, parent, flags, "useralloc");
+  const region = new VmarObject({ base: addr, size, parent, flags, name: "useralloc" });
   parent.children.insert(region);
   return region;
 }

@@ -120,13 +120,13 @@ export class Vmar extends Handle {
    * ```
    */
   static root(): Vmar {
-    rootObject ??= new VmarObject(
-      linux.USER_BASE,
-      linux.USER_END - linux.USER_BASE,
-      null,
-      CAN_MAP_RWX | VmarFlags.CAN_MAP_SPECIFIC,
-      "root",
-    );
+    rootObject ??= new VmarObject({
+      base: linux.USER_BASE,
+      size: linux.USER_END - linux.USER_BASE,
+      parent: null,
+      flags: CAN_MAP_RWX | VmarFlags.CAN_MAP_SPECIFIC,
+      name: "root",
+    });
     return new Vmar(rootObject, DEFAULT_VMAR_RIGHTS | Rights.READ | Rights.WRITE | Rights.EXECUTE);
   }
 
