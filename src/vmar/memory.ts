@@ -14,12 +14,11 @@ import { byteLength, bytesWindow } from "../args.ts";
 import { fail, Status, syscallError } from "../status.ts";
 import {
   mappingAt,
-  type MappingRecord,
+  MappingRecord,
   needAlive,
   PERM_READ,
   PERM_WRITE,
   type VmarObject,
-  walk,
 } from "./region.ts";
 import { addWatch, type Lease, newWatch } from "./watch.ts";
 
@@ -34,29 +33,21 @@ export class RangeQuery {
    * `OK`, or the status of the first page that fails the access asked: `NOT_FOUND` unmapped,
    * `ACCESS_DENIED` lacking a permission, `OUT_OF_RANGE` past the end of its VMO.
    */
-  readonly status: Status;
+  status: Status = Status.OK;
   /**
    * Whether JavaScript views may be made over the range: no mapping under it shows a file
    * whose size someone else can change (a view of a page cut off under it would fault).
    */
-  readonly viewable: boolean;
-  readonly #start: number;
-  readonly #end: number;
-  readonly #records: MappingRecord[];
+  viewable = true;
+  /** The mappings under the range, in address order. */
+  readonly records: MappingRecord[] = [];
+  readonly start: number;
+  readonly end: number;
 
-  /** The answer for `[start, end)`; built by {@linkcode queryRange}. */
-  constructor(
-    start: number,
-    end: number,
-    status: Status,
-    viewable: boolean,
-    records: MappingRecord[],
-  ) {
-    this.#start = start;
-    this.#end = end;
-    this.status = status;
-    this.viewable = viewable;
-    this.#records = records;
+  /** An empty answer for `[start, end)`, which {@linkcode queryRange} fills in. */
+  constructor(start: number, end: number) {
+    this.start = start;
+    this.end = end;
   }
 
   /**
@@ -65,8 +56,9 @@ export class RangeQuery {
    * (`needs` 0 makes a lease).
    */
   watch(needs: number, target: ArrayBuffer | Lease): void {
-    const watch = newWatch(this.#start, this.#end, needs, target);
-    for (const record of this.#records) addWatch(record, watch);
+    const watch = newWatch(this.start, this.end, needs, target);
+    const records = this.records;
+    for (let i = 0; i < records.length; i++) addWatch(records[i], watch);
   }
 }
 
@@ -80,30 +72,60 @@ export function queryRange(
   end: number,
   needs: number,
 ): RangeQuery {
-  let status: Status = Status.OK;
-  let viewable = true;
-  const records: MappingRecord[] = [];
-  for (const step of walk(vmar, start, end)) {
-    if (step.kind === "gap") {
-      if (status === Status.OK) status = Status.NOT_FOUND;
-      continue;
+  const query = new RangeQuery(start, end);
+  const direct = vmar.children.find(start);
+  if (direct instanceof MappingRecord && start < end && end <= direct.end) {
+    // The common case, one direct mapping: no list of children.
+    addMapping(query, direct, start, end, needs);
+  } else {
+    descend(query, vmar, start, end, needs);
+  }
+  return query;
+}
+
+/** The walk of {@linkcode queryRange} in `[start, end)` of `vmar`, descending into sub-VMARs. */
+function descend(
+  query: RangeQuery,
+  vmar: VmarObject,
+  start: number,
+  end: number,
+  needs: number,
+): void {
+  let cursor = start;
+  for (const child of vmar.children.overlapping(start, end)) {
+    if (child.base > cursor && query.status === Status.OK) query.status = Status.NOT_FOUND;
+    const from = Math.max(cursor, child.base);
+    const to = Math.min(end, child.base + child.size);
+    if (child instanceof MappingRecord) addMapping(query, child, from, to, needs);
+    else descend(query, child, from, to, needs);
+    cursor = to;
+  }
+  if (cursor < end && query.status === Status.OK) query.status = Status.NOT_FOUND;
+}
+
+/** Adds the piece `[start, end)` of a mapping to the query, checking it while all passed. */
+function addMapping(
+  query: RangeQuery,
+  record: MappingRecord,
+  start: number,
+  end: number,
+  needs: number,
+): void {
+  query.records.push(record);
+  if (record.vmo.backing.shrinkableByOthers) query.viewable = false;
+  if (query.status !== Status.OK) return;
+  const validEnd = record.validEnd;
+  for (const range of record.ranges) {
+    if (range.end <= start || range.start >= end) continue;
+    if ((needs & ~range.perms) !== 0) {
+      query.status = Status.ACCESS_DENIED;
+      return;
     }
-    const record = step.record;
-    records.push(record);
-    if (record.vmo.backing.shrinkableByOthers) viewable = false;
-    if (status !== Status.OK) continue;
-    for (const range of record.rangesIn(step.start, step.end)) {
-      if ((needs & ~range.perms) !== 0) {
-        status = Status.ACCESS_DENIED;
-        break;
-      }
-      if (range.end > record.validEnd) {
-        status = Status.OUT_OF_RANGE;
-        break;
-      }
+    if (Math.min(range.end, end) > validEnd) {
+      query.status = Status.OUT_OF_RANGE;
+      return;
     }
   }
-  return new RangeQuery(start, end, status, viewable, records);
 }
 
 const localIov = new BigUint64Array(2);
@@ -154,12 +176,12 @@ export function copyMemory(
 }
 
 function copyRun(record: MappingRecord, addr: number, part: Uint8Array, write: boolean): number {
-  const length = byteLength(part);
   if (processVmWorks) {
     localIov[0] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(part)));
-    localIov[1] = BigInt(length);
+    const length = BigInt(byteLength(part));
+    localIov[1] = length;
     remoteIov[0] = BigInt(addr);
-    remoteIov[1] = BigInt(length);
+    remoteIov[1] = length;
     const pid = libc.getpid();
     const n = Number(
       write
@@ -176,6 +198,7 @@ function copyRun(record: MappingRecord, addr: number, part: Uint8Array, write: b
   }
   const fd = record.vmo.backing.fd;
   const offset = record.fileOffsetAt(addr);
+  const length = byteLength(part);
   const n = write ? pwrite(fd, part, length, offset) : pread(fd, part, length, offset);
   if (n < 0) throw syscallError(write ? "pwrite" : "pread", "cannot copy memory");
   return n;
