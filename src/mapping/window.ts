@@ -20,9 +20,15 @@
  */
 
 import { fail, Status } from "../status.ts";
-import { copyMemory, queryRange, type RangeQuery } from "../vmar/memory.ts";
-import { PERM_READ, PERM_WRITE, type VmarObject } from "../vmar/region.ts";
-import type { Lease } from "../vmar/watch.ts";
+import {
+  copyMemory,
+  type Lease,
+  PERM_READ,
+  PERM_WRITE,
+  queryRange,
+  type RangeQuery,
+  type VmarObject,
+} from "../vmar/memory.ts";
 
 const READ_WRITE = PERM_READ | PERM_WRITE;
 const EMPTY = new Uint8Array(0);

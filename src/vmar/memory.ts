@@ -22,6 +22,10 @@ import {
 } from "./region.ts";
 import { addWatch, type Lease, newWatch } from "./watch.ts";
 
+// What the layers above need besides the query: the permission bits it takes, the VMAR and
+// lease types it works on.
+export { type Lease, PERM_READ, PERM_WRITE, type VmarObject };
+
 /**
  * What {@linkcode queryRange} found for `[start, end)` of a VMAR: whether an access would
  * succeed, whether views may be made, and the mappings under it, on which
