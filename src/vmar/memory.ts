@@ -18,7 +18,9 @@ import {
   needAlive,
   PERM_READ,
   PERM_WRITE,
+  visitRange,
   type VmarObject,
+  type WalkVisitor,
 } from "./region.ts";
 import { addWatch, type Lease, newWatch } from "./watch.ts";
 
@@ -32,7 +34,7 @@ export { type Lease, PERM_READ, PERM_WRITE, type VmarObject };
  * {@linkcode RangeQuery.watch} registers a watch without walking the tree again. Valid until
  * the tree next changes: use it at once.
  */
-export class RangeQuery {
+export class RangeQuery implements WalkVisitor {
   /**
    * `OK`, or the status of the first page that fails the access asked: `NOT_FOUND` unmapped,
    * `ACCESS_DENIED` lacking a permission, `OUT_OF_RANGE` past the end of its VMO.
@@ -47,11 +49,14 @@ export class RangeQuery {
   readonly records: MappingRecord[] = [];
   readonly start: number;
   readonly end: number;
+  /** The PERM_* bits the access needs. */
+  readonly needs: number;
 
   /** An empty answer for `[start, end)`, which {@linkcode queryRange} fills in. */
-  constructor(start: number, end: number) {
+  constructor(start: number, end: number, needs: number) {
     this.start = start;
     this.end = end;
+    this.needs = needs;
   }
 
   /**
@@ -63,6 +68,30 @@ export class RangeQuery {
     const watch = newWatch(this.start, this.end, needs, target);
     const records = this.records;
     for (let i = 0; i < records.length; i++) addWatch(records[i], watch);
+  }
+
+  /** A hole: the first failure, unless one came before. */
+  gap(): void {
+    if (this.status === Status.OK) this.status = Status.NOT_FOUND;
+  }
+
+  /** A piece of a mapping: recorded, and checked while everything before it passed. */
+  mapping(record: MappingRecord, start: number, end: number): void {
+    this.records.push(record);
+    if (record.vmo.backing.shrinkableByOthers) this.viewable = false;
+    if (this.status !== Status.OK) return;
+    const validEnd = record.validEnd;
+    for (const range of record.ranges) {
+      if (range.end <= start || range.start >= end) continue;
+      if ((this.needs & ~range.perms) !== 0) {
+        this.status = Status.ACCESS_DENIED;
+        return;
+      }
+      if (Math.min(range.end, end) > validEnd) {
+        this.status = Status.OUT_OF_RANGE;
+        return;
+      }
+    }
   }
 }
 
@@ -76,60 +105,15 @@ export function queryRange(
   end: number,
   needs: number,
 ): RangeQuery {
-  const query = new RangeQuery(start, end);
+  const query = new RangeQuery(start, end, needs);
   const direct = vmar.children.find(start);
   if (direct instanceof MappingRecord && start < end && end <= direct.end) {
     // The common case, one direct mapping: no list of children.
-    addMapping(query, direct, start, end, needs);
+    query.mapping(direct, start, end);
   } else {
-    descend(query, vmar, start, end, needs);
+    visitRange(vmar, start, end, query);
   }
   return query;
-}
-
-/** The walk of {@linkcode queryRange} in `[start, end)` of `vmar`, descending into sub-VMARs. */
-function descend(
-  query: RangeQuery,
-  vmar: VmarObject,
-  start: number,
-  end: number,
-  needs: number,
-): void {
-  let cursor = start;
-  for (const child of vmar.children.overlapping(start, end)) {
-    if (child.base > cursor && query.status === Status.OK) query.status = Status.NOT_FOUND;
-    const from = Math.max(cursor, child.base);
-    const to = Math.min(end, child.base + child.size);
-    if (child instanceof MappingRecord) addMapping(query, child, from, to, needs);
-    else descend(query, child, from, to, needs);
-    cursor = to;
-  }
-  if (cursor < end && query.status === Status.OK) query.status = Status.NOT_FOUND;
-}
-
-/** Adds the piece `[start, end)` of a mapping to the query, checking it while all passed. */
-function addMapping(
-  query: RangeQuery,
-  record: MappingRecord,
-  start: number,
-  end: number,
-  needs: number,
-): void {
-  query.records.push(record);
-  if (record.vmo.backing.shrinkableByOthers) query.viewable = false;
-  if (query.status !== Status.OK) return;
-  const validEnd = record.validEnd;
-  for (const range of record.ranges) {
-    if (range.end <= start || range.start >= end) continue;
-    if ((needs & ~range.perms) !== 0) {
-      query.status = Status.ACCESS_DENIED;
-      return;
-    }
-    if (Math.min(range.end, end) > validEnd) {
-      query.status = Status.OUT_OF_RANGE;
-      return;
-    }
-  }
 }
 
 const localIov = new BigUint64Array(2);

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { checkU32, checkU64, isPageAligned, PAGE_SIZE, roundUpPage } from "../args.ts";
+import { checkU32, checkU64, has, isPageAligned, PAGE_SIZE, roundUpPage } from "../args.ts";
 import { hasRights, Rights } from "../rights.ts";
 import { fail, Status } from "../status.ts";
 import { VmarOp } from "./constants.ts";
@@ -21,10 +21,6 @@ import {
 } from "./region.ts";
 
 const KNOWN_OPS: ReadonlySet<number> = new Set(Object.values(VmarOp));
-
-function has(options: number, bit: number): boolean {
-  return (options & bit) !== 0;
-}
 
 /**
  * `Vmar.opRange` once its handle was looked up (`handleRights` are the handle's), with the

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isPageAligned, PAGE_SIZE } from "../args.ts";
+import { has, isPageAligned, PAGE_SIZE } from "../args.ts";
 import { fail, Status } from "../status.ts";
 import { VmarFlags } from "./constants.ts";
 import type { Placement, VmarObject } from "./region.ts";
@@ -23,10 +23,6 @@ function splitFlags(flags: number): { options: number; align: number } {
     fail(Status.INVALID_ARGS, `alignment field ${alignLog} is not in 10..32`);
   }
   return { options, align: alignLog === 0 ? PAGE_SIZE : Math.max(PAGE_SIZE, 2 ** alignLog) };
-}
-
-function has(options: number, bit: number): boolean {
-  return (options & bit) !== 0;
 }
 
 /**

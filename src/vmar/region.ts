@@ -514,33 +514,49 @@ export type WalkStep =
   | { kind: "gap"; start: number; end: number }
   | { kind: "mapping"; record: MappingRecord; start: number; end: number; direct: boolean };
 
-/** Every mapping piece and every hole of `[start, end)`, descending into sub-VMARs, in order. */
-export function walk(vmar: VmarObject, start: number, end: number): WalkStep[] {
-  const steps: WalkStep[] = [];
-  walkInto(vmar, start, end, true, steps);
-  return steps;
+/** What a walk calls for each step, in address order. */
+export interface WalkVisitor {
+  /** `[start, end)` holds nothing. */
+  gap(start: number, end: number): void;
+  /** `[start, end)` is a piece of `record`; `direct` when the record is a child of the VMAR walked. */
+  mapping(record: MappingRecord, start: number, end: number, direct: boolean): void;
 }
 
-function walkInto(
+/**
+ * Calls `visitor` for every mapping piece and every hole of `[start, end)`, descending into
+ * sub-VMARs, in address order.
+ */
+export function visitRange(
   vmar: VmarObject,
   start: number,
   end: number,
-  direct: boolean,
-  steps: WalkStep[],
+  visitor: WalkVisitor,
+  direct = true,
 ): void {
   let cursor = start;
   for (const child of vmar.children.overlapping(start, end)) {
-    if (child.base > cursor) steps.push({ kind: "gap", start: cursor, end: child.base });
+    if (child.base > cursor) visitor.gap(cursor, child.base);
     const from = Math.max(cursor, child.base);
     const to = Math.min(end, child.base + child.size);
-    if (child instanceof MappingRecord) {
-      steps.push({ kind: "mapping", record: child, start: from, end: to, direct });
-    } else {
-      walkInto(child, from, to, false, steps);
-    }
+    if (child instanceof MappingRecord) visitor.mapping(child, from, to, direct);
+    else visitRange(child, from, to, visitor, false);
     cursor = to;
   }
-  if (cursor < end) steps.push({ kind: "gap", start: cursor, end });
+  if (cursor < end) visitor.gap(cursor, end);
+}
+
+/** Every mapping piece and every hole of `[start, end)`, descending into sub-VMARs, in order. */
+export function walk(vmar: VmarObject, start: number, end: number): WalkStep[] {
+  const steps: WalkStep[] = [];
+  visitRange(vmar, start, end, {
+    gap(start, end) {
+      steps.push({ kind: "gap", start, end });
+    },
+    mapping(record, start, end, direct) {
+      steps.push({ kind: "mapping", record, start, end, direct });
+    },
+  });
+  return steps;
 }
 
 /** The mapping that holds `addr`, searching this VMAR and its sub-VMARs. */

@@ -9,6 +9,7 @@ import {
   checkedEnd,
   checkU32,
   checkU64,
+  has,
   isPageAligned,
   MAX_U64,
   roundUpPage,
@@ -61,10 +62,6 @@ let rootObject: VmarObject | null = null;
 /** The VMAR object behind a `Vmar` handle: `BAD_HANDLE` or `WRONG_TYPE` otherwise. */
 export function vmarObjectOf(handle: unknown, what = "the handle"): VmarObject {
   return liveObjectOfType<VmarObject>(handle, ObjType.VMAR, what);
-}
-
-function has(options: number, bit: number): boolean {
-  return (options & bit) !== 0;
 }
 
 /**
