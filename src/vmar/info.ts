@@ -81,7 +81,9 @@ function committedIn(record: MappingRecord, start: number, end: number): number 
   const stop = Math.min(end, record.validEnd);
   if (stop <= start) return 0;
   let total = 0;
-  forEachDataRange(record, start, stop, (from, to) => {
+  // Only lengths are wanted: the file offsets need no turning into addresses.
+  const fileStart = record.fileOffsetAt(start);
+  forEachDataExtent(record.vmo.backing.fd, fileStart, fileStart + (stop - start), (from, to) => {
     total += to - from;
   });
   return total;
