@@ -37,7 +37,7 @@ export function opRange(
   checkU64(addr, "addr");
   checkU64(len, "len");
   if (!KNOWN_OPS.has(op)) fail(Status.INVALID_ARGS, `unknown VMAR op ${op}`);
-  // The handle's rights, as the syscall docs and newer kernels require (ZIRCON.md §5.8).
+  // The handle's rights, as the syscall docs and newer kernels require (docs/semantics.md §5.8, §6 D3).
   const handleNeeds = op === VmarOp.COMMIT || op === VmarOp.DECOMMIT || op === VmarOp.ZERO
     ? Rights.WRITE
     : op === VmarOp.PREFETCH || op === VmarOp.MAP_RANGE
