@@ -1,17 +1,17 @@
 /**
  * Issue 8 §5: contract slips. Nothing here can fault, so the attacks run in-process:
  *
- * - `Vmo.unsafeFromFd` exists (API.md lists it, and only it: adopting a raw fd is unsafe, as
- *   Rust's `FromRawFd`); `Vmo.fromFd` is gone (API.md has no such name, and a safe-sounding
+ * - `Vmo.unsafeFromFd` exists (the API contract lists it, and only it: adopting a raw fd is unsafe, as
+ *   Rust's `FromRawFd`); `Vmo.fromFd` is gone (the API contract has no such name, and a safe-sounding
  *   alias of an unsafe call defeats the rename).
  * - `Vmo.fromFile` given a Proxy whose traps throw (as the file or as the options) throws a
- *   `ZxError`, never the trap's `TypeError` (API.md: "Nothing else is thrown").
+ *   `ZxError`, never the trap's `TypeError` (the API contract: "Nothing else is thrown").
  * - Unknown option keys (`{ writeable: true }`) are `INVALID_ARGS`.
- * - Zircon's order (ZIRCON.md §1.2): `Vmo.create(MAX_SIZE + 1, 1)` is `OUT_OF_RANGE` (size
+ * - Zircon's order (docs/semantics.md §1.2): `Vmo.create(MAX_SIZE + 1, 1)` is `OUT_OF_RANGE` (size
  *   before option bits); with `UNBOUNDED` the size is not range-checked, so it succeeds.
- * - The `IMMUTABLE` info flag only for `SNAPSHOT | NO_WRITE` children (ZIRCON.md §1, "Only
+ * - The `IMMUTABLE` info flag only for `SNAPSHOT | NO_WRITE` children (docs/semantics.md §1, "Only
  *   plain SNAPSHOT").
- * - `allocate` with `PERM_READ_IF_XOM_UNSUPPORTED` succeeds (ZIRCON.md §2.3 step 2: stripped
+ * - `allocate` with `PERM_READ_IF_XOM_UNSUPPORTED` succeeds (docs/semantics.md §2.3 step 2: stripped
  *   before the "no PERM_* bits" check).
  *
  * @module

@@ -6,11 +6,11 @@
  * ended in a RangeError, nothing landed in the growth area, and explicit requests there failed
  * with the status below.
  *
- * Which status: API.md says the root "never unmaps, protects or overwrites anything it did not
+ * Which status: the API contract says the root "never unmaps, protects or overwrites anything it did not
  * map, and a SPECIFIC request that would touch such memory fails with ALREADY_EXISTS"; the
  * growth area is the stack's, so a SPECIFIC (or SPECIFIC_OVERWRITE) map or allocate inside the
  * root's range there is ALREADY_EXISTS. If the fix instead shrinks the root so that it ends
- * below the growth area, the same request is out of the VMAR's bounds, which ZIRCON.md §2.3
+ * below the growth area, the same request is out of the VMAR's bounds, which docs/semantics.md §2.3
  * step 9 makes INVALID_ARGS; the child reports which case holds (`underStackInRoot`).
  *
  * @module
@@ -56,7 +56,7 @@ for (const { attack, explicit, KNOWN_DEFECT } of cases) {
         assert.deepEqual(r.statuses, { [String(expected)]: 1 }, JSON.stringify(r));
       } else if (attack !== "baseline") {
         // Non-specific placements may fail for lack of room (NO_RESOURCES) but nothing else;
-        // an upper limit at the stack's start is out of bounds (INVALID_ARGS, ZIRCON.md §2.3
+        // an upper limit at the stack's start is out of bounds (INVALID_ARGS, docs/semantics.md §2.3
         // step 9) if the root no longer reaches the stack.
         const allowed = [String(Status.NO_RESOURCES)];
         if (attack === "upper-limit-under" && !r.underStackInRoot) {
