@@ -6,7 +6,7 @@
  * @module
  */
 
-import { byteLength, checkBytes, checkedEnd, checkU64 } from "../args.ts";
+import { checkedEnd, checkU64 } from "../args.ts";
 import { fail, Status } from "../status.ts";
 import type { DirtyBitmap } from "./bitmap.ts";
 import type { BufferLike } from "./raw_buffer.ts";
@@ -231,9 +231,4 @@ export class VolatileSlice {
   writeF64(offset: number, value: number): void {
     sliceWriteF64(this.#s, offset, value);
   }
-}
-
-/** `checkBytes` + length, for callers that need both. */
-export function bytesLength(array: unknown, what: string): number {
-  return byteLength(checkBytes(array, what));
 }
