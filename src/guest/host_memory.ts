@@ -18,7 +18,14 @@ import { byteLength, checkBytes, checkU64, describe } from "../args.ts";
 import { fail, Status } from "../status.ts";
 import type { Vmo } from "../vmo/vmo.ts";
 import { SharedBuffer } from "../mapping/shared_buffer.ts";
-import { checkRange, type GuardedLayout, INTERNAL, releaseLayout } from "./layout.ts";
+import {
+  checkRange,
+  type GuardedLayout,
+  guardLayout,
+  INTERNAL,
+  releaseLayout,
+  unguardLayout,
+} from "./layout.ts";
 import type { ExclusiveSharedMemory } from "./shared_memory.ts";
 import { HostState } from "./accessor_state.ts";
 import * as generated from "./accessors.generated.ts";
@@ -98,6 +105,7 @@ export class HostSharedMemory implements Disposable {
     this.#buffer = buffer;
     // The window's view: vmo detaches it before the memory goes, so a non-empty one is live.
     this.#h = new HostState(layout, () => buffer.bytes());
+    guardLayout(this, layout);
   }
 
   #check(offset: number, len: number, what: string): void {
@@ -189,6 +197,7 @@ export class HostSharedMemory implements Disposable {
   close(): void {
     if (this.#h.closed) return;
     this.#h.close();
+    unguardLayout(this);
     releaseLayout(this.#layout);
   }
 

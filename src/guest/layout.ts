@@ -77,6 +77,23 @@ export function layoutSize(minSizeBytes: number): number {
   return memSize;
 }
 
+/**
+ * The backstop for a memory object dropped without `close()`: when it is collected, its use of
+ * the layout ends as `close()` would end it. Anything that can still reach the memory (a
+ * guest's buffer, a view) keeps its owner alive, so this never runs under a live user.
+ */
+const backstop = new FinalizationRegistry<GuardedLayout>((layout) => releaseLayout(layout));
+
+/** Registers `owner` as one user of `layout`, released if it is collected unclosed. */
+export function guardLayout(owner: object, layout: GuardedLayout): void {
+  backstop.register(owner, layout, owner);
+}
+
+/** `owner` released its use itself (`close`, `build`): no backstop for it any more. */
+export function unguardLayout(owner: object): void {
+  backstop.unregister(owner);
+}
+
 /** Drops one user; the last destroys the sub-VMAR (detaching every view) and the VMO. */
 export function releaseLayout(layout: GuardedLayout): void {
   if (--layout.refs > 0 || layout.destroyed) return;

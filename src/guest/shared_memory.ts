@@ -19,10 +19,13 @@ import {
   checkRange,
   createLayout,
   type GuardedLayout,
+  guardLayout,
   INTERNAL,
   layoutSize,
   releaseLayout,
+  unguardLayout,
 } from "./layout.ts";
+import { windowOf } from "../mapping/shared_buffer.ts";
 import { HostSharedMemory, type Lend } from "./host_memory.ts";
 
 const BORROW = Symbol("borrowed");
@@ -75,6 +78,11 @@ export class ExclusiveSharedMemory implements Disposable {
     this.#layout = layout;
     this.#borrowed = token === BORROW;
     this.#buffer = SharedBuffer.fromRange(layout.vmar, layout.base, layout.memSize);
+    if (!this.#borrowed) {
+      // Its views keep it alive; collected unclosed, it releases the memory.
+      windowOf(this.#buffer).owner = this;
+      guardLayout(this, layout);
+    }
   }
 
   /**
@@ -182,6 +190,7 @@ export class ExclusiveSharedMemory implements Disposable {
     const layout = this.#live();
     if (this.#borrowed) fail(Status.BAD_STATE, "cannot build memory borrowed by withExclusivity");
     this.#retire();
+    unguardLayout(this);
     layout.refs = 2;
     const lend: Lend = (fn) => withExclusivity(layout, fn);
     return [
@@ -206,7 +215,10 @@ export class ExclusiveSharedMemory implements Disposable {
   close(): void {
     if (this.#done) return;
     this.#retire();
-    if (!this.#borrowed) releaseLayout(this.#layout);
+    if (!this.#borrowed) {
+      unguardLayout(this);
+      releaseLayout(this.#layout);
+    }
   }
 
   /** = `close()`. */
@@ -254,6 +266,7 @@ export class GuestSharedMemory implements Disposable {
   constructor(token: symbol, layout: GuardedLayout) {
     if (token !== INTERNAL) fail(Status.INVALID_ARGS, "use build() or GuestSharedMemory.map");
     this.#layout = layout;
+    guardLayout(this, layout);
   }
 
   /**
@@ -294,7 +307,10 @@ export class GuestSharedMemory implements Disposable {
   /** The guest's own access: a buffer over the whole memory (views detached on close). */
   buffer(): SharedBufferSliceMut {
     const layout = this.#live();
-    return SharedBuffer.fromRange(layout.vmar, layout.base, layout.memSize).sliceMut();
+    const buffer = SharedBuffer.fromRange(layout.vmar, layout.base, layout.memSize);
+    // The buffer, its slices and its views keep this object (and so the memory) alive.
+    windowOf(buffer).owner = this;
+    return buffer.sliceMut();
   }
 
   /** As `HostSharedMemory.withExclusivity`, sharing its lock. */
@@ -306,6 +322,7 @@ export class GuestSharedMemory implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    unguardLayout(this);
     releaseLayout(this.#layout);
   }
 

@@ -1,15 +1,16 @@
 /**
  * No leaks (issue 10): fds in `/proc/self/fd` and lines of `/proc/self/maps` are back where
  * they were after 10,000 create/build/close cycles of hyperlight memory, and after many
- * regions and guest memories are made and closed.
+ * regions and guest memories are made and closed; hyperlight memories dropped without
+ * `close()` are released by the garbage-collection backstop, never under a buffer in use.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
 import { ExclusiveSharedMemory, GuestMemoryMmap, MmapRegion, PAGE_SIZE } from "../../mod.ts";
-import { countFds } from "../_support/mod.ts";
-import { procMaps } from "../_support/mod.ts";
+import { countFds, procMaps, runDeno } from "../_support/mod.ts";
+import { resultOf } from "./helpers.ts";
 
 /**
  * fds, and the lines of `/proc/self/maps` other than anonymous read-write memory (the JS
@@ -74,4 +75,22 @@ Deno.test("leaks: regions and guest memories", async () => {
   assert.equal(after.fds, before.fds, "fds");
   assert.equal(after.memfdMaps, before.memfdMaps, "memfd mappings");
   assert.equal(after.maps, before.maps, "/proc/self/maps lines (heap pages aside)");
+});
+
+Deno.test("leaks: memories dropped without close() are released when collected", async () => {
+  const run = await runDeno(
+    ["--v8-flags=--expose-gc", "--allow-ffi", "--allow-read"],
+    new URL("./crash/backstop_child.ts", import.meta.url),
+  );
+  assert.equal(run.code, 0, run.stderr);
+  const r = resultOf(run.stdout) as {
+    before: { maps: number; reserved: number };
+    during: { maps: number; reserved: number };
+    after: { maps: number; reserved: number };
+    keptValue: number;
+  };
+  assert.ok(r.during.maps >= r.before.maps + 60, `mapped while reachable: ${run.stdout}`);
+  // One memory stays: the one whose guest buffer is still held (and still works).
+  assert.equal(r.after.maps, r.before.maps + 1, run.stdout);
+  assert.equal(r.keptValue, 0xabcd);
 });
