@@ -23,7 +23,7 @@ import { vmoObjectOf } from "../vmo/vmo.ts";
 import { VmoChildOptions, VmoInfoFlags } from "../vmo/constants.ts";
 import { Vmar } from "../vmar/vmar.ts";
 import { VmarFlags } from "../vmar/constants.ts";
-import { SharedBuffer } from "../mapping/shared_buffer.ts";
+import { SharedBuffer, windowOf } from "../mapping/shared_buffer.ts";
 import { type Bitmap, checkWithin, DirtyBitmap } from "./bitmap.ts";
 import { KNOWN_MAP_FLAGS, MapFlags, Prot } from "./constants.ts";
 import { type BufferLike, RawBuffer } from "./raw_buffer.ts";
@@ -92,6 +92,12 @@ export function regionInternals(region: MmapRegion): RegionInternals {
 }
 
 const BUILD = Symbol("MmapRegion");
+
+/** Unmaps a region dropped without `close()` once it is collected (nothing can reach it). */
+const backstop = new FinalizationRegistry<{ addr: number; len: number; vmo: Vmo }>((held) => {
+  Vmar.root().unmap(held.addr, held.len);
+  held.vmo.close();
+});
 
 interface RegionInit {
   size: number;
@@ -317,7 +323,7 @@ export class MmapRegion implements Disposable {
       vmo.close();
       throw error;
     }
-    let buffer: BufferLike;
+    let buffer: SharedBuffer;
     try {
       buffer = SharedBuffer.fromRange(root, addr, size);
     } catch (error) {
@@ -325,7 +331,7 @@ export class MmapRegion implements Disposable {
       vmo.close();
       throw error;
     }
-    return new MmapRegion(BUILD, {
+    const region = new MmapRegion(BUILD, {
       size,
       prot,
       flags,
@@ -340,6 +346,10 @@ export class MmapRegion implements Disposable {
       buffer,
       raw: null,
     });
+    // Slices and views keep the region alive; collected unclosed, it unmaps.
+    windowOf(buffer).owner = region;
+    backstop.register(region, { addr, len: realLen, vmo }, region);
+    return region;
   }
 
   /**
@@ -529,6 +539,7 @@ export class MmapRegion implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    backstop.unregister(this);
     const init = this.#init;
     if (init.mapping !== null) {
       Vmar.root().unmap(init.mapping.addr, init.mapping.len);

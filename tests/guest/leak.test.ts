@@ -77,7 +77,7 @@ Deno.test("leaks: regions and guest memories", async () => {
   assert.equal(after.maps, before.maps, "/proc/self/maps lines (heap pages aside)");
 });
 
-Deno.test("leaks: memories dropped without close() are released when collected", async () => {
+Deno.test("leaks: memories and regions dropped without close() are released when collected", async () => {
   const run = await runDeno(
     ["--v8-flags=--expose-gc", "--allow-ffi", "--allow-read"],
     new URL("./crash/backstop_child.ts", import.meta.url),
@@ -88,9 +88,12 @@ Deno.test("leaks: memories dropped without close() are released when collected",
     during: { maps: number; reserved: number };
     after: { maps: number; reserved: number };
     keptValue: number;
+    keptSliceValue: number;
   };
-  assert.ok(r.during.maps >= r.before.maps + 60, `mapped while reachable: ${run.stdout}`);
-  // One memory stays: the one whose guest buffer is still held (and still works).
-  assert.equal(r.after.maps, r.before.maps + 1, run.stdout);
+  assert.ok(r.during.maps >= r.before.maps + 120, `mapped while reachable: ${run.stdout}`);
+  // Two memories stay: the one whose guest buffer and the region whose slice are still held
+  // (and still work).
+  assert.equal(r.after.maps, r.before.maps + 2, run.stdout);
   assert.equal(r.keptValue, 0xabcd);
+  assert.equal(r.keptSliceValue, 77);
 });
