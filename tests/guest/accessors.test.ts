@@ -72,7 +72,8 @@ Deno.test("gen_accessors extra rows: the fast value test accepts exactly what th
           return false;
         }
       };
-      const agree = (value: unknown) => assert.equal(guard(value), accepts(value), String(value));
+      const agree = (value: unknown) =>
+        assert.equal(guard(value), accepts(value), Deno.inspect(value));
       for (const value of EDGES) agree(value);
       fc.assert(
         fc.property(
