@@ -257,6 +257,17 @@ Deno.test("MmapRegion: slices, atomics, bounds, close", async (t) => {
     Deno.removeSync(path);
   });
 
+  await t.step("file regions: no views (NOT_SUPPORTED), copies still work", () => {
+    const path = sizedFile(P);
+    using f = Deno.openSync(path, { read: true, write: true });
+    using r = MmapRegion.fromFile(new FileOffset(f, 0), P);
+    assertStatus(() => r.getAtomicRef(0, "i32"), Status.NOT_SUPPORTED);
+    assertStatus(() => r.asVolatileSlice().bytes(), Status.NOT_SUPPORTED);
+    r.asVolatileSlice().writeU32(4, 0x01020304);
+    assert.equal(r.getSlice(4, 4).readU32(0), 0x01020304);
+    Deno.removeSync(path);
+  });
+
   await t.step("PROT_NONE: accesses are ACCESS_DENIED, not faults", () => {
     using r = MmapRegion.build(null, P, Prot.NONE, MapFlags.PRIVATE);
     assertStatus(() => r.asVolatileSlice().readU8(0), Status.ACCESS_DENIED);

@@ -15,6 +15,7 @@ import {
   GuestSharedMemory,
   type HostSharedMemory,
   PAGE_SIZE,
+  Rights,
   Status,
   Vmar,
   Vmo,
@@ -351,6 +352,14 @@ Deno.test("hyperlight shared memory: lifecycle and layout", async (t) => {
     assertStatus(() => GuestSharedMemory.map(h as never), Status.BAD_HANDLE);
     using empty = Vmo.create(0);
     assertStatus(() => GuestSharedMemory.map(empty), Status.INVALID_ARGS);
+    // A handle without WRITE (or without MAP) cannot map the guest's read-write layout, and
+    // the failed attempt leaves nothing behind.
+    const mapsBefore = procMaps().length;
+    using readOnly = vmo.duplicate(Rights.READ | Rights.MAP | Rights.DUPLICATE);
+    assertStatus(() => GuestSharedMemory.map(readOnly), Status.ACCESS_DENIED);
+    using noMap = vmo.duplicate(Rights.READ | Rights.WRITE | Rights.DUPLICATE);
+    assertStatus(() => GuestSharedMemory.map(noMap), Status.ACCESS_DENIED);
+    assert.equal(procMaps().length, mapsBefore);
     closeBoth([h, g]);
   });
 
