@@ -125,7 +125,6 @@ export function adoptFd(fd: number, opts: AdoptOptions): NewVmo {
         size,
         resizable,
         isFile: !isMemfd,
-        exported: true,
         identity: stat,
         seals,
       });

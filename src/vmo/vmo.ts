@@ -597,8 +597,6 @@ export class Vmo extends Handle {
     needRights(rightsOf(this), Rights.TRANSFER, "unsafeDupFd");
     const fd = dupCloexec(object.backing.fd);
     if (fd < 0) throw syscallError("fcntl", "cannot duplicate the VMO's fd");
-    // From now on the holder of the fd may resize the file: no new views over it.
-    object.backing.markExported();
     return fd;
   }
 }

@@ -8,6 +8,8 @@
  * - `libc-open`: this process, with libc `open` of /proc/self/fd/<n> and `ftruncate`.
  * - `other-process`: `truncate -s 0 /proc/<pid>/fd/<n>` run as a child process.
  * - `shrink-half`: as `libc-open`, to half the size (the cut lands mid-mapping).
+ * - `set-size`: the owner itself, `vmo.setSize` to half the size (the same rule: no view of a
+ *   resizable VMO was given, so there is nothing to detach).
  *
  * The child asks for every zero-copy view the library offers (`bytes()`, `int32View()`,
  * `bigInt64View()`, a mutable slice's `bytes()`) before the cut, then touches whatever it was
@@ -93,6 +95,8 @@ if (attack === "deno-open") {
     args: ["-s", "0", `/proc/${Deno.pid}/fd/${fd}`],
   }).outputSync();
   if (!out.success) throw new Error(`truncate failed: ${new TextDecoder().decode(out.stderr)}`);
+} else if (attack === "set-size") {
+  vmo.setSize(SIZE / 2);
 } else {
   throw new Error(`unknown attack ${attack}`);
 }
