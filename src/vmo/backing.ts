@@ -2,7 +2,7 @@
  * The file behind VMOs: a memfd, or a regular file for file-backed VMOs.
  *
  * A root VMO, its slices and its references share one backing (the same pages at the same file
- * offsets); a snapshot gets a new one; a file adopted twice (`fromFd`, `fromFile`, even through
+ * offsets); a snapshot gets a new one; a file adopted twice (`unsafeFromFd`, `fromFile`, even through
  * `/proc/self/fd`) gets the backing it already has, so a resize is seen by every mapping of it.
  * Copies in and out use `pread`/`pwrite`, which cannot fault whatever another process does to
  * the file, or an internal mapping of a memfd sealed against shrinking, which nothing can cut.
@@ -132,7 +132,7 @@ export class Backing {
 
   /**
    * `BAD_HANDLE` unless `fd` still names this file. Something outside the library (another
-   * Worker's `fromFd` of the same number, say) may have closed it and the number been reused
+   * Worker's `unsafeFromFd` of the same number, say) may have closed it and the number been reused
    * for another file; mapping that one at this size could fault.
    */
   checkFd(): void {

@@ -20,7 +20,6 @@ import {
   Vmar,
   VmarFlags,
   Vmo,
-  VmoOptions,
   ZxError,
 } from "../../../mod.ts";
 
