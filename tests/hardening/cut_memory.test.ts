@@ -52,6 +52,9 @@ for (const { cut, flags, KNOWN_DEFECT, later = Status.NOT_SUPPORTED } of cases) 
         assert.ok(!outcome.startsWith("not a ZxError"), `${call}: ${outcome}`);
       }
       assert.equal(r.viewsTouched, true);
+      assert.equal(seen["big vmo.read"], "ok");
+      assert.equal(seen["big vmo.read zeros"], "true");
+      assert.equal(seen["big vmo.write"], "ok");
     },
   });
 }
