@@ -232,9 +232,10 @@ Deno.test("vmo maps", async (t) => {
   });
 
   await t.step("a zombie (no mappings left): exit 1, says so", async () => {
-    // `sleep 0` exits at once; its parent becomes `sleep 5` by exec, which never reaps it.
+    // `sleep 0.3` exits after its parent became `sleep 5` by exec, which never reaps it (an
+    // instant `sleep 0` could be reaped by the shell before the exec).
     const shell = new Deno.Command("sh", {
-      args: ["-c", "sleep 0 & echo $!; exec sleep 5"],
+      args: ["-c", "sleep 0.3 & echo $!; exec sleep 5"],
       stdout: "piped",
       stdin: "null",
     }).spawn();
