@@ -1,0 +1,253 @@
+/**
+ * Moving one message through a channel socket: the checks and fds of the handles a write
+ * sends, and the validation of everything a read receives before any of it becomes a handle.
+ *
+ * A received message is trusted in nothing: its bytes must parse exactly (format.ts), the
+ * number of fds must match the header, each fd must be what its record says (a regular file or
+ * memfd for a VMO, an `AF_UNIX` `SOCK_SEQPACKET` socket for a channel), and a truncated message
+ * or control message is refused. Anything wrong drops the message whole, every fd in it closed,
+ * and the read fails with `BAD_STATE`.
+ *
+ * @module
+ */
+
+import { F_DUPFD_CLOEXEC, O_CLOEXEC, O_RDONLY, S_IFMT, S_IFREG } from "../../ffi/constants.ts";
+import { lastErrno, libc } from "../../ffi/libc.ts";
+import {
+  AF_UNIX,
+  MessageBuffers,
+  MSG_CMSG_CLOEXEC,
+  MSG_CTRUNC,
+  MSG_DONTWAIT,
+  MSG_NOSIGNAL,
+  MSG_TRUNC,
+  POLLHUP,
+  POLLIN,
+  pollNow,
+  POLLRDHUP,
+  SO_DOMAIN,
+  SO_TYPE,
+  SOCK_SEQPACKET,
+  socketOptionInt,
+} from "../../ffi/socket.ts";
+import { type Handle, liveObjectOf, ObjType, rightsOf } from "../handle.ts";
+import { hasRights, Rights } from "../rights.ts";
+import { fail, Status, ZxError } from "../status.ts";
+import { errorFromErrno } from "./errors.ts";
+import { fstat } from "../vmo/backing.ts";
+import type { VmoObject } from "../vmo/object.ts";
+import { Vmo } from "../vmo/vmo.ts";
+import {
+  encodeHeader,
+  HandleKind,
+  type HandleRecord,
+  MAX_MESSAGE_BYTES,
+  MAX_MESSAGE_HANDLES,
+  MAX_WIRE_BYTES,
+  parseHeader,
+} from "./format.ts";
+import { type ChannelObject, OBJ_TYPE_CHANNEL } from "./object.ts";
+
+const EINTR = 4;
+const EAGAIN = 11;
+
+const outgoing = new MessageBuffers(MAX_WIRE_BYTES, MAX_MESSAGE_HANDLES);
+const outView = new DataView(outgoing.data.buffer);
+// One byte more than the largest message, so that an oversized one shows as truncated even
+// if the kernel did not say so.
+const incoming = new MessageBuffers(MAX_WIRE_BYTES + 1, MAX_MESSAGE_HANDLES);
+const inView = new DataView(incoming.data.buffer);
+
+/** A received message. */
+export interface Message<H> {
+  bytes: Uint8Array<ArrayBuffer>;
+  handles: H[];
+}
+
+/** Turns a received channel socket into a handle with `rights` (given by channel.ts). */
+export type AdoptChannel<H> = (fd: number, rights: number) => H;
+
+/** A handle on its way out: what the record says, the fd to send, whether that fd is a copy. */
+interface Outgoing {
+  handle: Handle;
+  record: HandleRecord;
+  fd: number;
+  copy: boolean;
+}
+
+/** Checks the handles of a write without changing anything; throws as Zircon would. */
+function checkHandles(self: ChannelObject, handles: readonly unknown[]): void {
+  const seen = new Set<unknown>();
+  for (const handle of handles) {
+    const object = liveObjectOf(handle);
+    if (seen.has(handle)) fail(Status.BAD_HANDLE, "the same handle is written twice");
+    seen.add(handle);
+    if (object === self) fail(Status.NOT_SUPPORTED, "a channel cannot be written into itself");
+    if (object.type === ObjType.VMAR) fail(Status.NOT_SUPPORTED, "a VMAR cannot cross a channel");
+    if (object.type !== ObjType.VMO && object.type !== OBJ_TYPE_CHANNEL) {
+      fail(Status.WRONG_TYPE, "only VMO and channel handles can be written");
+    }
+    if (!hasRights(rightsOf(handle as Handle), Rights.TRANSFER)) {
+      fail(Status.ACCESS_DENIED, "a handle written into a channel needs the TRANSFER right");
+    }
+    if (object.type === ObjType.VMO) {
+      const vmo = object as VmoObject;
+      if (vmo.offset !== 0 || vmo.sliceSize !== null) {
+        // Its fd would show the whole parent to the receiver.
+        fail(Status.NOT_SUPPORTED, "a slice of a VMO cannot cross a channel");
+      }
+    }
+  }
+}
+
+/** The fd that carries a VMO handle: a read-only one when the handle lacks `WRITE`. */
+function vmoFd(handle: Vmo): number {
+  const dup = Vmo.prototype.unsafeDupFd.call(handle);
+  if (hasRights(rightsOf(handle), Rights.WRITE)) return dup;
+  // A read-only description of the same file.
+  const path = new TextEncoder().encode(`/proc/self/fd/${dup}\0`);
+  const ro = libc.open(path, O_RDONLY | O_CLOEXEC, 0);
+  const errno = lastErrno();
+  libc.close(dup);
+  if (ro < 0) throw errorFromErrno("open", errno, "cannot make a read-only fd of the VMO");
+  return ro;
+}
+
+function closeAll(fds: readonly number[]): void {
+  for (const fd of fds) libc.close(fd);
+}
+
+/**
+ * Sends `bytes` and `handles` on `self`'s socket, then closes the handles. Nothing changes
+ * when it fails.
+ */
+export function sendMessage(self: ChannelObject, bytes: Uint8Array, handles: readonly unknown[]) {
+  if (bytes.length > MAX_MESSAGE_BYTES) {
+    fail(Status.OUT_OF_RANGE, `${bytes.length} bytes is more than ${MAX_MESSAGE_BYTES}`);
+  }
+  if (handles.length > MAX_MESSAGE_HANDLES) {
+    fail(Status.OUT_OF_RANGE, `${handles.length} handles is more than ${MAX_MESSAGE_HANDLES}`);
+  }
+  checkHandles(self, handles);
+  const out: Outgoing[] = [];
+  try {
+    for (const handle of handles as Handle[]) {
+      const object = liveObjectOf(handle);
+      if (object.type === ObjType.VMO) {
+        out.push({
+          handle,
+          record: { kind: HandleKind.VMO, rights: rightsOf(handle) },
+          fd: vmoFd(handle as Vmo),
+          copy: true,
+        });
+      } else {
+        out.push({
+          handle,
+          record: { kind: HandleKind.CHANNEL, rights: rightsOf(handle) },
+          fd: (object as ChannelObject).fd,
+          copy: false,
+        });
+      }
+    }
+    const at = encodeHeader(outView, out.map((o) => o.record), bytes.length);
+    outgoing.data.set(bytes, at);
+    const fds = out.map((o) => o.fd);
+    let n: number;
+    do n = outgoing.send(self.fd, at + bytes.length, fds, MSG_DONTWAIT | MSG_NOSIGNAL); while (
+      n === -EINTR
+    );
+    if (n < 0) {
+      if (-n === EAGAIN) throw new ZxError(Status.SHOULD_WAIT, "the peer's queue is full");
+      throw errorFromErrno("sendmsg", -n, "cannot write the message");
+    }
+  } finally {
+    closeAll(out.filter((o) => o.copy).map((o) => o.fd));
+  }
+  for (const o of out) o.handle.close();
+}
+
+/** Whether the peer of `fd` has hung up. */
+function peerGone(fd: number): boolean {
+  const revents = pollNow(fd, POLLIN | POLLRDHUP);
+  return revents > 0 && (revents & (POLLHUP | POLLRDHUP)) !== 0;
+}
+
+function checkFd(fd: number, record: HandleRecord): string | null {
+  if (record.kind === HandleKind.VMO) {
+    const stat = fstat(fd);
+    if (stat === null || (stat.mode & S_IFMT) !== S_IFREG) {
+      return "a VMO handle's fd is not a regular file or memfd";
+    }
+    return null;
+  }
+  if (
+    socketOptionInt(fd, SO_DOMAIN) !== AF_UNIX || socketOptionInt(fd, SO_TYPE) !== SOCK_SEQPACKET
+  ) {
+    return "a channel handle's fd is not an AF_UNIX SOCK_SEQPACKET socket";
+  }
+  return null;
+}
+
+/**
+ * Receives one message from `self`'s socket without waiting: `SHOULD_WAIT` when none is
+ * queued, `PEER_CLOSED` when none is and the peer is gone, `BAD_STATE` for a message that was
+ * dropped (with every fd in it closed).
+ */
+export function receiveMessage<H extends Handle>(
+  self: ChannelObject,
+  adoptChannel: AdoptChannel<H>,
+): Message<H> {
+  let got;
+  do got = incoming.receive(self.fd, MSG_DONTWAIT | MSG_CMSG_CLOEXEC); while (got.n === -EINTR);
+  const { n, flags, fds } = got;
+  if (n < 0) {
+    if (-n === EAGAIN) {
+      if (peerGone(self.fd)) fail(Status.PEER_CLOSED, "the peer closed the channel");
+      fail(Status.SHOULD_WAIT, "no message is queued");
+    }
+    throw errorFromErrno("recvmsg", -n, "cannot read the channel");
+  }
+  if (n === 0 && fds.length === 0 && peerGone(self.fd)) {
+    fail(Status.PEER_CLOSED, "the peer closed the channel");
+  }
+  const drop = (why: string): never => {
+    closeAll(fds);
+    fail(Status.BAD_STATE, `a message was dropped: ${why}`);
+  };
+  if ((flags & MSG_CTRUNC) !== 0) drop("its control data was truncated (too many fds?)");
+  if ((flags & MSG_TRUNC) !== 0 || n > MAX_WIRE_BYTES) drop("it is longer than any message");
+  const parsed = parseHeader(inView, n, fds.length);
+  if (typeof parsed === "string") drop(parsed);
+  const { records, payloadStart, payloadLength } = parsed as Exclude<typeof parsed, string>;
+  for (let i = 0; i < fds.length; i++) {
+    const why = checkFd(fds[i], records[i]);
+    if (why !== null) drop(why);
+  }
+  const handles: H[] = [];
+  for (let i = 0; i < fds.length; i++) {
+    try {
+      handles.push(
+        records[i].kind === HandleKind.VMO
+          ? Vmo.fromFd(fds[i], { rights: records[i].rights }) as unknown as H
+          : adoptChannel(fds[i], records[i].rights),
+      );
+    } catch (error) {
+      // fds[i] was taken over (and closed) by the failed adoption.
+      for (const h of handles) h.close();
+      closeAll(fds.slice(i + 1));
+      fail(
+        Status.BAD_STATE,
+        `a message was dropped: handle ${i} could not be adopted (${(error as Error).message})`,
+      );
+    }
+  }
+  const bytes = incoming.data.slice(payloadStart, payloadStart + payloadLength);
+  return { bytes, handles };
+}
+
+/** `fcntl(F_DUPFD_CLOEXEC)` of `fd`, or a thrown error. */
+export function dupFd(fd: number): number {
+  const copy = libc.fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) throw errorFromErrno("fcntl", lastErrno(), "cannot duplicate the fd");
+  return copy;
+}

@@ -1,0 +1,8 @@
+/**
+ * Channels between processes, and spawning a child with one.
+ *
+ * @module
+ */
+
+export { Channel, type ChannelMessage } from "./channel.ts";
+export { ChannelListener } from "./listener.ts";
