@@ -6,3 +6,4 @@
 
 export { Channel, type ChannelMessage } from "./channel.ts";
 export { ChannelListener } from "./listener.ts";
+export { spawn, type SpawnOptions } from "./spawn.ts";
