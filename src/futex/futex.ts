@@ -32,6 +32,9 @@ const INT32_MAX = 0x7fff_ffff;
 /** How often a cancelled wait's word is woken again until the wait returns. */
 const REWAKE_MS = 5;
 
+/** Loads of the word before a wait goes to a runtime thread, about 80 ns each. */
+const spinBudget = 256;
+
 /** A word resolved once per buffer and offset: a kept view over it and its address. */
 interface Word {
   view: Int32Array<ArrayBuffer>;
@@ -160,6 +163,12 @@ export function futexWait(
       fail(Status.BAD_STATE, "the word does not hold the expected value");
     }
     if (timeoutMs === 0) fail(Status.TIMED_OUT, "the wait timed out");
+    // A short spin first: a wake-up that comes within microseconds (a ping-pong partner)
+    // costs a few loads instead of a trip through a runtime thread (12-34 us each way).
+    for (let i = spinBudget; i > 0; i--) {
+      Atomics.pause();
+      if (Atomics.load(word.view, 0) !== value) return Promise.resolve();
+    }
   } catch (error) {
     return Promise.reject(error);
   }
