@@ -86,15 +86,16 @@ export class MessageBuffers {
    * Returns the bytes sent or `-errno`.
    */
   send(fd: number, length: number, fds: readonly number[], flags: number): number {
-    this.#iv.setBigUint64(8, BigInt(length), true);
+    // 64-bit fields written as two 32-bit halves: no BigInt on the hot path.
+    this.#iv.setUint32(8, length, true);
     if (fds.length === 0) {
-      this.#hv.setBigUint64(40, 0n, true);
+      this.#hv.setUint32(40, 0, true);
     } else {
-      this.#cv.setBigUint64(0, BigInt(CMSG_HEADER + 4 * fds.length), true);
+      this.#cv.setUint32(0, CMSG_HEADER + 4 * fds.length, true);
       this.#cv.setInt32(8, SOL_SOCKET, true);
       this.#cv.setInt32(12, SCM_RIGHTS, true);
       for (let i = 0; i < fds.length; i++) this.#cv.setInt32(CMSG_HEADER + 4 * i, fds[i], true);
-      this.#hv.setBigUint64(40, BigInt(cmsgSpace(4 * fds.length)), true);
+      this.#hv.setUint32(40, cmsgSpace(4 * fds.length), true);
     }
     this.#hv.setInt32(48, 0, true);
     const n = Number(libc.sendmsg(fd, this.#header, flags));
@@ -106,18 +107,19 @@ export class MessageBuffers {
    * flags, and every fd the control messages carried, which the caller now owns.
    */
   receive(fd: number, flags: number): { n: number; flags: number; fds: number[] } {
-    this.#iv.setBigUint64(8, BigInt(this.data.length), true);
-    this.#hv.setBigUint64(40, BigInt(this.control.length), true);
+    this.#iv.setUint32(8, this.data.length, true);
+    this.#hv.setUint32(40, this.control.length, true);
     this.#hv.setInt32(48, 0, true);
     const n = Number(libc.recvmsg(fd, this.#header, flags));
     if (n < 0) return { n: -lastErrno(), flags: 0, fds: [] };
     const msgFlags = this.#hv.getInt32(48, true);
-    const controlLength = Number(this.#hv.getBigUint64(40, true));
+    const controlLength = this.#hv.getUint32(40, true);
     const fds: number[] = [];
     // Walk every control message (a peer may send several, or other kinds): any fd in any
     // SCM_RIGHTS message is ours to close.
     for (let at = 0; at + CMSG_HEADER <= controlLength;) {
-      const len = Number(this.#cv.getBigUint64(at, true));
+      // A length above 2^32 cannot fit the buffer: the high half must be 0.
+      const len = this.#cv.getUint32(at + 4, true) === 0 ? this.#cv.getUint32(at, true) : -1;
       if (len < CMSG_HEADER || at + len > controlLength) break;
       const level = this.#cv.getInt32(at + 8, true);
       const type = this.#cv.getInt32(at + 12, true);

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { F_DUPFD_CLOEXEC, O_CLOEXEC, O_RDONLY, S_IFMT, S_IFREG } from "../../ffi/constants.ts";
+import { F_DUPFD_CLOEXEC, O_CLOEXEC, O_RDONLY } from "../../ffi/constants.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
 import {
   AF_UNIX,
@@ -34,7 +34,6 @@ import { type Handle, liveObjectOf, ObjType, rightsOf } from "../handle.ts";
 import { hasRights, Rights } from "../rights.ts";
 import { fail, Status, ZxError } from "../status.ts";
 import { errorFromErrno } from "./errors.ts";
-import { fstat } from "../vmo/backing.ts";
 import type { VmoObject } from "../vmo/object.ts";
 import { Vmo } from "../vmo/vmo.ts";
 import {
@@ -100,17 +99,21 @@ function checkHandles(self: ChannelObject, handles: readonly unknown[]): void {
   }
 }
 
-/** The fd that carries a VMO handle: a read-only one when the handle lacks `WRITE`. */
-function vmoFd(handle: Vmo): number {
-  const dup = Vmo.prototype.unsafeDupFd.call(handle);
-  if (hasRights(rightsOf(handle), Rights.WRITE)) return dup;
-  // A read-only description of the same file.
-  const path = new TextEncoder().encode(`/proc/self/fd/${dup}\0`);
+/**
+ * The fd that carries a VMO handle, and whether it is a copy to close after sending. With
+ * `WRITE`, the VMO's own fd: `sendmsg` takes its own reference to the file, so no `dup` is
+ * needed. Without, a read-only description of the same file. Either way, the file is now held
+ * outside this process: like `unsafeDupFd`, that ends new views over memory it could shrink.
+ */
+function vmoFd(handle: Vmo): { fd: number; copy: boolean } {
+  const object = liveObjectOf(handle) as VmoObject;
+  const backing = object.backing;
+  backing.markExported();
+  if (hasRights(rightsOf(handle), Rights.WRITE)) return { fd: backing.fd, copy: false };
+  const path = new TextEncoder().encode(`/proc/self/fd/${backing.fd}\0`);
   const ro = libc.open(path, O_RDONLY | O_CLOEXEC, 0);
-  const errno = lastErrno();
-  libc.close(dup);
-  if (ro < 0) throw errorFromErrno("open", errno, "cannot make a read-only fd of the VMO");
-  return ro;
+  if (ro < 0) throw errorFromErrno("open", lastErrno(), "cannot make a read-only fd of the VMO");
+  return { fd: ro, copy: true };
 }
 
 function closeAll(fds: readonly number[]): void {
@@ -137,8 +140,7 @@ export function sendMessage(self: ChannelObject, bytes: Uint8Array, handles: rea
         out.push({
           handle,
           record: { kind: HandleKind.VMO, rights: rightsOf(handle) },
-          fd: vmoFd(handle as Vmo),
-          copy: true,
+          ...vmoFd(handle as Vmo),
         });
       } else {
         out.push({
@@ -172,14 +174,13 @@ function peerGone(fd: number): boolean {
   return revents > 0 && (revents & (POLLHUP | POLLRDHUP)) !== 0;
 }
 
+/**
+ * Why `fd` cannot be what `record` says, or null. A VMO's fd is checked by its adoption
+ * (`Vmo.fromFd`: a regular file or memfd, else `WRONG_TYPE`), which runs before any handle of
+ * the message is handed out.
+ */
 function checkFd(fd: number, record: HandleRecord): string | null {
-  if (record.kind === HandleKind.VMO) {
-    const stat = fstat(fd);
-    if (stat === null || (stat.mode & S_IFMT) !== S_IFREG) {
-      return "a VMO handle's fd is not a regular file or memfd";
-    }
-    return null;
-  }
+  if (record.kind === HandleKind.VMO) return null;
   if (
     socketOptionInt(fd, SO_DOMAIN) !== AF_UNIX || socketOptionInt(fd, SO_TYPE) !== SOCK_SEQPACKET
   ) {
