@@ -11,7 +11,7 @@ import {
   VmoOp,
   VmoOptions,
 } from "../mod.ts";
-import { assertStatus, countMemfds, FakeHandle, P, runDeno } from "./helpers.ts";
+import { assertStatus, countMemfds, FakeHandle, P, runDeno } from "./_support/mod.ts";
 
 /** Every `Vmo` instance method, called on an arbitrary receiver with valid arguments. */
 const VMO_METHODS: [string, (self: unknown) => unknown][] = [

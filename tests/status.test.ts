@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { Status, statusName, Vmo, ZxError } from "../mod.ts";
-import { assertStatus, libc, O_RDONLY, tempFile } from "./helpers.ts";
+import { assertStatus, libc, O_RDONLY, tempFile } from "./_support/mod.ts";
 
-/** ZIRCON.md §0 (and API.md, which adds PEER_CLOSED). */
+/** docs/semantics.md §0 (Zircon's values, and vmo's PEER_CLOSED). */
 const EXPECTED: Record<string, number> = {
   OK: 0,
   INTERNAL: -1,

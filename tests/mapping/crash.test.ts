@@ -1,5 +1,5 @@
 /**
- * Crash tests (DESIGN.md "Tests", API.md "The safety invariant"): anything that could fault
+ * Crash tests (docs/semantics.md §7, the safety invariant): anything that could fault
  * runs in a child `deno run --allow-ffi`, and the test asserts the child exited normally (a
  * fault exits with 139) and printed what it should.
  *
@@ -11,7 +11,7 @@
  */
 
 import assert from "node:assert/strict";
-import { childJson, type ChildResult, P, runDeno } from "./helpers.ts";
+import { childJson, type ChildResult, P, runDeno } from "../_support/mod.ts";
 
 const VIEWS = new URL("./crash/views_child.ts", import.meta.url);
 const HOSTILE = new URL("./crash/hostile_child.ts", import.meta.url);
@@ -151,7 +151,11 @@ Deno.test("crash tests: old views, hostile arguments, stolen views (child proces
           console.log(`  ${call} → ${outcome}`);
         }
         assert.ok(out.calls > 10_000);
-        assert.deepEqual(out.nonZx, [], "API.md: every failure throws ZxError, nothing else");
+        assert.deepEqual(
+          out.nonZx,
+          [],
+          "docs/semantics.md §0: every failure throws ZxError, nothing else",
+        );
       },
     );
     for (const [variant, what] of STEALS) {

@@ -17,7 +17,8 @@ import {
   Vmo,
   VmoOptions,
 } from "../../mod.ts";
-import { assertStatus, childJson, runDeno, RW } from "./helpers.ts";
+import { assertStatus, childJson, runDeno } from "../_support/mod.ts";
+import { RW } from "./helpers.ts";
 
 for (const kind of ["file", "peer"]) {
   Deno.test(`memory cut short by someone else (${kind}): accesses fail, the process lives`, async () => {

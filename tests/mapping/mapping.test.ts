@@ -1,5 +1,5 @@
 /**
- * ZIRCON.md §4.1 (`mapped_vmo::Mapping`) and §4.2 (`ImmutableMapping`): allocate, names,
+ * docs/semantics.md §4.1 (`mapped_vmo::Mapping`) and §4.2 (`ImmutableMapping`): allocate, names,
  * createFromVmo and its REQUIRE_NON_RESIZABLE, closing and disposing (the tree, the VMO's
  * mapping count and `/proc/self/maps` all agree), snapshot semantics of immutable mappings, and
  * the `FinalizationRegistry` backstop (in a child process with `--expose-gc`).
@@ -30,10 +30,9 @@ import {
   memfdMappedAt,
   P,
   pattern,
-  R,
   runDeno,
-  RW,
-} from "./helpers.ts";
+} from "../_support/mod.ts";
+import { R, RW } from "./helpers.ts";
 
 const BAD_ARGS = Status.INVALID_ARGS;
 

@@ -1,5 +1,5 @@
 /**
- * ZIRCON.md §4.3 and API.md "Mapping and SharedBuffer": every bound of `SharedBuffer` and its
+ * docs/semantics.md §4.3: every bound of `SharedBuffer` and its
  * slices with exact counts and statuses (Rust's panics are `OUT_OF_RANGE` here), typed
  * little-endian accesses, `Atomics` views, zero-copy `bytes()`, `fromRange`, and the memory
  * statuses: `ACCESS_DENIED` (nothing touched), `BAD_STATE` after unmap, `OUT_OF_RANGE` past the
@@ -18,7 +18,8 @@ import {
   Vmo,
   VmoOptions,
 } from "../../mod.ts";
-import { arr, assertStatus, filled, ONES, P, pattern, R, RW, statusOf } from "./helpers.ts";
+import { arr, assertStatus, filled, P, pattern, statusOf } from "../_support/mod.ts";
+import { ONES, R, RW } from "./helpers.ts";
 
 const OOR = Status.OUT_OF_RANGE;
 const BAD_ARGS = Status.INVALID_ARGS;
@@ -1175,7 +1176,7 @@ Deno.test("OUT_OF_RANGE for pages past the end of the VMO", async (t) => {
 });
 
 Deno.test("bytes() of a slice over read-write pages works while other pages of the buffer are not", async (t) => {
-  // API.md: bytes() is refused (ACCESS_DENIED) only when the slice's own memory is not
+  // docs/semantics.md §4.3: bytes() is refused (ACCESS_DENIED) only when the slice's own memory is not
   // read-write; int32View already follows this rule.
   const root = Vmar.root();
   await t.step("the rest of the buffer is read-only or PROT_NONE", () => {

@@ -1,5 +1,5 @@
 /**
- * Two-process tearing test (DESIGN.md "Hostile peers"; rust-vmm's two-thread tearing test):
+ * Two-process tearing test (docs/semantics.md §7, hostile peers; rust-vmm's two-thread tearing test):
  * the parent hands a VMO's fd to a child `deno run` (`unsafeDupFd`, CLOEXEC cleared so the
  * child inherits it), the child maps it and writes a u64 alternately 0 and all-ones, and the
  * parent reads the same u64 for a bounded time and counts torn values (neither 0 nor
@@ -17,7 +17,16 @@
 
 import assert from "node:assert/strict";
 import { Mapping, Vmo } from "../../mod.ts";
-import { childJson, type ChildResult, F_SETFD, libc, ONES, P, ROOT, RW } from "./helpers.ts";
+import {
+  childJson,
+  type ChildResult,
+  F_SETFD,
+  libc,
+  P,
+  type RunningChild,
+  startDeno,
+} from "../_support/mod.ts";
+import { ONES, RW } from "./helpers.ts";
 
 const CHILD = new URL("./fixtures/tearing_child.ts", import.meta.url);
 const READ_MS = 1000;
@@ -135,19 +144,12 @@ async function runCase(
   m.writeU64(off, 0n);
   const fd = vmo.unsafeDupFd();
   assert.equal(libc.fcntl(fd, F_SETFD, 0), 0, "clear FD_CLOEXEC");
-  let child: Deno.ChildProcess;
+  let child: RunningChild;
   try {
-    child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", "--allow-ffi", CHILD.pathname, String(fd), writer, String(off)],
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-      stdin: "null",
-    }).spawn();
+    child = startDeno(["--allow-ffi"], CHILD, [String(fd), writer, String(off)]);
   } finally {
     libc.close(fd);
   }
-  const output = child.output();
   const rows: Row[] = [];
   let result: ChildResult;
   try {
@@ -175,20 +177,7 @@ async function runCase(
     }
   } finally {
     Atomics.store(ctrl, 1, 1);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
-    }, 20_000);
-    const out = await output;
-    clearTimeout(timer);
-    result = {
-      code: out.code,
-      signal: out.signal,
-      stdout: new TextDecoder().decode(out.stdout),
-      stderr: new TextDecoder().decode(out.stderr),
-      timedOut,
-    };
+    result = await child.finish(20_000);
   }
   const { writes } = childJson<{ writes: number }>(result, `writer ${writer}`);
   return { rows, writes };

@@ -1,5 +1,5 @@
 /**
- * ZIRCON.md §2.2 and §2.3: `Vmar.allocate`, its checks in Zircon's order and its result in the
+ * docs/semantics.md §2.2 and §2.3: `Vmar.allocate`, its checks in Zircon's order and its result in the
  * tree (`infoMaps`) and in the kernel (`/proc/self/maps`).
  */
 
@@ -13,19 +13,17 @@ import {
   VmarFlags,
   Vmo,
 } from "../../mod.ts";
+import { assertStatus, P, withRights } from "../_support/mod.ts";
 import {
   alignFlag,
   assertKernelProt,
-  assertStatus,
   CAN_RWS,
   destroyQuietly,
   mappingRows,
-  P,
   region,
   rows,
   RW,
   SPECIFIC,
-  vmarWithRights,
   without,
 } from "./helpers.ts";
 
@@ -187,7 +185,7 @@ Deno.test("§2.3 allocate step 4: size 0 → INVALID_ARGS", () => {
 Deno.test("§2.3 allocate step 5: child CAN_MAP_* beyond the parent's → ACCESS_DENIED", async (t) => {
   await t.step("region without CAN_MAP_WRITE, handle that has WRITE", () => {
     using r = region(16, CAN_R | CAN_S);
-    using h = vmarWithRights(r.vmar, r.vmar.rights | Rights.WRITE | Rights.EXECUTE);
+    using h = withRights(r.vmar, r.vmar.rights | Rights.WRITE | Rights.EXECUTE);
     assertStatus(() => h.allocate(0, P, CAN_W), Status.ACCESS_DENIED);
     assertStatus(() => h.allocate(0, P, CAN_R | CAN_X), Status.ACCESS_DENIED);
     // Step 5 comes before the offset rules (step 7) and the range (step 9).
@@ -195,7 +193,7 @@ Deno.test("§2.3 allocate step 5: child CAN_MAP_* beyond the parent's → ACCESS
     assertStatus(() => h.allocate(0, 64 * P, CAN_W), Status.ACCESS_DENIED);
     // ... and after liveness (step 4).
     const [child] = r.vmar.allocate(0, P, CAN_R);
-    using deadH = vmarWithRights(child, child.rights | Rights.WRITE);
+    using deadH = withRights(child, child.rights | Rights.WRITE);
     child.destroy();
     assertStatus(() => deadH.allocate(0, P, CAN_W), Status.BAD_STATE);
     assert.equal(r.vmar.infoMaps().length, 1);

@@ -1,19 +1,17 @@
 /**
- * ZIRCON.md §2.1 (lifecycle) and §2.8: `Vmar.destroy`, its checks, and its effects: mappings
+ * docs/semantics.md §2.1 (lifecycle) and §2.8: `Vmar.destroy`, its checks, and its effects: mappings
  * unmapped, descendants dead, the range back to the parent (a reservation again inside a
  * sub-VMAR, gone from `/proc/self/maps` for a top-level VMAR).
  */
 
 import assert from "node:assert/strict";
 import { Rights, Status, Vmar, VmarOp, Vmo } from "../../mod.ts";
+import { assertStatus, P, pattern } from "../_support/mod.ts";
 import {
   assertKernelProt,
-  assertStatus,
   CAN_RWS,
   kernelAccess,
   mappingRows,
-  P,
-  pattern,
   R,
   readProbe,
   region,

@@ -1,23 +1,25 @@
 /**
- * Helpers for the VMAR rule tests: exact-status assertions, a fresh sub-VMAR fixture, and
- * probes of the real kernel state that do not go through the library: `/proc/self/maps`
- * (protection of a range), `/proc/self/fd`, and `process_vm_readv`/`writev` on this process
- * (which read the page tables and fail with `EFAULT` instead of faulting).
- *
- * The C calls go through a `Deno.dlopen` of their own, so that the probes do not share the
- * FFI layer under test. Deno's file APIs refuse `/proc` without `--allow-all`, hence FFI.
+ * Helpers for the VMAR rule tests: a fresh sub-VMAR fixture, `infoMaps` summaries, and probes
+ * of the real kernel state that do not go through the library: the protection of a range (from
+ * `/proc/self/maps`), and `process_vm_readv`/`writev` on this process (which read the page
+ * tables and fail with `EFAULT` instead of faulting). The libc and `/proc` readers underneath
+ * are the suite's own, in `tests/_support/`.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { type MapInfo, MapInfoType, PAGE_SIZE, Vmar, VmarFlags, ZxError } from "../../mod.ts";
-import { type KernelObject, liveObjectOf } from "../../src/handle.ts";
-export { type ProcMap, procMaps, readProc } from "../proc.ts";
-import { procMaps } from "../proc.ts";
-
-/** The page size, shorter. */
-export const P: number = PAGE_SIZE;
+import { type MapInfo, MapInfoType, Vmar, VmarFlags, Vmo, ZxError } from "../../mod.ts";
+import {
+  kernelRuns,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  P,
+  pattern,
+  PROT_READ,
+  PROT_WRITE,
+  sys,
+} from "../_support/mod.ts";
 
 export const R: number = VmarFlags.PERM_READ;
 export const W: number = VmarFlags.PERM_WRITE;
@@ -27,23 +29,6 @@ export const SPECIFIC: number = VmarFlags.SPECIFIC;
 /** CAN_MAP_READ | CAN_MAP_WRITE | CAN_MAP_SPECIFIC: what the fixture region allows. */
 export const CAN_RWS: number = VmarFlags.CAN_MAP_READ | VmarFlags.CAN_MAP_WRITE |
   VmarFlags.CAN_MAP_SPECIFIC;
-
-export { assertStatus } from "../helpers.ts";
-
-/** A deterministic byte pattern of `length` bytes, distinct per `seed`. */
-export function pattern(length: number, seed = 1): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(length);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -71,6 +56,52 @@ export function region(pages = 16, flags: number = CAN_RWS): Region {
   };
 }
 
+/**
+ * `more` with the region `r` and the VMOs `vmos` attached: disposing it destroys the region and
+ * closes the VMOs, so a fixture built from several objects is one `using`.
+ */
+export function owning<T extends object>(
+  r: Region,
+  vmos: Vmo[],
+  more: T,
+): T & { r: Region } & Disposable {
+  return {
+    ...more,
+    r,
+    [Symbol.dispose]() {
+      r[Symbol.dispose]();
+      for (const vmo of vmos) vmo.close();
+    },
+  };
+}
+
+/**
+ * A 16-page region with a `pages`-page RW mapping of a fresh VMO at offset 0. The VMO holds
+ * `pattern(pages * P, seed)`, or is left untouched (no page committed) when `seed` is null.
+ */
+export function mapped(pages = 4, seed: number | null = 1) {
+  const r = region(16);
+  const vmo = Vmo.create(pages * P);
+  if (seed !== null) vmo.write(pattern(pages * P, seed), 0);
+  const addr = r.vmar.map(0, vmo, 0, pages * P, RW | SPECIFIC);
+  return owning(r, [vmo], { vmo, addr });
+}
+
+/**
+ * A 16-page region: an 8-page VMO's pages [0, 2) mapped RW at [0, 2P), and a sub-VMAR at
+ * [2P, 4P) filled by a mapping of its pages [4, 6). The VMO holds `pattern(8 * P, seed)`, or is
+ * left untouched when `seed` is null.
+ */
+export function withSub(seed: number | null = null) {
+  const r = region(16);
+  const vmo = Vmo.create(8 * P);
+  if (seed !== null) vmo.write(pattern(8 * P, seed), 0);
+  r.vmar.map(0, vmo, 0, 2 * P, RW | SPECIFIC);
+  const [sub, subBase] = r.vmar.allocate(2 * P, 2 * P, CAN_RWS | SPECIFIC);
+  sub.map(0, vmo, 4 * P, 2 * P, RW | SPECIFIC);
+  return owning(r, [vmo], { vmo, sub, subBase });
+}
+
 /** Destroys `vmar` unless it is already dead or its handle closed. */
 export function destroyQuietly(vmar: Vmar): void {
   if (!vmar.isValid) return;
@@ -79,18 +110,6 @@ export function destroyQuietly(vmar: Vmar): void {
   } catch (error) {
     if (!(error instanceof ZxError)) throw error;
   }
-}
-
-/**
- * A second handle to `vmar`'s object with exactly `rights`, including rights `duplicate`
- * cannot add (a WRITE right over a region without CAN_MAP_WRITE): reaches into the handle's
- * protected factory, to test a check that no reachable handle could otherwise exercise.
- */
-export function vmarWithRights(vmar: Vmar, rights: number): Vmar {
-  const factory = vmar as unknown as {
-    newHandle(object: KernelObject, rights: number): Vmar;
-  };
-  return factory.newHandle(liveObjectOf(vmar), rights);
 }
 
 /** A duplicate of `vmar` without the rights in `drop`. */
@@ -141,64 +160,7 @@ export function mappingRows(vmar: Vmar, base: number): [number, number, number, 
 }
 
 // ---------------------------------------------------------------------------------------------
-// libc of the tests' own
-
-const c = Deno.dlopen("libc.so.6", {
-  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  getdents64: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  getpid: { parameters: [], result: "i32" },
-  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
-  munmap: { parameters: ["pointer", "usize"], result: "i32" },
-  process_vm_readv: {
-    parameters: ["i32", "buffer", "usize", "buffer", "usize", "usize"],
-    result: "isize",
-  },
-  process_vm_writev: {
-    parameters: ["i32", "buffer", "usize", "buffer", "usize", "usize"],
-    result: "isize",
-  },
-}).symbols;
-
-const O_RDONLY = 0;
-const O_DIRECTORY = 0o200000;
-const O_CLOEXEC = 0o2000000;
-export const PROT_NONE = 0;
-export const PROT_READ = 1;
-export const PROT_WRITE = 2;
-const MAP_PRIVATE = 0x02;
-const MAP_ANONYMOUS = 0x20;
-
-function cstr(s: string): Uint8Array<ArrayBuffer> {
-  return new TextEncoder().encode(s + "\0");
-}
-
-/**
- * The kernel's view of `[addr, addr + len)`: the protection of each page-run, clipped to the
- * range, with `null` for holes (nothing mapped). Adjacent runs with the same protection are
- * joined, since Linux may or may not merge VMAs.
- */
-export function kernelRuns(addr: number, len: number): [number, number, string | null][] {
-  const end = addr + len;
-  const runs: [number, number, string | null][] = [];
-  const push = (s: number, e: number, p: string | null) => {
-    const last = runs[runs.length - 1];
-    if (last !== undefined && last[1] === s && last[2] === p) last[1] = e;
-    else runs.push([s, e, p]);
-  };
-  let cursor = addr;
-  for (const m of procMaps()) {
-    if (m.end <= addr || m.start >= end) continue;
-    if (m.start > cursor) push(cursor, m.start, null);
-    const from = Math.max(m.start, addr);
-    const to = Math.min(m.end, end);
-    push(from, to, m.perms);
-    cursor = to;
-  }
-  if (cursor < end) push(cursor, end, null);
-  return runs;
-}
+// The kernel's view of protections
 
 /**
  * The kernel protection of `[addr, addr + len)` as runs relative to `base`, e.g.
@@ -221,37 +183,10 @@ export function assertKernelProt(addr: number, len: number, perms: string | null
   );
 }
 
-const dents = new Uint8Array(32 * 1024);
-
-/** How many fds this process has open (from `/proc/self/fd`, not counting the one reading). */
-export function countFds(): number {
-  const dir = c.open(cstr("/proc/self/fd"), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-  if (dir < 0) throw new Error("cannot open /proc/self/fd");
-  let count = 0;
-  try {
-    const view = new DataView(dents.buffer);
-    for (;;) {
-      const n = Number(c.getdents64(dir, dents, BigInt(dents.length)));
-      if (n < 0) throw new Error("getdents64 failed");
-      if (n === 0) break;
-      for (let pos = 0; pos < n;) {
-        const reclen = view.getUint16(pos + 16, true);
-        const first = dents[pos + 19];
-        const isDot = first === 0x2e; // "." and ".."
-        if (!isDot) count++;
-        pos += reclen;
-      }
-    }
-  } finally {
-    c.close(dir);
-  }
-  return count - 1; // the directory fd itself
-}
-
 // ---------------------------------------------------------------------------------------------
 // Probes through the kernel's page tables (independent of the library's tree)
 
-const pid = c.getpid();
+const pid = sys.getpid();
 const localIov = new BigUint64Array(2);
 const remoteIov = new BigUint64Array(2);
 const probeByte = new Uint8Array(1);
@@ -264,7 +199,9 @@ function vmCopy(addr: number, buf: Uint8Array<ArrayBuffer>, write: boolean): num
   const l = new Uint8Array(localIov.buffer);
   const r = new Uint8Array(remoteIov.buffer);
   return Number(
-    write ? c.process_vm_writev(pid, l, 1n, r, 1n, 0n) : c.process_vm_readv(pid, l, 1n, r, 1n, 0n),
+    write
+      ? sys.process_vm_writev(pid, l, 1n, r, 1n, 0n)
+      : sys.process_vm_readv(pid, l, 1n, r, 1n, 0n),
   );
 }
 
@@ -328,7 +265,14 @@ export function readBytes(vmar: Vmar, addr: number, len: number): Uint8Array<Arr
 
 /** An anonymous private RW mapping made with the tests' own mmap, outside the library. */
 export function foreignMmap(size: number): number {
-  const p = c.mmap(null, BigInt(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n);
+  const p = sys.mmap(
+    null,
+    BigInt(size),
+    PROT_READ | PROT_WRITE,
+    MAP_PRIVATE | MAP_ANONYMOUS,
+    -1,
+    0n,
+  );
   const value = BigInt(Deno.UnsafePointer.value(p));
   if (value === 0n || value === 0xffff_ffff_ffff_ffffn) throw new Error("mmap failed");
   return Number(value);
@@ -336,7 +280,7 @@ export function foreignMmap(size: number): number {
 
 /** `munmap` of the tests' own. */
 export function foreignMunmap(addr: number, size: number): void {
-  if (c.munmap(Deno.UnsafePointer.create(BigInt(addr)), BigInt(size)) !== 0) {
+  if (sys.munmap(Deno.UnsafePointer.create(BigInt(addr)), BigInt(size)) !== 0) {
     throw new Error("munmap failed");
   }
 }

@@ -1,12 +1,13 @@
 /**
- * ZIRCON.md §2.9: `Vmar.info` (ZX_INFO_VMAR) and `Vmar.infoMaps` (ZX_INFO_VMAR_MAPS): rights,
+ * docs/semantics.md §2.9: `Vmar.info` (ZX_INFO_VMAR) and `Vmar.infoMaps` (ZX_INFO_VMAR_MAPS): rights,
  * record order and depths, one record per protection range, names, koids, offsets and
  * committed bytes; and `formatMaps`, its rendering.
  */
 
 import assert from "node:assert/strict";
 import { formatMaps, type MapInfo, MapInfoType, Rights, Status, Vmar, Vmo } from "../../mod.ts";
-import { assertStatus, CAN_RWS, P, R, region, rows, RW, SPECIFIC, without } from "./helpers.ts";
+import { assertStatus, P } from "../_support/mod.ts";
+import { CAN_RWS, owning, R, region, rows, RW, SPECIFIC, without } from "./helpers.ts";
 
 Deno.test("§2.9 info: base and len of the region; needs INSPECT", () => {
   using r = region(16);
@@ -73,20 +74,14 @@ function tree() {
   s2.map(0, alpha, 2 * P, P, RW | SPECIFIC);
   r.vmar.map(20 * P, beta, 0, 3 * P, RW | SPECIFIC);
   r.vmar.protect(r.base + 21 * P, P, R);
-  return {
-    r,
+  return owning(r, [alpha, beta], {
     alpha,
     beta,
     s1,
     s1Base,
     s2,
     s2Base,
-    [Symbol.dispose]() {
-      r[Symbol.dispose]();
-      alpha.close();
-      beta.close();
-    },
-  };
+  });
 }
 
 Deno.test("§2.9 infoMaps: depth-first pre-order, siblings by base, one record per protection range", () => {

@@ -1,12 +1,13 @@
 /**
- * DESIGN.md "Tests": leak tests. After 10,000 allocate / map / protect / unmap / destroy
+ * Leak tests (docs/semantics.md §7). After 10,000 allocate / map / protect / unmap / destroy
  * cycles the fds in `/proc/self/fd`, the memfd lines and the reservations in
  * `/proc/self/maps`, and the root's tree are back where they were.
  */
 
 import assert from "node:assert/strict";
 import { Vmar, Vmo } from "../../mod.ts";
-import { CAN_RWS, countFds, P, type ProcMap, procMaps, R, RW, SPECIFIC } from "./helpers.ts";
+import { countFds, P, type ProcMap, procMaps } from "../_support/mod.ts";
+import { CAN_RWS, R, RW, SPECIFIC } from "./helpers.ts";
 
 const CYCLES = 10_000;
 

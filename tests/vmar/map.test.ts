@@ -1,5 +1,5 @@
 /**
- * ZIRCON.md §2.4: `Vmar.map`, its checks in Zircon's order, and its result in the tree
+ * docs/semantics.md §2.4: `Vmar.map`, its checks in Zircon's order, and its result in the tree
  * (`infoMaps`, `numMappings`), in the kernel (`/proc/self/maps`, page-table probes) and
  * through `readMemory`/`writeMemory`.
  */
@@ -15,17 +15,15 @@ import {
   VmoChildOptions,
   VmoOptions,
 } from "../../mod.ts";
+import { assertStatus, P, pattern, withRights } from "../_support/mod.ts";
 import {
   alignFlag,
   assertKernelProt,
-  assertStatus,
   CAN_RWS,
   kernelAccess,
   kernelLayout,
   kernelRead,
   mappingRows,
-  P,
-  pattern,
   R,
   readBytes,
   readProbe,
@@ -33,7 +31,6 @@ import {
   rows,
   RW,
   SPECIFIC,
-  vmarWithRights,
   W,
   without,
   writeProbe,
@@ -264,7 +261,7 @@ Deno.test("§2.4 map step 9: flags not for map, perms beyond CAN_MAP_*, offsets,
   await t.step("perms beyond the VMAR's CAN_MAP_* → ACCESS_DENIED", () => {
     using r = region(16, VmarFlags.CAN_MAP_READ | VmarFlags.CAN_MAP_SPECIFIC);
     // A handle with WRITE to a region without CAN_MAP_WRITE (reached through internals).
-    using h = vmarWithRights(r.vmar, r.vmar.rights | Rights.WRITE);
+    using h = withRights(r.vmar, r.vmar.rights | Rights.WRITE);
     assertStatus(() => h.map(0, vmo, 0, P, RW), Status.ACCESS_DENIED);
     // Before the vmoOffset and length checks.
     assertStatus(() => h.map(0, vmo, 1, P, RW), Status.ACCESS_DENIED);

@@ -1,17 +1,16 @@
 /**
- * ZIRCON.md §2.10 and API.md: `readMemory`/`writeMemory`, checked copies that never fault.
+ * docs/semantics.md §2.10: `readMemory`/`writeMemory`, checked copies that never fault.
  * They copy what is mapped, permitted and inside the VMO, stop short at the first page that is
  * not, and throw NOT_FOUND / ACCESS_DENIED / OUT_OF_RANGE when the first page already fails.
  */
 
 import assert from "node:assert/strict";
 import { Status, Vmar, Vmo } from "../../mod.ts";
+import { assertStatus, P, pattern } from "../_support/mod.ts";
 import {
-  assertStatus,
   CAN_RWS,
   kernelRead,
-  P,
-  pattern,
+  owning,
   R,
   readBytes,
   readProbe,
@@ -30,14 +29,9 @@ function layout() {
   r.vmar.protect(r.base + 2 * P, P, R);
   r.vmar.protect(r.base + 3 * P, P, 0);
   r.vmar.map(5 * P, vmo, 5 * P, P, RW | SPECIFIC);
-  return {
-    r,
+  return owning(r, [vmo], {
     vmo,
-    [Symbol.dispose]() {
-      r[Symbol.dispose]();
-      vmo.close();
-    },
-  };
+  });
 }
 
 Deno.test("readMemory/writeMemory: copies agree with the VMO and the kernel", () => {

@@ -1,5 +1,5 @@
 /**
- * Model-based test of `Vmar` (ZIRCON.md §2, §1.4): random command sequences run against the
+ * Model-based test of `Vmar` (docs/semantics.md §2, §1.4): random command sequences run against the
  * library and against a small pure-TypeScript model of a VMAR tree, and the two must agree on
  * every result (addresses, byte counts, bytes) and every error status, and on `infoMaps()`
  * after every command.
@@ -11,7 +11,7 @@
  * `v0` at one page, 2 pages long). Each VMO and each VMAR is reachable through three handles:
  * full rights, and two duplicates that each lack one right.
  *
- * Where ZIRCON.md leaves a choice open the model accepts both answers, and says so:
+ * Where docs/semantics.md (§2.7) leaves a choice open the model accepts both answers, and says so:
  * `PREFETCH` past the end of a VMO (OK or `OUT_OF_RANGE`), and whether a failed `DECOMMIT`
  * has already freed the pages of the mappings before the failing one.
  *
@@ -40,6 +40,7 @@ import {
   VmoOptions,
   ZxError,
 } from "../../mod.ts";
+import { ramp } from "../_support/bytes.ts";
 
 const P = PAGE_SIZE;
 const F = VmarFlags;
@@ -54,7 +55,7 @@ const DATA_PAGES = 8;
 
 /**
  * The `VmMapping::flags_` bits that must be equal for two mappings to merge, besides the VMO,
- * contiguity and the maximum permissions (ZIRCON.md §2.1 "identical flags"). In Zircon's
+ * contiguity and the maximum permissions (docs/semantics.md §2.1). In Zircon's
  * kernel (`vm_address_region_dispatcher.cc`, `vm_address_region.cc`) a mapping's flags are the
  * placement bits of its map call plus `CAN_MAP_*`; `ALLOW_FAULTS` and `REQUIRE_NON_RESIZABLE`
  * are stripped before the mapping is made, so they never block a merge.
@@ -62,7 +63,7 @@ const DATA_PAGES = 8;
 const MERGE_FLAG_BITS = F.SPECIFIC | F.SPECIFIC_OVERWRITE | F.OFFSET_IS_UPPER_LIMIT;
 
 /**
- * Rules where the library was found to answer differently from ZIRCON.md / Zircon's kernel.
+ * Rules where the library was found to answer differently from docs/semantics.md / Zircon's kernel.
  * `VMO_MODEL_ACCEPT=name,name` makes the model take the library's answer for those rules, so
  * that a run can look past them for other differences. Default: none (the spec's answer).
  * - `merge-flags`: mappings merge when their ALLOW_FAULTS bits match, whatever their
@@ -195,7 +196,7 @@ const PERM_RIGHTS: [number, number, number][] = [
   [PERM_X, F.CAN_MAP_EXECUTE, Rights.EXECUTE],
 ];
 
-/** Split flags (ZIRCON.md §2.2): the option bits and the alignment in bytes. */
+/** Split flags (docs/semantics.md §2.2): the option bits and the alignment in bytes. */
 function splitFlags(flags: number): { options: number; align: number } {
   const options = flags & 0xff_ffff;
   if ((options & ~0xffff) !== 0) fail(Status.INVALID_ARGS);
@@ -485,7 +486,7 @@ function modelOpRange(
   len: number,
 ): OpRangeResult {
   if (!KNOWN_OPS.has(op)) fail(Status.INVALID_ARGS);
-  // The handle's rights (ZIRCON.md §5.8, as the docs and newer kernels require).
+  // The handle's rights (docs/semantics.md §5.8 and §6 D3, as the docs and newer kernels require).
   const handleNeeds = op === VmarOp.COMMIT || op === VmarOp.DECOMMIT || op === VmarOp.ZERO
     ? Rights.WRITE
     : op === VmarOp.PREFETCH || op === VmarOp.MAP_RANGE
@@ -537,7 +538,7 @@ function modelOpRange(
       if (pastEnd) return done(Status.OUT_OF_RANGE);
       if (op === VmarOp.DECOMMIT) partial.push({ vmo: m.vmo, offset, length });
     }
-    // ZIRCON.md does not say whether PREFETCH checks the VMO's end through a VMAR.
+    // docs/semantics.md §2.7 leaves open whether PREFETCH checks the VMO's end through a VMAR.
     if (op === VmarOp.PREFETCH && pastEnd) prefetchPastEnd = true;
   }
   const result = done(Status.OK);
@@ -559,7 +560,7 @@ function mappingAt(v: MVmar, addr: number): MMap | undefined {
   return c.kind === "map" ? c : mappingAt(c, addr);
 }
 
-/** readMemory / writeMemory (API.md): page by page, short at the first failing page. */
+/** readMemory / writeMemory (docs/semantics.md §2.10): page by page, short at the first failing page. */
 function modelCopy(v: MVmar, addr: number, buf: Uint8Array, write: boolean): number {
   if (!v.alive) fail(Status.BAD_STATE);
   let done = 0;
@@ -973,9 +974,7 @@ function flagNames(flags: number): string {
 }
 
 function pattern(seed: number, n: number): Uint8Array {
-  const bytes = new Uint8Array(n);
-  for (let i = 0; i < n; i++) bytes[i] = (seed + 1 + i * 37) & 0xff;
-  return bytes;
+  return ramp(n, seed + 1, 37);
 }
 
 class World {
@@ -1549,7 +1548,7 @@ function runSequence(cmds: Cmd[]): void {
 
 // ---------------------------------------------------------------------------------------------
 
-Deno.test("Vmar model: random command sequences agree with the model (ZIRCON.md §2)", () => {
+Deno.test("Vmar model: random command sequences agree with the model (docs/semantics.md §2)", () => {
   const started = performance.now();
   fc.assert(
     fc.property(fc.array(cmdArb, { minLength: 1, maxLength: 30, size: "max" }), runSequence),

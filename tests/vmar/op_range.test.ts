@@ -1,5 +1,5 @@
 /**
- * ZIRCON.md §2.7: `Vmar.opRange`, its checks in order, the per-mapping rules (direct
+ * docs/semantics.md §2.7: `Vmar.opRange`, its checks in order, the per-mapping rules (direct
  * children only for COMMIT/DECOMMIT/PREFETCH, max perms, OP_CHILDREN) and the effects on
  * the VMO (committed bytes, zeroes seen through every alias).
  */
@@ -14,20 +14,20 @@ import {
   Vmo,
   VmoChildOptions,
 } from "../../mod.ts";
+import { assertStatus, P, pattern } from "../_support/mod.ts";
 import {
   assertKernelProt,
-  assertStatus,
   CAN_RWS,
   kernelRead,
+  mapped,
   mappingRows,
-  P,
-  pattern,
   R,
   readBytes,
   region,
   RW,
   SPECIFIC,
   without,
+  withSub,
 } from "./helpers.ts";
 
 const ALL_OPS = [
@@ -39,24 +39,8 @@ const ALL_OPS = [
   VmarOp.PREFETCH,
 ];
 
-/** A 16-page region with a 4-page RW mapping of a fresh VMO at offset 0. */
-function mapped(pages = 4) {
-  const r = region(16);
-  const vmo = Vmo.create(pages * P);
-  const addr = r.vmar.map(0, vmo, 0, pages * P, RW | SPECIFIC);
-  return {
-    r,
-    vmo,
-    addr,
-    [Symbol.dispose]() {
-      r[Symbol.dispose]();
-      vmo.close();
-    },
-  };
-}
-
 Deno.test("§2.7 opRange: handle lookup", () => {
-  using m = mapped();
+  using m = mapped(4, null);
   const dup = m.r.vmar.duplicate();
   dup.close();
   assertStatus(() => dup.opRange(VmarOp.COMMIT, m.addr, P), Status.BAD_HANDLE);
@@ -71,7 +55,7 @@ Deno.test("§2.7 opRange: handle lookup", () => {
 });
 
 Deno.test("§2.7 opRange: argument shape errors → INVALID_ARGS", () => {
-  using m = mapped();
+  using m = mapped(4, null);
   for (const v of [-1, 0.5, NaN, Infinity, "1", null, undefined, 1n] as unknown[]) {
     const n = v as number;
     assertStatus(() => m.r.vmar.opRange(n, m.addr, P), Status.INVALID_ARGS, `op ${v}`);
@@ -82,7 +66,7 @@ Deno.test("§2.7 opRange: argument shape errors → INVALID_ARGS", () => {
 });
 
 Deno.test("§2.7 opRange: unknown op → INVALID_ARGS, first after the handle", () => {
-  using m = mapped();
+  using m = mapped(4, null);
   const [dead, deadBase] = m.r.vmar.allocate(0, 4 * P, CAN_RWS);
   dead.destroy();
   for (const op of [0, 4, 5, 6, 9, 11, 15, 99, 2 ** 31]) {
@@ -94,7 +78,7 @@ Deno.test("§2.7 opRange: unknown op → INVALID_ARGS, first after the handle", 
 });
 
 Deno.test("§2.7 opRange: len 0 or unaligned addr → INVALID_ARGS; unaligned len is rounded", () => {
-  using m = mapped();
+  using m = mapped(4, null);
   for (const op of ALL_OPS) {
     assertStatus(() => m.r.vmar.opRange(op, m.addr, 0), Status.INVALID_ARGS, `op ${op} len 0`);
     assertStatus(() => m.r.vmar.opRange(op, m.addr + 1, P), Status.INVALID_ARGS, `op ${op} +1`);
@@ -111,7 +95,7 @@ Deno.test("§2.7 opRange: len 0 or unaligned addr → INVALID_ARGS; unaligned le
 });
 
 Deno.test("§2.7 opRange: range not inside the VMAR → OUT_OF_RANGE, before liveness", () => {
-  using m = mapped();
+  using m = mapped(4, null);
   const { r } = m;
   for (
     const [addr, len] of [[r.base - P, 2 * P], [r.base + 15 * P, 2 * P], [r.base + 16 * P, P], [
@@ -156,25 +140,6 @@ Deno.test("§2.7 opRange: a gap before, between or after mappings → BAD_STATE,
   r.vmar.opRange(VmarOp.COMMIT, r.base + P, 2 * P);
   assert.equal(vmo.info().committedBytes, 2 * P);
 });
-
-/** A region with a direct mapping at [0, 2P) and a sub-VMAR at [2P, 4P) filled by a mapping. */
-function withSub() {
-  const r = region(16);
-  const vmo = Vmo.create(8 * P);
-  r.vmar.map(0, vmo, 0, 2 * P, RW | SPECIFIC);
-  const [sub, subBase] = r.vmar.allocate(2 * P, 2 * P, CAN_RWS | SPECIFIC);
-  sub.map(0, vmo, 4 * P, 2 * P, RW | SPECIFIC);
-  return {
-    r,
-    vmo,
-    sub,
-    subBase,
-    [Symbol.dispose]() {
-      r[Symbol.dispose]();
-      vmo.close();
-    },
-  };
-}
 
 Deno.test("§2.7 opRange: COMMIT/DECOMMIT/PREFETCH never reach a sub-VMAR's mapping → INVALID_ARGS", () => {
   using s = withSub();
@@ -226,7 +191,7 @@ Deno.test("§2.7 opRange: PREFETCH needs READ in the max perms; current perms ar
 });
 
 Deno.test("§2.7 opRange: DECOMMIT of a currently read-only mapping with RW max perms is fine", () => {
-  using m = mapped();
+  using m = mapped(4, null);
   m.vmo.write(pattern(4 * P), 0);
   m.r.vmar.protect(m.addr, 4 * P, R);
   m.r.vmar.opRange(VmarOp.DECOMMIT, m.addr, 2 * P);
@@ -235,7 +200,7 @@ Deno.test("§2.7 opRange: DECOMMIT of a currently read-only mapping with RW max 
 });
 
 Deno.test("§2.7 opRange COMMIT: allocates the VMO pages; the data is unchanged", () => {
-  using m = mapped();
+  using m = mapped(4, null);
   m.vmo.write(new Uint8Array([1, 2, 3]), P);
   assert.equal(m.vmo.info().committedBytes, P);
   m.r.vmar.opRange(VmarOp.COMMIT, m.addr, 3 * P);
@@ -288,7 +253,7 @@ Deno.test("§2.7 opRange COMMIT past the VMO's end → OUT_OF_RANGE", () => {
 });
 
 Deno.test("§2.7 opRange MAP_RANGE / DONT_NEED / ALWAYS_NEED / PREFETCH: no visible change", () => {
-  using m = mapped();
+  using m = mapped(4, null);
   m.vmo.write(pattern(P), P);
   for (const op of [VmarOp.MAP_RANGE, VmarOp.DONT_NEED, VmarOp.ALWAYS_NEED, VmarOp.PREFETCH]) {
     m.r.vmar.opRange(op, m.addr, 4 * P);
@@ -300,7 +265,7 @@ Deno.test("§2.7 opRange MAP_RANGE / DONT_NEED / ALWAYS_NEED / PREFETCH: no visi
 });
 
 Deno.test("§2.7 opRange ZERO through a VMAR → NOT_SUPPORTED", () => {
-  using m = mapped();
+  using m = mapped(4, null);
   m.vmo.write(pattern(P), 0);
   assertStatus(() => m.r.vmar.opRange(VmarOp.ZERO, m.addr, P), Status.NOT_SUPPORTED);
   assert.deepEqual(m.vmo.readToArray(0, P), pattern(P));

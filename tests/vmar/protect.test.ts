@@ -1,20 +1,20 @@
 /**
- * ZIRCON.md §2.6 and §3: `Vmar.protect`, its checks in order, max permissions captured at map
+ * docs/semantics.md §2.6 and §3: `Vmar.protect`, its checks in order, max permissions captured at map
  * time, and the result in the tree (protection-range records), in the kernel (`/proc/self/maps`
  * protection, page-table probes) and through `readMemory`/`writeMemory`.
  */
 
 import assert from "node:assert/strict";
 import { DEFAULT_VMO_RIGHTS, Rights, Status, Vmar, VmarFlags, Vmo } from "../../mod.ts";
+import { assertStatus, P, pattern } from "../_support/mod.ts";
 import {
   assertKernelProt,
-  assertStatus,
   CAN_RWS,
   kernelAccess,
   kernelLayout,
+  mapped,
   mappingRows,
-  P,
-  pattern,
+  owning,
   R,
   readBytes,
   readProbe,
@@ -24,26 +24,10 @@ import {
   SPECIFIC,
   W,
   without,
+  withSub,
   writeProbe,
   X,
 } from "./helpers.ts";
-
-/** A 16-page region with a 4-page RW mapping of a patterned VMO at offset 0. */
-function mapped(pages = 4) {
-  const r = region(16);
-  const vmo = Vmo.create(pages * P);
-  vmo.write(pattern(pages * P), 0);
-  const addr = r.vmar.map(0, vmo, 0, pages * P, RW | SPECIFIC);
-  return {
-    r,
-    vmo,
-    addr,
-    [Symbol.dispose]() {
-      r[Symbol.dispose]();
-      vmo.close();
-    },
-  };
-}
 
 function assertIntactRW(m: ReturnType<typeof mapped>, pages = 4): void {
   assert.deepEqual(mappingRows(m.r.vmar, m.r.base), [[0, pages * P, RW, 0]]);
@@ -194,8 +178,7 @@ function twoWithHole() {
   r.vmar.map(3 * P, vmo, 4 * P, 2 * P, RW | SPECIFIC);
   const before = rows(r.vmar.infoMaps(), r.base);
   const layout = kernelLayout(r.base, r.base, 8 * P);
-  return {
-    r,
+  return owning(r, [vmo], {
     vmo,
     check() {
       assert.deepEqual(rows(r.vmar.infoMaps(), r.base), before, "tree changed");
@@ -203,11 +186,7 @@ function twoWithHole() {
       assert.equal(writeProbe(r.vmar, r.base + P), 1);
       assert.equal(writeProbe(r.vmar, r.base + 3 * P), 1);
     },
-    [Symbol.dispose]() {
-      r[Symbol.dispose]();
-      vmo.close();
-    },
-  };
+  });
 }
 
 Deno.test("§2.6 protect: a hole before the next mapping → NOT_FOUND, nothing changed", () => {
@@ -268,28 +247,8 @@ Deno.test("§2.6 protect: beyond a mapping's max perms → ACCESS_DENIED, nothin
   assertKernelProt(r.base + P, 3 * P, "r--s");
 });
 
-/** Mapping A at [0, 2P) of the region, sub-VMAR at [2P, 4P) filled by mapping B. */
-function withSub() {
-  const r = region(16);
-  const vmo = Vmo.create(8 * P);
-  vmo.write(pattern(8 * P, 9), 0);
-  r.vmar.map(0, vmo, 0, 2 * P, RW | SPECIFIC);
-  const [sub, subBase] = r.vmar.allocate(2 * P, 2 * P, CAN_RWS | SPECIFIC);
-  sub.map(0, vmo, 4 * P, 2 * P, RW | SPECIFIC);
-  return {
-    r,
-    vmo,
-    sub,
-    subBase,
-    [Symbol.dispose]() {
-      r[Symbol.dispose]();
-      vmo.close();
-    },
-  };
-}
-
 Deno.test("§2.6 protect: a sub-VMAR's mapping without OP_CHILDREN → INVALID_ARGS, nothing changed", () => {
-  using s = withSub();
+  using s = withSub(9);
   const { r } = s;
   using noChildren = without(r.vmar, Rights.OP_CHILDREN);
   assertStatus(() => noChildren.protect(r.base, 4 * P, R), Status.INVALID_ARGS);
@@ -313,7 +272,7 @@ Deno.test("§2.6 protect: max perms are checked before OP_CHILDREN", () => {
 });
 
 Deno.test("§2.6 protect: through a parent, permissions can only be removed", () => {
-  using s = withSub();
+  using s = withSub(9);
   const { r, sub, subBase } = s;
   // Reduce across the direct mapping and the sub-VMAR's mapping at once.
   r.vmar.protect(r.base + P, 2 * P, R);

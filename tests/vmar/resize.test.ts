@@ -1,18 +1,18 @@
 /**
- * ZIRCON.md §1.4 and §2.4 (result): resizing a mapped VMO. Shrinking keeps the mapping but makes
+ * docs/semantics.md §1.4 and §2.4 (result): resizing a mapped VMO. Shrinking keeps the mapping but makes
  * the pages past the new end OUT_OF_RANGE (the kernel refuses them too); growing makes them valid
  * again, showing zeros, and the mapping and the VMO see each other's writes.
  */
 
 import assert from "node:assert/strict";
 import { Status, Vmo, VmoOptions } from "../../mod.ts";
+import { P, pattern } from "../_support/mod.ts";
 import {
   assertKernelProt,
   kernelAccess,
   kernelRead,
   mappingRows,
-  P,
-  pattern,
+  owning,
   readBytes,
   readProbe,
   region,
@@ -29,15 +29,10 @@ function mappedResizable(pages = 4, mapPages = pages, vmoOffset = 0) {
   const vmo = Vmo.create(pages * P, RESIZABLE);
   vmo.write(pattern(pages * P), 0);
   const addr = r.vmar.map(0, vmo, vmoOffset, mapPages * P, RW);
-  return {
-    r,
+  return owning(r, [vmo], {
     vmo,
     addr,
-    [Symbol.dispose]() {
-      r[Symbol.dispose]();
-      vmo.close();
-    },
-  };
+  });
 }
 
 Deno.test("§1.4 shrinking a mapped VMO: pages past the end → OUT_OF_RANGE, the mapping stays", () => {

@@ -1,5 +1,5 @@
 /**
- * The root VMAR (ZIRCON.md §2.1, §2.8, API.md "Vmar"): the process's address space, shared with
+ * The root VMAR (docs/semantics.md §2.11, §2.1, §2.8): the process's address space, shared with
  * memory the library does not own (the JS heap, libraries). It cannot be destroyed, and it never
  * unmaps, protects or overwrites what it did not map: a SPECIFIC request over such memory is
  * ALREADY_EXISTS, and an unmap over it leaves it alone.
@@ -16,16 +16,13 @@ import {
   VmarOp,
   Vmo,
 } from "../../mod.ts";
+import { assertStatus, kernelRuns, P, pattern } from "../_support/mod.ts";
 import {
   assertKernelProt,
-  assertStatus,
   foreignMmap,
   foreignMunmap,
   foreignView,
   kernelLayout,
-  kernelRuns,
-  P,
-  pattern,
   R,
   readBytes,
   readProbe,

@@ -1,20 +1,20 @@
 /**
- * ZIRCON.md §2.5: `Vmar.unmap`, its checks in order, and its result in the tree, in the
+ * docs/semantics.md §2.5: `Vmar.unmap`, its checks in order, and its result in the tree, in the
  * kernel (the range becomes `PROT_NONE` reservation again inside a sub-VMAR) and through
  * `readMemory`/`writeMemory`.
  */
 
 import assert from "node:assert/strict";
 import { Rights, Status, Vmar, VmarFlags, Vmo } from "../../mod.ts";
+import { assertStatus, P, pattern } from "../_support/mod.ts";
 import {
   assertKernelProt,
-  assertStatus,
   CAN_RWS,
   kernelAccess,
   kernelLayout,
+  mapped,
   mappingRows,
-  P,
-  pattern,
+  owning,
   R,
   readBytes,
   readProbe,
@@ -25,23 +25,6 @@ import {
   without,
   writeProbe,
 } from "./helpers.ts";
-
-/** A region of 16 pages with a 4-page RW mapping of a patterned VMO at offset 0. */
-function mapped(pages = 4) {
-  const r = region(16);
-  const vmo = Vmo.create(pages * P);
-  vmo.write(pattern(pages * P), 0);
-  const addr = r.vmar.map(0, vmo, 0, pages * P, RW | SPECIFIC);
-  return {
-    r,
-    vmo,
-    addr,
-    [Symbol.dispose]() {
-      r[Symbol.dispose]();
-      vmo.close();
-    },
-  };
-}
 
 Deno.test("§2.5 unmap: handle lookup (no rights needed)", async (t) => {
   using m = mapped();
@@ -272,18 +255,13 @@ function withSub() {
     [4 * P, 6 * P, "rw-s"],
     [6 * P, 16 * P, "---p"],
   ]);
-  return {
-    r,
+  return owning(r, [vmo], {
     vmo,
     sub,
     subBase,
     layout,
     before: rows(r.vmar.infoMaps(), r.base),
-    [Symbol.dispose]() {
-      r[Symbol.dispose]();
-      vmo.close();
-    },
-  };
+  });
 }
 
 function assertUnchanged(s: ReturnType<typeof withSub>): void {

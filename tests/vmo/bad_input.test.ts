@@ -1,5 +1,5 @@
 /**
- * Bad input for every method and every numeric argument (API.md "Conventions"):
+ * Bad input for every method and every numeric argument (docs/semantics.md §0):
  * a negative, fractional, NaN, infinite or non-number value is INVALID_ARGS; a value or a
  * computed end above Number.MAX_SAFE_INTEGER is OUT_OF_RANGE; only ZxError is thrown; and a
  * failing call leaves nothing behind.
@@ -14,7 +14,7 @@ import {
   VmoOptions,
   ZxError,
 } from "../../mod.ts";
-import { assertStatus, countFds, countMemfds, fdIsOpen, P, tempFile } from "../helpers.ts";
+import { assertStatus, countFds, countMemfds, fdIsOpen, P, tempFile } from "../_support/mod.ts";
 
 /** Values that are not a non-negative integer number. */
 const NOT_U64: unknown[] = [
@@ -344,7 +344,7 @@ Deno.test("bad input: OUT_OF_RANGE for computed ends above Number.MAX_SAFE_INTEG
 });
 
 Deno.test("bad input: slice and reference offsets above Number.MAX_SAFE_INTEGER", () => {
-  // API.md makes any value above MAX_SAFE_INTEGER OUT_OF_RANGE; Zircon's own checks for these
+  // docs/semantics.md §0 makes any value above MAX_SAFE_INTEGER OUT_OF_RANGE; Zircon's own checks for these
   // arguments (slice containment, reference offset == 0) say INVALID_ARGS. Either is accepted
   // here (see the report); what is pinned is that it is one of them and nothing leaks.
   const before = countMemfds();

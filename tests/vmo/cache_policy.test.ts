@@ -8,7 +8,7 @@ import {
   VmoChildOptions as C,
   VmoOp,
 } from "../../mod.ts";
-import { assertStatus, filled, P } from "../helpers.ts";
+import { assertStatus, filled, P } from "../_support/mod.ts";
 
 const POLICIES = [
   CachePolicy.CACHED,

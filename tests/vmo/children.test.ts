@@ -15,10 +15,10 @@ import {
   assertStatus,
   countMemfds,
   filled,
-  handleWithRights,
   P,
   pattern,
-} from "../helpers.ts";
+  withRights,
+} from "../_support/mod.ts";
 
 const SNAPSHOT_TYPES: [string, number][] = [
   ["SNAPSHOT", C.SNAPSHOT],
@@ -324,7 +324,7 @@ Deno.test("§1.6 rights of a child: R = (parent - RESIZE) | RESIZE? | GET/SET_PR
     for (const [rname, rights] of rightSets) {
       await t.step(`${resizableParent ? "resizable" : "fixed"} parent, handle ${rname}`, () => {
         using parent = Vmo.create(2 * P, resizableParent ? R : 0);
-        using handle = handleWithRights(parent, rights);
+        using handle = withRights(parent, rights);
         for (const [cname, options, offset, size] of childOptions) {
           using child = handle.createChild(options, offset, size);
           assert.equal(

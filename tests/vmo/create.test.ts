@@ -9,7 +9,7 @@ import {
   VmoOp,
   VmoOptions,
 } from "../../mod.ts";
-import { allZero, assertStatus, P, roundUp } from "../helpers.ts";
+import { allZero, assertStatus, P, roundUp } from "../_support/mod.ts";
 
 Deno.test("§1.2 create: size is rounded up to pages, stream size is the argument", async (t) => {
   for (const size of [0, 1, 100, P - 1, P, P + 1, 3 * P + 17]) {

@@ -26,7 +26,7 @@ import {
   O_RDWR,
   P,
   tempFile,
-} from "../helpers.ts";
+} from "../_support/mod.ts";
 
 /** A read-only fd for the same memory as `fd`, opened anew through /proc. */
 function readOnlyReopen(fd: number): number {

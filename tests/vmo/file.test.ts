@@ -17,7 +17,7 @@ import {
   pattern,
   runDeno,
   tempFile,
-} from "../helpers.ts";
+} from "../_support/mod.ts";
 
 function withFile(content: Uint8Array<ArrayBuffer> | string, fn: (path: string) => void): void {
   const path = tempFile(content);

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Status, Vmar, VmarFlags, Vmo, VmoOptions } from "../../mod.ts";
 import { vmoObjectOf } from "../../src/vmo/vmo.ts";
-import { assertStatus, fdIsOpen, libc, O_RDWR, P } from "../helpers.ts";
+import { assertStatus, fdIsOpen, libc, O_RDWR, P } from "../_support/mod.ts";
 
 Deno.test("a VMO whose fd was closed and reused outside vmo refuses to map: BAD_HANDLE", () => {
   using vmo = Vmo.create(4 * P, VmoOptions.RESIZABLE);

@@ -10,7 +10,7 @@ import {
   VmoOp,
   VmoOptions,
 } from "../../mod.ts";
-import { assertStatus, filled, P, tempFile } from "../helpers.ts";
+import { assertStatus, filled, P, tempFile } from "../_support/mod.ts";
 
 const BASE = F.TYPE_PAGED | F.VIA_HANDLE;
 

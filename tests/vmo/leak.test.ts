@@ -17,7 +17,7 @@ import {
   P,
   pattern,
   tempFile,
-} from "../helpers.ts";
+} from "../_support/mod.ts";
 
 function describeDiff(before: Map<number, string>, after: Map<number, string>): string {
   const added = [...after].filter(([fd]) => !before.has(fd)).map(([fd, t]) => `+${fd} ${t}`);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DEFAULT_VMO_RIGHTS, Rights, Status, Vmo } from "../../mod.ts";
-import { assertStatus, P } from "../helpers.ts";
+import { assertStatus, P } from "../_support/mod.ts";
 
 Deno.test("§1.10 a new VMO's name is empty", () => {
   using vmo = Vmo.create(P);

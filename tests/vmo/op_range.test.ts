@@ -9,7 +9,7 @@ import {
   VmoOp,
   VmoOptions,
 } from "../../mod.ts";
-import { allZero, assertStatus, filled, P, pattern, tempFile } from "../helpers.ts";
+import { allZero, assertStatus, filled, P, pattern, tempFile } from "../_support/mod.ts";
 
 const MAX = Number.MAX_SAFE_INTEGER;
 

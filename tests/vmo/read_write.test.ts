@@ -10,7 +10,7 @@ import {
   VmoOp,
   VmoOptions,
 } from "../../mod.ts";
-import { allZero, assertStatus, filled, P, pattern } from "../helpers.ts";
+import { allZero, assertStatus, filled, P, pattern } from "../_support/mod.ts";
 
 Deno.test("§1.3 read and write round-trip", async (t) => {
   await t.step("at offset 0, inside a page, across pages, at the last byte", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { DEFAULT_VMO_RIGHTS, Rights, Status, Vmo, VmoChildOptions, VmoOptions } from "../../mod.ts";
-import { allZero, assertStatus, filled, P, roundUp } from "../helpers.ts";
+import { allZero, assertStatus, filled, P, roundUp } from "../_support/mod.ts";
 
 const R = VmoOptions.RESIZABLE;
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Vmo, VmoChildOptions as C } from "../../mod.ts";
-import { allZero, P, pattern } from "../helpers.ts";
+import { allZero, P, pattern } from "../_support/mod.ts";
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;

@@ -22,14 +22,7 @@ import {
   Vmo,
   ZxError,
 } from "../../../mod.ts";
-
-const c = Deno.dlopen("libc.so.6", {
-  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
-  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
-  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-}).symbols;
-const cstr = (s: string) => new TextEncoder().encode(s + "\0");
+import { cstr, sys as c } from "../../_support/libc.ts";
 
 const root = Vmar.root();
 const seen: Record<string, string> = {};

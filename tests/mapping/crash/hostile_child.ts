@@ -7,7 +7,7 @@
  * - `calls`: how many calls were made;
  * - `nonZx`: calls with plain hostile values (wrong types, out-of-range numbers, typed arrays
  *   of other kinds, detached or shared buffers) that threw something other than a `ZxError`
- *   (API.md: "Nothing else is thrown");
+ *   (docs/semantics.md §0: nothing else is thrown);
  * - `fakes`: outcomes of calls with objects that only pretend to be byte arrays (a prototype
  *   without a typed array, a Proxy, own `length`/`subarray` properties, a source whose
  *   elements are getters that protect or unmap the memory in the middle of the copy) and of

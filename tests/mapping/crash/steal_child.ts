@@ -2,7 +2,7 @@
  * Run by tests/mapping/crash.test.ts in a child `deno run --allow-ffi`, one variant per
  * process (`Deno.args[0]`): a `dst` is any `Uint8Array`, so its own `set` property is the
  * caller's code, and `readAt` must never hand it a view of its memory (the library copies with
- * the built-in `set`). Each variant records whether the thief's `set` was called at all. API.md's safety invariant says
+ * the built-in `set`). Each variant records whether the thief's `set` was called at all. The safety invariant (docs/semantics.md §7) says
  * no call can crash the process whatever the arguments; a view over memory that is readable but
  * not writable must never reach user code (a write through it faults).
  *

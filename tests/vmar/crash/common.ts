@@ -14,10 +14,16 @@
  * @module
  */
 
-import { PAGE_SIZE, Status, statusName, type Vmar, ZxError } from "../../../mod.ts";
+import { PAGE_SIZE, Status, statusName, type Vmar, VmarFlags, ZxError } from "../../../mod.ts";
+import { ramp } from "../../_support/bytes.ts";
 
 /** The page size, shorter. */
 export const P: number = PAGE_SIZE;
+export const R: number = VmarFlags.PERM_READ;
+export const RW: number = R | VmarFlags.PERM_WRITE;
+/** CAN_MAP_READ | CAN_MAP_WRITE | CAN_MAP_SPECIFIC: what the children's regions allow. */
+export const CAN: number = VmarFlags.CAN_MAP_READ | VmarFlags.CAN_MAP_WRITE |
+  VmarFlags.CAN_MAP_SPECIFIC;
 
 /** `{ status }`: the call must throw a `ZxError` with that status. */
 export interface Throws {
@@ -36,11 +42,9 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** `n` bytes of a pattern that depends on `seed`. */
+/** `n` bytes of a pattern that depends on `seed` (the checksums in crash.test.ts assume it). */
 export function pattern(seed: number, n: number): Uint8Array {
-  const bytes = new Uint8Array(n);
-  for (let i = 0; i < n; i++) bytes[i] = (seed * 31 + i * 7 + 1) & 0xff;
-  return bytes;
+  return ramp(n, seed * 31 + 1, 7);
 }
 
 /** Bytes of memory at `addr`, straight through a pointer: faults if the memory is not there. */

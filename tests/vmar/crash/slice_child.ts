@@ -5,14 +5,12 @@
  * @module
  */
 
-import { Vmar, VmarFlags as F, Vmo, VmoChildOptions } from "../../../mod.ts";
-import { ACCESS_DENIED, Checker, OUT_OF_RANGE, P, pattern } from "./common.ts";
+import { Vmar, Vmo, VmoChildOptions } from "../../../mod.ts";
+import { ACCESS_DENIED, CAN, Checker, OUT_OF_RANGE, P, pattern, R, RW } from "./common.ts";
 
 const c = new Checker("slice-past-end");
-const R = F.PERM_READ;
-const RW = F.PERM_READ | F.PERM_WRITE;
 const root = Vmar.root();
-const [region] = root.allocate(0, 16 * P, F.CAN_MAP_READ | F.CAN_MAP_WRITE | F.CAN_MAP_SPECIFIC);
+const [region] = root.allocate(0, 16 * P, CAN);
 using parent = Vmo.create(4 * P);
 for (let i = 0; i < 4; i++) parent.write(pattern(i, P), i * P);
 using slice = parent.createChild(VmoChildOptions.SLICE, P, 2 * P);

@@ -5,13 +5,12 @@
  * @module
  */
 
-import { Vmar, VmarFlags as F, Vmo } from "../../../mod.ts";
-import { Checker, NOT_FOUND, P, pattern } from "./common.ts";
+import { Vmar, Vmo } from "../../../mod.ts";
+import { CAN, Checker, NOT_FOUND, P, pattern, RW } from "./common.ts";
 
 const c = new Checker("after-unmap");
-const RW = F.PERM_READ | F.PERM_WRITE;
 const root = Vmar.root();
-const [region] = root.allocate(0, 16 * P, F.CAN_MAP_READ | F.CAN_MAP_WRITE | F.CAN_MAP_SPECIFIC);
+const [region] = root.allocate(0, 16 * P, CAN);
 using vmo = Vmo.create(4 * P);
 
 // A sub-VMAR mapping: write every page, unmap it all, then probe every page at four offsets.

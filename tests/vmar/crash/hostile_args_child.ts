@@ -5,7 +5,7 @@
  * positions, non-VMOs in the VMO position, and foreign `this` values. Everything must end in a
  * `ZxError` (or a harmless success) with the status the API promises, and the process lives.
  *
- * API.md: a size, offset or address that is not a non-negative integer is `INVALID_ARGS`;
+ * docs/semantics.md §0: a size, offset or address that is not a non-negative integer is `INVALID_ARGS`;
  * flags and ops must be 32-bit unsigned integers (`INVALID_ARGS`); a closed handle is
  * `BAD_HANDLE`; a non-VMO in the VMO slot is `BAD_HANDLE` (not a handle) or `WRONG_TYPE`.
  *
@@ -13,12 +13,9 @@
  */
 
 import { Status, Vmar, VmarFlags as F, VmarOp, Vmo } from "../../../mod.ts";
-import { Checker, P } from "./common.ts";
+import { CAN, Checker, P, R, RW } from "./common.ts";
 
 const c = new Checker("hostile-args");
-const R = F.PERM_READ;
-const RW = F.PERM_READ | F.PERM_WRITE;
-const CAN = F.CAN_MAP_READ | F.CAN_MAP_WRITE | F.CAN_MAP_SPECIFIC;
 
 /** Not a non-negative integer: INVALID_ARGS wherever a size, offset, address or flag goes. */
 const BAD_SHAPE: unknown[] = [

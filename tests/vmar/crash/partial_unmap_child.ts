@@ -6,11 +6,9 @@
  */
 
 import { Status, Vmar, VmarFlags as F, Vmo } from "../../../mod.ts";
-import { BAD_STATE, Checker, NOT_FOUND, P, pattern } from "./common.ts";
+import { BAD_STATE, CAN, Checker, NOT_FOUND, P, pattern, RW } from "./common.ts";
 
 const c = new Checker("partial-unmap");
-const RW = F.PERM_READ | F.PERM_WRITE;
-const CAN = F.CAN_MAP_READ | F.CAN_MAP_WRITE | F.CAN_MAP_SPECIFIC;
 const root = Vmar.root();
 const [region, base] = root.allocate(0, 32 * P, CAN);
 using vmo = Vmo.create(4 * P);

@@ -7,13 +7,20 @@
  */
 
 import { Status, Vmar, VmarFlags as F, Vmo, VmoChildOptions } from "../../../mod.ts";
-import { ACCESS_DENIED, Checker, NOT_FOUND, OUT_OF_RANGE, P, pattern } from "./common.ts";
+import {
+  ACCESS_DENIED,
+  CAN,
+  Checker,
+  NOT_FOUND,
+  OUT_OF_RANGE,
+  P,
+  pattern,
+  R,
+  RW,
+} from "./common.ts";
 
 const c = new Checker("overwrite");
-const R = F.PERM_READ;
-const RW = F.PERM_READ | F.PERM_WRITE;
 const OVER = F.SPECIFIC_OVERWRITE;
-const CAN = F.CAN_MAP_READ | F.CAN_MAP_WRITE | F.CAN_MAP_SPECIFIC;
 const root = Vmar.root();
 const [region, base] = root.allocate(0, 16 * P, CAN);
 using va = Vmo.create(4 * P);

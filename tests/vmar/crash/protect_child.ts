@@ -6,12 +6,9 @@
  */
 
 import { Status, Vmar, VmarFlags as F, Vmo } from "../../../mod.ts";
-import { ACCESS_DENIED, Checker, P, pattern } from "./common.ts";
+import { ACCESS_DENIED, CAN, Checker, P, pattern, R, RW } from "./common.ts";
 
 const c = new Checker("protect");
-const R = F.PERM_READ;
-const RW = F.PERM_READ | F.PERM_WRITE;
-const CAN = F.CAN_MAP_READ | F.CAN_MAP_WRITE | F.CAN_MAP_SPECIFIC;
 const root = Vmar.root();
 const [region, base] = root.allocate(0, 16 * P, CAN);
 using vmo = Vmo.create(3 * P);

@@ -8,7 +8,7 @@
  */
 
 import { Vmar, VmarFlags as F, VmarOp, Vmo, VmoChildOptions, VmoOptions } from "../../../mod.ts";
-import { Checker, P, pattern, prng } from "./common.ts";
+import { CAN, Checker, P, pattern, prng } from "./common.ts";
 
 const c = new Checker("random-probes");
 /**
@@ -19,7 +19,6 @@ const cRoot = new Checker("random-probes-root");
 const rand = prng(Number(Deno.args[0] ?? 20240611));
 const int = (n: number) => Math.floor(rand() * n);
 const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
-const CAN = F.CAN_MAP_READ | F.CAN_MAP_WRITE | F.CAN_MAP_SPECIFIC;
 const PAGES = 32;
 const root = Vmar.root();
 const [region, base] = root.allocate(0, PAGES * P, CAN);

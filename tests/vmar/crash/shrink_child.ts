@@ -1,18 +1,17 @@
 /**
  * Crash child: a resizable VMO mapped in a sub-VMAR and in the process root, shrunk under
  * the mappings (SIGBUS territory for a direct access), through its own and a duplicate handle,
- * then grown again (ZIRCON.md §1.4).
+ * then grown again (docs/semantics.md §1.4).
  *
  * @module
  */
 
-import { Status, Vmar, VmarFlags as F, VmarOp, Vmo, VmoOptions } from "../../../mod.ts";
-import { Checker, OUT_OF_RANGE, P, pattern } from "./common.ts";
+import { Status, Vmar, VmarOp, Vmo, VmoOptions } from "../../../mod.ts";
+import { CAN, Checker, OUT_OF_RANGE, P, pattern, RW } from "./common.ts";
 
 const c = new Checker("shrink");
-const RW = F.PERM_READ | F.PERM_WRITE;
 const root = Vmar.root();
-const [region] = root.allocate(0, 16 * P, F.CAN_MAP_READ | F.CAN_MAP_WRITE | F.CAN_MAP_SPECIFIC);
+const [region] = root.allocate(0, 16 * P, CAN);
 using vmo = Vmo.create(4 * P, VmoOptions.RESIZABLE);
 
 const a = region.map(0, vmo, 0, 4 * P, RW);
