@@ -20,7 +20,7 @@ import {
   VmoOptions,
   ZxError,
 } from "../../mod.ts";
-import { assertStatus, fdIsOpen, listFds, P, pattern } from "../helpers.ts";
+import { assertStatus, fdIsOpen, listFds, P, pattern } from "../_support/mod.ts";
 
 const O_ACCMODE = 3;
 const F_GETFL = 3;

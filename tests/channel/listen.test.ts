@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { Channel, Status, type Vmo, ZxError } from "../../mod.ts";
-import { assertStatus } from "../helpers.ts";
+import { assertStatus } from "../_support/mod.ts";
 
 function tempPath(): string {
   return Deno.makeTempDirSync({ prefix: "vmo-chan-" }) + "/s.sock";

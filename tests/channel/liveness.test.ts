@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { Channel, futexWait, futexWake, Mapping } from "../../mod.ts";
-import { runDeno } from "../helpers.ts";
+import { runDeno } from "../_support/mod.ts";
 
 const child = new URL("./liveness_child.ts", import.meta.url);
 const flags = ["--allow-ffi", "--allow-read", "--allow-write"];

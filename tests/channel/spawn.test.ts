@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { Channel, spawn, Status } from "../../mod.ts";
-import { assertStatus, libc, listFds } from "../helpers.ts";
+import { assertStatus, libc, listFds } from "../_support/mod.ts";
 
 const script = new URL("./spawn_child.ts", import.meta.url).pathname;
 const flags = ["run", "--quiet", "--allow-ffi", "--allow-env", "--allow-read"];

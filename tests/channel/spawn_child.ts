@@ -5,7 +5,7 @@
  */
 
 import { Channel } from "../../mod.ts";
-import { listFds } from "../helpers.ts";
+import { listFds } from "../_support/proc.ts";
 
 const fds = listFds();
 const sockets = [...fds].filter(([, target]) => target.startsWith("socket:")).map(([fd]) => fd);

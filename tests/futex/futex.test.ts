@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { futexWait, futexWake, Mapping, spawn, Status, ZxError } from "../../mod.ts";
-import { assertStatus, runDeno } from "../helpers.ts";
+import { assertStatus, runDeno } from "../_support/mod.ts";
 
 async function rejectsWith(promise: Promise<unknown>, status: Status): Promise<void> {
   await assert.rejects(promise, (e) => {
