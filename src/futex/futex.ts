@@ -102,6 +102,22 @@ class WaitLease implements Lease {
 const waits = new Set<WaitLease>();
 
 /**
+ * The most waits one process (one isolate) has in the kernel at once. Each holds a thread of
+ * the runtime's pool for nonblocking calls, which has 32: a 32nd wait would starve every other
+ * nonblocking call, channel reads among them, and could deadlock a program whose wake-up comes
+ * through one. Half the pool is left free.
+ *
+ * @example
+ * ```ts
+ * import { MAX_CONCURRENT_WAITS } from "@vmo/vmo";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(MAX_CONCURRENT_WAITS, 16);
+ * ```
+ */
+export const MAX_CONCURRENT_WAITS = 16;
+
+/**
  * Zircon's `zx_futex_wait`: waits until the 4-byte word at `offset` of `buffer` is woken by
  * {@linkcode futexWake} (from this or any process mapping the same memory), provided it holds
  * `current` when the wait starts. Runs on a runtime thread: the event loop runs on meanwhile.
@@ -113,7 +129,9 @@ const waits = new Set<WaitLease>();
  * memfd) is `NOT_SUPPORTED`.
  *
  * Errors (the promise rejects): `BAD_STATE` when the word is not `current`, or when the memory
- * is unmapped (or loses read-write access) while waiting; `TIMED_OUT` after `timeoutMs`
+ * is unmapped (or loses read-write access) while waiting; `NO_RESOURCES` when
+ * `MAX_CONCURRENT_WAITS` (16) waits of this process are already in the kernel (each holds a
+ * thread of the runtime's pool of 32); `TIMED_OUT` after `timeoutMs`
  * milliseconds (0 checks the word and times out at once); `INVALID_ARGS` for a misaligned
  * offset, a bad `current` or a negative timeout; `OUT_OF_RANGE` past the end of the buffer.
  *
@@ -168,6 +186,9 @@ export function futexWait(
     for (let i = spinBudget; i > 0; i--) {
       Atomics.pause();
       if (Atomics.load(word.view, 0) !== value) return Promise.resolve();
+    }
+    if (waits.size >= MAX_CONCURRENT_WAITS) {
+      fail(Status.NO_RESOURCES, `more than ${MAX_CONCURRENT_WAITS} futex waits at once`);
     }
   } catch (error) {
     return Promise.reject(error);

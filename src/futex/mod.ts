@@ -4,4 +4,4 @@
  * @module
  */
 
-export { futexWait, futexWake } from "./futex.ts";
+export { futexWait, futexWake, MAX_CONCURRENT_WAITS } from "./futex.ts";

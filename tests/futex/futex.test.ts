@@ -5,7 +5,16 @@
  */
 
 import assert from "node:assert/strict";
-import { futexWait, futexWake, Mapping, spawn, Status, ZxError } from "../../mod.ts";
+import {
+  Channel,
+  futexWait,
+  futexWake,
+  Mapping,
+  MAX_CONCURRENT_WAITS,
+  spawn,
+  Status,
+  ZxError,
+} from "../../mod.ts";
 import { assertStatus, runDeno } from "../_support/mod.ts";
 
 async function rejectsWith(promise: Promise<unknown>, status: Status): Promise<void> {
@@ -68,6 +77,29 @@ Deno.test("futex: wake counts the waiters it woke; slices name the same word", a
   assert.equal(futexWake(mapping, 64, 5), 0);
   mapping.close();
   vmo.close();
+});
+
+Deno.test("futex: at most 16 waits at once, and channel reads still run beside them", async () => {
+  const [mapping, vmo] = Mapping.allocate(4096);
+  const waits = Array.from(
+    { length: MAX_CONCURRENT_WAITS },
+    (_, i) => futexWait(mapping, 4 * i, 0),
+  );
+  await rejectsWith(futexWait(mapping, 4 * MAX_CONCURRENT_WAITS, 0), Status.NO_RESOURCES);
+  // a wait that needs no thread (the word is not current) is still answered
+  mapping.writeU32(4 * MAX_CONCURRENT_WAITS, 1);
+  await rejectsWith(futexWait(mapping, 4 * MAX_CONCURRENT_WAITS, 0), Status.BAD_STATE);
+  await sleep(50);
+  const [a, b] = Channel.createPair();
+  const read = b.read();
+  setTimeout(() => a.write(new Uint8Array([3])), 20);
+  assert.equal((await read).bytes[0], 3, "the channel poll found a thread");
+  for (let i = 0; i < MAX_CONCURRENT_WAITS; i++) {
+    mapping.writeU32(4 * i, 1);
+    futexWake(mapping, 4 * i, 1);
+  }
+  await Promise.all(waits);
+  for (const h of [a, b, mapping, vmo]) h.close();
 });
 
 Deno.test("futex: a wait on memory unmapped while it sleeps ends with BAD_STATE", async () => {
