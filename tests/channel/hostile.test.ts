@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { Channel, type ChannelMessage, spawn, Status, Vmo, ZxError } from "../../mod.ts";
+import { Channel, type ChannelMessage, spawn, Status, type Vmo, ZxError } from "../../mod.ts";
 import { listFds } from "../_support/mod.ts";
 
 const BULK = 10_000;
