@@ -243,7 +243,7 @@ export class Channel extends Handle {
       return Promise.reject(error);
     }
     return new Promise<ChannelMessage>((resolve, reject) => {
-      object.readers.push({ resolve: resolve as (m: unknown) => void, reject });
+      object.readers.push({ handle: this, resolve: resolve as (m: unknown) => void, reject });
       waitForMessage(object);
     });
   }

@@ -23,6 +23,12 @@ export const DEFAULT_CHANNEL_RIGHTS: number = Rights.TRANSFER | Rights.WAIT | Ri
 
 /** A `read()` waiting for a message. */
 export interface PendingRead {
+  /**
+   * The handle the read was made on, held so that it stays reachable while the read waits: a
+   * program that awaits `Channel.fromEnv().read()` keeps no other reference, and the handle's
+   * finalizer would close the channel and cancel the read.
+   */
+  handle: object;
   resolve(message: unknown): void;
   reject(error: ZxError): void;
 }

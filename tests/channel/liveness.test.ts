@@ -29,6 +29,12 @@ Deno.test("liveness: an open pending read keeps the process alive until it compl
   assert.match(r.stdout, /got 7/);
 });
 
+Deno.test("liveness: a channel whose only reference is its pending read survives a GC", async () => {
+  const r = await runDeno([...flags, "--v8-flags=--expose-gc"], child, ["unreachable-read"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /got 5/);
+});
+
 Deno.test("liveness: timers keep firing while read() and futexWait() are pending", async () => {
   const [a, b] = Channel.createPair();
   const [mapping, vmo] = Mapping.allocate(4096);

@@ -4,6 +4,8 @@
  * - "closed-accept": an accept is pending, the listener is closed: likewise.
  * - "open-read": a read is pending on an open channel whose peer writes after 300 ms from an
  *   unref'd timer: the read must keep the process alive, and it prints the byte.
+ * - "unreachable-read" (run with --expose-gc): the only reference to the channel is the pending
+ *   read; a garbage collection must not close it (its finalizer would cancel the read).
  */
 
 import { Channel } from "../../mod.ts";
@@ -31,4 +33,15 @@ if (which === "closed-read") {
   // An unref'd timer does not hold the process: the pending read must.
   const t = setTimeout(() => a.write(new Uint8Array([7])), 300);
   Deno.unrefTimer(t);
+} else if (which === "unreachable-read") {
+  const pair = Channel.createPair();
+  const a = pair[0];
+  const pending = pair.pop()!.read();
+  pair.length = 0;
+  setTimeout(() => {
+    (globalThis as unknown as { gc(): void }).gc();
+    setTimeout(() => a.write(new Uint8Array([5])), 50);
+  }, 50);
+  pending.then((m) => console.log("got", m.bytes[0]), (e) => console.log(String(e)))
+    .finally(() => a.close());
 }
