@@ -392,7 +392,7 @@ async function runMaps(pidText: string | undefined): Promise<number> {
   const pid = parsePid(pidText);
   needPermission("ffi", "--allow-ffi", "Deno's file APIs refuse /proc; vmo reads it through libc");
   const { formatMaps, MapInfoType, ZxError } = await import("./mod.ts");
-  // Stopgap below mod.ts (DESIGN.md wants the CLI on mod.ts only): the library's /proc reader
+  // Stopgap below mod.ts (the CLI should use mod.ts only): the library's /proc reader
   // (through libc: Deno's file APIs refuse /proc) and formatMaps' size units are not exported.
   const { readProcFile } = await import("./src/vmar/linux.ts");
   const { humanBytes } = await import("./src/vmar/format.ts");

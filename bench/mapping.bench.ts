@@ -19,8 +19,11 @@
  * The goals: 64 B within 2x, 1 MiB at no less than 0.9x the baseline's speed.
  *
  * Groups `readU32` and `writeU32` compare the library's typed accesses at offset 64 with
- * `DataView.getUint32`/`setUint32` (little-endian) on the plain view (the baseline). The goal:
- * within 2x.
+ * `DataView.getUint32`/`setUint32` (little-endian) on the plain view (the baseline); group
+ * `writeU64` does the same with `setBigUint64`. Group `mixed widths` makes ten typed accesses
+ * (u8/u16/u32/u64/f64 writes, then reads) at a moving, mostly unaligned offset per call,
+ * against the same `DataView` calls. The goal: within 2x. (`deno bench` reports means, which
+ * outliers skew on a shared machine: tools/accessor_medians.ts gives interleaved medians.)
  *
  * Everything is released when the bench process unloads (the plain view detached, the mapping
  * closed, the VMO closed).
@@ -163,5 +166,56 @@ Deno.bench({
   fn: () => {
     value = (value + 1) >>> 0;
     rawData.setUint32(TYPED_AT, value, true);
+  },
+});
+
+let wide = 0n;
+Deno.bench({
+  name: "Mapping.writeU64",
+  group: "writeU64",
+  fn: () => {
+    wide = (wide + 1n) & 0xffff_ffff_ffff_ffffn;
+    mapping.writeU64(TYPED_AT, wide);
+  },
+});
+Deno.bench({
+  name: "DataView.setBigUint64 on the plain view",
+  group: "writeU64",
+  baseline: true,
+  fn: () => {
+    wide = (wide + 1n) & 0xffff_ffff_ffff_ffffn;
+    rawData.setBigUint64(TYPED_AT, wide, true);
+  },
+});
+
+let at = 0;
+Deno.bench({
+  name: "Mapping, u8/u16/u32/u64/f64 writes and reads",
+  group: "mixed widths",
+  fn: () => {
+    at = (at + 37) & 0xfff;
+    mapping.writeU8(at, at & 0xff);
+    mapping.writeU16(at + 1, at);
+    mapping.writeU32(at + 3, at);
+    mapping.writeU64(at + 7, 1n);
+    mapping.writeF64(at + 15, at * 0.5);
+    sink ^= mapping.readU8(at + 2) ^ mapping.readU16(at + 5) ^ mapping.readU32(at + 9) ^
+      Number(mapping.readU64(at + 11) & 0xffn) ^ (mapping.readF64(at + 17) | 0);
+  },
+});
+Deno.bench({
+  name: "DataView, the same accesses on the plain view",
+  group: "mixed widths",
+  baseline: true,
+  fn: () => {
+    at = (at + 37) & 0xfff;
+    rawData.setUint8(at, at & 0xff);
+    rawData.setUint16(at + 1, at, true);
+    rawData.setUint32(at + 3, at, true);
+    rawData.setBigUint64(at + 7, 1n, true);
+    rawData.setFloat64(at + 15, at * 0.5, true);
+    sink ^= rawData.getUint8(at + 2) ^ rawData.getUint16(at + 5, true) ^
+      rawData.getUint32(at + 9, true) ^ Number(rawData.getBigUint64(at + 11, true) & 0xffn) ^
+      (rawData.getFloat64(at + 17, true) | 0);
   },
 });

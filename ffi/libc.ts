@@ -3,7 +3,7 @@
  * below; nothing else in the project opens a library.
  *
  * 64-bit parameters are declared `i64`/`u64`/`usize` and callers pass bigints: a JS number
- * there costs 55 to 150 ns per call (shared/PLATFORM.md). Results that can fail are returned
+ * there costs 55 to 150 ns per call. Results that can fail are returned
  * raw, as C returns them; the caller reads errno with {@linkcode lastErrno} before any other
  * FFI call and turns it into an error.
  *

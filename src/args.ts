@@ -156,3 +156,8 @@ export function checkSafe(value: number, what: string): void {
     fail(Status.OUT_OF_RANGE, `${what} ${value} is above Number.MAX_SAFE_INTEGER`);
   }
 }
+
+/** Whether any bit of `bits` is set in `value` (an option, flag or permission test). */
+export function has(value: number, bits: number): boolean {
+  return (value & bits) !== 0;
+}

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { fail, Status } from "./status.ts";
+
 /**
  * Zircon's handle rights (`zx_rights_t`) as unsigned numbers. A handle's rights decide what
  * it may do; `duplicate` and `replace` can keep or drop rights, never add them.
@@ -64,4 +66,21 @@ export const DEFAULT_VMAR_RIGHTS: number = (Rights.BASIC & ~Rights.WAIT) | Right
 /** Whether every bit of `wanted` is in `have`. */
 export function hasRights(have: number, wanted: number): boolean {
   return (have & wanted) === wanted;
+}
+
+/** `ACCESS_DENIED` naming `what` and the rights it lacks, unless `rights` has all of `wanted`. */
+export function needRights(rights: number, wanted: number, what: string): void {
+  if (!hasRights(rights, wanted)) {
+    fail(Status.ACCESS_DENIED, `${what} needs the ${rightNames(wanted)} right`);
+  }
+}
+
+/** The names of the single rights set in `rights`, joined with "and". */
+function rightNames(rights: number): string {
+  return Object.entries(Rights)
+    .filter(([name, bit]) =>
+      name !== "BASIC" && bit !== 0 && (rights & bit) === bit && bit < 0x8000_0000
+    )
+    .map(([name]) => name)
+    .join(" and ");
 }

@@ -85,6 +85,12 @@ export interface SyscallCause {
  * with its name and says which argument or rule failed, and `cause` names the Linux call when
  * one failed.
  *
+ * An error about a range of memory may also say which operation failed (`op`, such as
+ * `"read"`) and on which bytes (`range`: the first address or offset and the length), the way
+ * openvmm's guest-memory errors carry theirs: a guest-memory layer can then name the
+ * guest-physical range at fault without the caller parsing the message. Both are absent unless
+ * the thrower gives them.
+ *
  * @example
  * ```ts
  * import { Status, Vmo, ZxError } from "@vmo/vmo";
@@ -95,18 +101,53 @@ export interface SyscallCause {
  *   (e) => e instanceof ZxError && e.status === Status.INVALID_ARGS,
  * );
  * ```
+ *
+ * @example An error naming its operation and range
+ * ```ts
+ * import { Status, ZxError } from "@vmo/vmo";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new ZxError(Status.OUT_OF_RANGE, "guest read past the end of RAM", undefined, {
+ *   op: "read",
+ *   range: { start: 0x1000_0000, len: 4096 },
+ * });
+ * assert.equal(error.op, "read");
+ * assert.deepEqual(error.range, { start: 0x1000_0000, len: 4096 });
+ * ```
  */
 export class ZxError extends Error {
   /** The Zircon status of the failure. */
   readonly status: Status;
   /** The failed Linux call, when the failure came from one. */
   declare readonly cause?: SyscallCause;
+  /** The operation that failed (`"read"`, `"write"`, `"fill"`...), when the thrower said. */
+  declare readonly op?: string;
+  /**
+   * The bytes the failed operation was on, when the thrower said: the first address (or
+   * offset, in the space the message names: guest-physical for guest memory) and the length.
+   */
+  declare readonly range?: { readonly start: number; readonly len: number };
 
-  /** Builds an error whose message is `"<status name>: <message>"`. */
-  constructor(status: Status, message: string, cause?: SyscallCause) {
+  /**
+   * Builds an error whose message is `"<status name>: <message>"`; `where` sets `op` and
+   * `range` (each only when given).
+   */
+  constructor(
+    status: Status,
+    message: string,
+    cause?: SyscallCause,
+    where?: { op?: string; range?: { start: number; len: number } },
+  ) {
     super(`${statusName(status)}: ${message}`, cause === undefined ? undefined : { cause });
     this.name = "ZxError";
     this.status = status;
+    if (where?.op !== undefined) {
+      Object.defineProperty(this, "op", { value: where.op, enumerable: true });
+    }
+    if (where?.range !== undefined) {
+      const range = Object.freeze({ start: where.range.start, len: where.range.len });
+      Object.defineProperty(this, "range", { value: range, enumerable: true });
+    }
   }
 }
 

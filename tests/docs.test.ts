@@ -129,13 +129,7 @@ Deno.test("docs: no file outside src/ and ffi/ points outside the repository", (
   assert.deepEqual(offenders((file) => !underLibrary(file)), []);
 });
 
-// Ignored until the lead applies the src/ and ffi/ comment fixes listed in the house-tests
-// report (those files are being refactored on another branch); then drop `ignore`.
-Deno.test({
-  name: "docs: no file in src/ or ffi/ points outside the repository",
-  ignore: true,
-  fn() {
-    if (!haveGit()) return;
-    assert.deepEqual(offenders(underLibrary), []);
-  },
+Deno.test("docs: no file in src/ or ffi/ points outside the repository", () => {
+  if (!haveGit()) return;
+  assert.deepEqual(offenders(underLibrary), []);
 });

@@ -120,3 +120,37 @@ Deno.test("ZxError shape", async (t) => {
     }
   });
 });
+
+Deno.test("ZxError op and range", async (t) => {
+  await t.step("absent unless given", () => {
+    const error = new ZxError(Status.IO, "plain");
+    assert.equal(error.op, undefined);
+    assert.equal(error.range, undefined);
+    assert.ok(!("op" in error) && !("range" in error));
+  });
+  await t.step("given: kept, with the status, message and cause unchanged", () => {
+    const cause = { syscall: "pread", errno: 5, code: "EIO" };
+    const error = new ZxError(Status.IO, "guest read failed", cause, {
+      op: "read",
+      range: { start: 0x8000_0000, len: 0x2000 },
+    });
+    assert.equal(error.status, Status.IO);
+    assert.equal(error.message, "ZX_ERR_IO: guest read failed");
+    assert.deepEqual(error.cause, cause);
+    assert.equal(error.op, "read");
+    assert.deepEqual(error.range, { start: 0x8000_0000, len: 0x2000 });
+  });
+  await t.step("the range is a frozen copy of what was given", () => {
+    const given = { start: 4096, len: 16 };
+    const error = new ZxError(Status.OUT_OF_RANGE, "write", undefined, {
+      op: "write",
+      range: given,
+    });
+    given.start = 0;
+    assert.equal(error.range?.start, 4096);
+    assert.ok(Object.isFrozen(error.range));
+    assert.throws(() => {
+      (error as { op?: string }).op = "other";
+    }, TypeError);
+  });
+});

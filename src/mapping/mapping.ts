@@ -10,7 +10,7 @@ import { rightsOf } from "../handle.ts";
 import { Rights } from "../rights.ts";
 import { fail, Status } from "../status.ts";
 import { VmarFlags } from "../vmar/constants.ts";
-import type { Lease } from "../vmar/region.ts";
+import type { Lease } from "../vmar/watch.ts";
 import { Vmar, vmarObjectOf } from "../vmar/vmar.ts";
 import { VmoChildOptions } from "../vmo/constants.ts";
 import { Vmo, vmoObjectOf } from "../vmo/vmo.ts";

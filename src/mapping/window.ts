@@ -5,9 +5,10 @@
  * the region tree, which detaches it before the memory under it loses the permission it needs
  * (unmap, protect, destroy, overwrite, VMO shrink). A detached view has length 0, so "is the
  * cached view usable" is one length test, and every copy on the fast path is a plain
- * `Uint8Array.set`. When the test fails, the slow path asks the tree: `BAD_STATE` once the
- * memory was unmapped, `ACCESS_DENIED` or `OUT_OF_RANGE` for the pages touched, and otherwise a
- * fresh view.
+ * `Uint8Array.set`. When the test fails, the slow path asks the tree with one query
+ * (`queryRange`: one walk gives the status, the viewability and the mappings a new view is
+ * watched on): `BAD_STATE` once the memory was unmapped, `ACCESS_DENIED` or `OUT_OF_RANGE` for
+ * the pages touched, and otherwise a fresh view.
  *
  * Views over memory that is readable but not writable are kept internal and only read from:
  * JavaScript has no read-only typed array, and a write through one would kill the process.
@@ -20,15 +21,14 @@
 
 import { fail, Status } from "../status.ts";
 import {
-  accessStatus,
-  addWatch,
+  copyMemory,
   type Lease,
   PERM_READ,
   PERM_WRITE,
-  viewable,
+  queryRange,
+  type RangeQuery,
   type VmarObject,
-} from "../vmar/region.ts";
-import { copyMemory } from "../vmar/vmar.ts";
+} from "../vmar/memory.ts";
 
 const READ_WRITE = PERM_READ | PERM_WRITE;
 const EMPTY = new Uint8Array(0);
@@ -63,7 +63,7 @@ export class Window {
     this.vmar = vmar;
     this.addr = addr;
     this.len = len;
-    addWatch(vmar, addr, addr + len, 0, this.lease);
+    queryRange(vmar, addr, addr + len, 0).watch(0, this.lease);
   }
 
   /** `BAD_STATE` once any of the window's memory was unmapped. */
@@ -77,12 +77,10 @@ export class Window {
    */
   refresh(needs: number): Uint8Array<ArrayBuffer> {
     this.checkLive();
-    const end = this.addr + this.len;
-    if (this.len === 0 || accessStatus(this.vmar, this.addr, end, needs) !== Status.OK) {
-      return EMPTY;
-    }
-    if (!viewable(this.vmar, this.addr, end)) return EMPTY;
-    const view = this.#makeView(this.addr, this.len, needs);
+    if (this.len === 0) return EMPTY;
+    const query = queryRange(this.vmar, this.addr, this.addr + this.len, needs);
+    if (query.status !== Status.OK || !query.viewable) return EMPTY;
+    const view = this.#makeView(query, this.addr, this.len, needs);
     const data = new DataView(view.buffer);
     this.readView = view;
     this.readData = data;
@@ -107,11 +105,11 @@ export class Window {
     const whole = this.refresh(needs);
     if (whole.length !== 0) return copy(whole, at);
     const start = this.addr + at;
-    const status = accessStatus(this.vmar, start, start + count, needs);
-    if (status !== Status.OK) {
-      fail(status, `${needs & PERM_WRITE ? "write" : "read"} of ${count} bytes at +${at}`);
+    const query = queryRange(this.vmar, start, start + count, needs);
+    if (query.status !== Status.OK) {
+      fail(query.status, `${needs & PERM_WRITE ? "write" : "read"} of ${count} bytes at +${at}`);
     }
-    if (!viewable(this.vmar, start, start + count)) return this.#bounce(start, count, needs, copy);
+    if (!query.viewable) return this.#bounce(start, count, needs, copy);
     // Part of the window lacks the permission but these pages have it: a view of just them,
     // detached before anything else can run.
     const pointer = Deno.UnsafePointer.create(BigInt(start))!;
@@ -142,12 +140,20 @@ export class Window {
     return result;
   }
 
-  /** A view over `[start, start + len)` registered with the tree; the range was checked. */
-  #makeView(start: number, len: number, needs: number): Uint8Array<ArrayBuffer> {
+  /**
+   * A view over `[start, start + len)`, watched on the mappings `query` (of that range, just
+   * made, which passed) found.
+   */
+  #makeView(
+    query: RangeQuery,
+    start: number,
+    len: number,
+    needs: number,
+  ): Uint8Array<ArrayBuffer> {
     const pointer = Deno.UnsafePointer.create(BigInt(start))!;
     const buffer = Deno.UnsafePointerView.getArrayBuffer(pointer, len) as ArrayBuffer;
     if (this.owner !== null) Object.defineProperty(buffer, OWNER, { value: this.owner });
-    addWatch(this.vmar, start, start + len, needs, buffer);
+    query.watch(needs, buffer);
     return new Uint8Array(buffer);
   }
 
@@ -159,15 +165,15 @@ export class Window {
   keptView(at: number, len: number): ArrayBuffer {
     this.checkLive();
     const start = this.addr + at;
-    const status = accessStatus(this.vmar, start, start + len, READ_WRITE);
-    if (status !== Status.OK) fail(status, `no read-write memory for a view at +${at}`);
-    if (!viewable(this.vmar, start, start + len)) {
+    const query = queryRange(this.vmar, start, start + len, READ_WRITE);
+    if (query.status !== Status.OK) fail(query.status, `no read-write memory for a view at +${at}`);
+    if (!query.viewable) {
       fail(
         Status.NOT_SUPPORTED,
         "the memory is a file (or a memfd another process holds) whose size can change under a view",
       );
     }
-    return this.#makeView(start, len, READ_WRITE).buffer;
+    return this.#makeView(query, start, len, READ_WRITE).buffer;
   }
 }
 

@@ -5,7 +5,7 @@
  */
 
 import { MapInfoType } from "./constants.ts";
-import type { MapInfo } from "./vmar.ts";
+import type { MapInfo } from "./info.ts";
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
 

@@ -26,8 +26,8 @@ import {
 import { EEXIST, EINVAL } from "../../ffi/errno.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
 import { PAGE_SIZE } from "../args.ts";
-import { fail, Status, syscallError } from "../status.ts";
-import { cString } from "../vmo/backing.ts";
+import { fail, Status, syscallError, ZxError } from "../status.ts";
+import { cString } from "../../ffi/file.ts";
 
 /** The bounds of the root VMAR: what Linux lets a 47-bit x86_64 process map. */
 export const USER_BASE: number = Math.max(0x10000, PAGE_SIZE);
@@ -148,9 +148,7 @@ function reserveBelow(limit: number, size: number, align: number): number {
       return reserveExactly(at, size);
     } catch (error) {
       // Another thread took the gap between reading the map and reserving it: look again.
-      if (!(error instanceof Error) || !error.message.startsWith("ZX_ERR_ALREADY_EXISTS")) {
-        throw error;
-      }
+      if (!(error instanceof ZxError) || error.status !== Status.ALREADY_EXISTS) throw error;
     }
   }
   fail(Status.NO_RESOURCES, `no room for ${size} bytes below 0x${limit.toString(16)}`);

@@ -4,6 +4,7 @@
  * @module
  */
 
-export { type MapInfo, type MappingInfo, Vmar, type VmarInfo } from "./vmar.ts";
+export { Vmar } from "./vmar.ts";
+export type { MapInfo, MappingInfo, VmarInfo } from "./info.ts";
 export { MapInfoType, VmarFlags, VmarOp } from "./constants.ts";
 export { formatMaps } from "./format.ts";

@@ -1,72 +1,29 @@
 /**
- * The region tree: VMARs, the mappings in them, and the views over those mappings.
+ * The region tree: VMARs, the mappings in them (with their permission ranges), and the
+ * changes to them (place, map, overwrite, merge, cut, unmap, destroy, protect) and walks over
+ * them.
  *
  * This is the single record of what vmo has mapped. Every change goes through `linux.ts` and
- * the tree changes only after the system call succeeded. Views over mapped memory are detached
+ * the tree changes only after the system call succeeded. Before a change, the mapping's
+ * watches (`watch.ts`) that it would break are fired: views over mapped memory are detached
  * before the memory under them stops being readable and writable.
  *
  * @module
  */
 
 import { KernelObject, ObjType } from "../handle.ts";
-import { Status } from "../status.ts";
+import { fail, Status } from "../status.ts";
 import type { Backing } from "../vmo/backing.ts";
 import type { VmoObject } from "../vmo/object.ts";
 import * as linux from "./linux.ts";
 import { type Span, SpanList } from "./span_list.ts";
+import { revokeWatches, type Watch, type Watched } from "./watch.ts";
 
 /** `PERM_READ | PERM_WRITE | PERM_EXECUTE`; equal to `PROT_READ | PROT_WRITE | PROT_EXEC`. */
 export const PERM_READ = 1;
 export const PERM_WRITE = 2;
 export const PERM_EXECUTE = 4;
 export const PERM_MASK = 7;
-
-/**
- * Something that depends on `[start, end)` staying mapped: a JavaScript view (an `ArrayBuffer`
- * over the memory, detached before the memory stops giving it the permissions it `needs`), or
- * a lease (marked dead when the memory is unmapped; `needs` is 0). Held weakly: a view nobody
- * can reach any more needs no detaching.
- */
-export interface Watch {
-  start: number;
-  end: number;
-  needs: number;
-  /** A view's buffer or a lease (a lease needs nothing: `needs` 0). */
-  target: WeakRef<ArrayBuffer | Lease>;
-  isView: boolean;
-}
-
-/** Marks that a range of mapped memory is still the mapping it was when the lease was taken. */
-export interface Lease {
-  dead: boolean;
-}
-
-// Taken at load: the invariant must not depend on built-ins a program could replace later.
-const transferBuffer = Function.prototype.call.bind(ArrayBuffer.prototype.transfer) as (
-  buffer: ArrayBuffer,
-  length: number,
-) => ArrayBuffer;
-const isDetached = Function.prototype.call.bind(
-  Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "detached")!.get!,
-) as (buffer: unknown) => boolean;
-
-/** Detaches a watched view (every typed array over it reads as length 0) or kills a lease. */
-export function fire(watch: Watch): void {
-  const target = watch.target.deref();
-  if (target === undefined) return;
-  if (watch.isView) {
-    if (!isDetached(target)) transferBuffer(target as ArrayBuffer, 0);
-  } else {
-    (target as Lease).dead = true;
-  }
-}
-
-/** Whether a watch no longer guards anything: its target was collected, detached or died. */
-function spent(watch: Watch): boolean {
-  const target = watch.target.deref();
-  if (target === undefined) return true;
-  return watch.isView ? isDetached(target) : (target as Lease).dead;
-}
 
 /** The permissions of `[start, end)` of a mapping. */
 interface PermRange {
@@ -79,7 +36,7 @@ interface PermRange {
 export type RegionChild = VmarObject | MappingRecord;
 
 /** One mapping of a VMO window into a VMAR. */
-export class MappingRecord implements Span {
+export class MappingRecord implements Span, Watched {
   base: number;
   size: number;
   vmoOffset: number;
@@ -196,16 +153,7 @@ export class MappingRecord implements Span {
    * `perms` -1 (unmapping) every watch fires, leases too.
    */
   revoke(start: number, end: number, perms = -1): void {
-    for (const watch of this.watches) {
-      if (spent(watch)) {
-        this.watches.delete(watch);
-      } else if (
-        watch.start < end && watch.end > start && (perms === -1 || (watch.needs & ~perms) !== 0)
-      ) {
-        fire(watch);
-        this.watches.delete(watch);
-      }
-    }
+    revokeWatches(this, start, end, perms);
   }
 }
 
@@ -234,13 +182,19 @@ export class VmarObject extends KernelObject implements Span {
   readonly children: SpanList<RegionChild> = new SpanList();
   alive = true;
 
-  constructor(base: number, size: number, parent: VmarObject | null, flags: number, name: string) {
+  constructor(init: {
+    base: number;
+    size: number;
+    parent: VmarObject | null;
+    flags: number;
+    name: string;
+  }) {
     super();
-    this.base = base;
-    this.size = size;
-    this.parent = parent;
-    this.flags = flags;
-    this.name = name;
+    this.base = init.base;
+    this.size = init.size;
+    this.parent = init.parent;
+    this.flags = init.flags;
+    this.name = init.name;
   }
 
   /** One past the last byte. */
@@ -256,6 +210,11 @@ export class VmarObject extends KernelObject implements Span {
   protected onLastReference(): void {
     // The tree, not the handles, keeps a region: closing every handle leaves it in place.
   }
+}
+
+/** `BAD_STATE` once a VMAR was destroyed. */
+export function needAlive(vmar: VmarObject): void {
+  if (!vmar.alive) fail(Status.BAD_STATE, "the VMAR was destroyed");
 }
 
 // ---- Mappings by backing, so a VMO resize can detach views over pages it removes ----
@@ -317,7 +276,7 @@ export function createRegion(
   } else {
     addr = placement.addr!;
   }
-  const region = new VmarObject(addr, size, parent, flags, "useralloc");
+  const region = new VmarObject({ base: addr, size, parent, flags, name: "useralloc" });
   parent.children.insert(region);
   return region;
 }
@@ -555,33 +514,49 @@ export type WalkStep =
   | { kind: "gap"; start: number; end: number }
   | { kind: "mapping"; record: MappingRecord; start: number; end: number; direct: boolean };
 
-/** Every mapping piece and every hole of `[start, end)`, descending into sub-VMARs, in order. */
-export function walk(vmar: VmarObject, start: number, end: number): WalkStep[] {
-  const steps: WalkStep[] = [];
-  walkInto(vmar, start, end, true, steps);
-  return steps;
+/** What a walk calls for each step, in address order. */
+export interface WalkVisitor {
+  /** `[start, end)` holds nothing. */
+  gap(start: number, end: number): void;
+  /** `[start, end)` is a piece of `record`; `direct` when the record is a child of the VMAR walked. */
+  mapping(record: MappingRecord, start: number, end: number, direct: boolean): void;
 }
 
-function walkInto(
+/**
+ * Calls `visitor` for every mapping piece and every hole of `[start, end)`, descending into
+ * sub-VMARs, in address order.
+ */
+export function visitRange(
   vmar: VmarObject,
   start: number,
   end: number,
-  direct: boolean,
-  steps: WalkStep[],
+  visitor: WalkVisitor,
+  direct = true,
 ): void {
   let cursor = start;
   for (const child of vmar.children.overlapping(start, end)) {
-    if (child.base > cursor) steps.push({ kind: "gap", start: cursor, end: child.base });
+    if (child.base > cursor) visitor.gap(cursor, child.base);
     const from = Math.max(cursor, child.base);
     const to = Math.min(end, child.base + child.size);
-    if (child instanceof MappingRecord) {
-      steps.push({ kind: "mapping", record: child, start: from, end: to, direct });
-    } else {
-      walkInto(child, from, to, false, steps);
-    }
+    if (child instanceof MappingRecord) visitor.mapping(child, from, to, direct);
+    else visitRange(child, from, to, visitor, false);
     cursor = to;
   }
-  if (cursor < end) steps.push({ kind: "gap", start: cursor, end });
+  if (cursor < end) visitor.gap(cursor, end);
+}
+
+/** Every mapping piece and every hole of `[start, end)`, descending into sub-VMARs, in order. */
+export function walk(vmar: VmarObject, start: number, end: number): WalkStep[] {
+  const steps: WalkStep[] = [];
+  visitRange(vmar, start, end, {
+    gap(start, end) {
+      steps.push({ kind: "gap", start, end });
+    },
+    mapping(record, start, end, direct) {
+      steps.push({ kind: "mapping", record, start, end, direct });
+    },
+  });
+  return steps;
 }
 
 /** The mapping that holds `addr`, searching this VMAR and its sub-VMARs. */
@@ -602,62 +577,4 @@ export function protectPieces(
     if (fileEnd > start) linux.protect(start, fileEnd - start, perms);
     record.setPerms(start, end, perms);
   }
-}
-
-/**
- * Whether an access needing `needs` (PERM_* bits) to `[start, end)` of a VMAR would succeed:
- * `OK`, or the status of the first page that fails (`NOT_FOUND` unmapped, `ACCESS_DENIED`
- * lacking a permission, `OUT_OF_RANGE` past the end of its VMO).
- */
-export function accessStatus(vmar: VmarObject, start: number, end: number, needs: number): Status {
-  for (const step of walk(vmar, start, end)) {
-    if (step.kind === "gap") return Status.NOT_FOUND;
-    for (const range of step.record.rangesIn(step.start, step.end)) {
-      if ((needs & ~range.perms) !== 0) return Status.ACCESS_DENIED;
-      if (range.end > step.record.validEnd) return Status.OUT_OF_RANGE;
-    }
-  }
-  return Status.OK;
-}
-
-/**
- * Registers `target` (a view's buffer, or a lease) on every mapping under `[start, end)`, so
- * that it fires when the memory is unmapped or, for a view, loses a permission it `needs`.
- */
-export function addWatch(
-  vmar: VmarObject,
-  start: number,
-  end: number,
-  needs: number,
-  target: ArrayBuffer | Lease,
-): void {
-  const watch: Watch = {
-    start,
-    end,
-    needs,
-    target: new WeakRef(target),
-    isView: needs !== 0,
-  };
-  for (const step of walk(vmar, start, end)) {
-    if (step.kind !== "mapping") continue;
-    const record = step.record;
-    record.watches.add(watch);
-    // Sweep spent watches whenever the set has doubled, so a long-lived mapping that many
-    // buffers and views come and go over does not keep every one of them.
-    if (record.watches.size >= 2 * record.sweptSize) {
-      for (const w of record.watches) if (spent(w)) record.watches.delete(w);
-      record.sweptSize = Math.max(16, record.watches.size);
-    }
-  }
-}
-
-/**
- * Whether JavaScript views may be made over `[start, end)`: no mapping under it shows a file
- * whose size someone else can change (a view of a page cut off under it would fault).
- */
-export function viewable(vmar: VmarObject, start: number, end: number): boolean {
-  for (const step of walk(vmar, start, end)) {
-    if (step.kind === "mapping" && step.record.vmo.backing.shrinkableByOthers) return false;
-  }
-  return true;
 }

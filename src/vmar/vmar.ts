@@ -4,86 +4,45 @@
  * @module
  */
 
-import { SEEK_DATA, SEEK_HOLE } from "../../ffi/constants.ts";
-import { ENOSYS, EPERM } from "../../ffi/errno.ts";
-import { lastErrno, libc } from "../../ffi/libc.ts";
 import {
-  byteLength,
-  bytesWindow,
   checkBytes,
   checkedEnd,
   checkU32,
   checkU64,
+  has,
   isPageAligned,
   MAX_U64,
-  PAGE_SIZE,
   roundUpPage,
 } from "../args.ts";
 import { Handle, type KernelObject, liveObjectOfType, ObjType, rightsOf } from "../handle.ts";
 import { DEFAULT_VMAR_RIGHTS, hasRights, Rights } from "../rights.ts";
-import { fail, Status, syscallError } from "../status.ts";
+import { fail, Status } from "../status.ts";
 import { type Vmo, vmoObjectOf } from "../vmo/vmo.ts";
-import { MapInfoType, VmarFlags, VmarOp } from "./constants.ts";
+import { VmarFlags } from "./constants.ts";
 import * as linux from "./linux.ts";
+import { collectMaps, type MapInfo, type VmarInfo } from "./info.ts";
+import { copyMemory } from "./memory.ts";
+import { opRange, populateCommitted } from "./op_range.ts";
+import { placement, splitFlags } from "./placement.ts";
 import {
   createMapping,
   createRegion,
   destroyRegion,
-  mappingAt,
   MappingRecord,
+  needAlive,
   overwriteMapping,
   PERM_EXECUTE,
   PERM_MASK,
   PERM_READ,
   PERM_WRITE,
-  type Placement,
   protectPieces,
   unmapRange,
   VmarObject,
   walk,
 } from "./region.ts";
 
-/** What {@linkcode Vmar.info} returns (`ZX_INFO_VMAR`). */
-export interface VmarInfo {
-  /** The absolute address of the region's first byte. */
-  base: number;
-  /** Its size in bytes. */
-  len: number;
-}
-
-/** The mapping part of a {@linkcode MapInfo} record. */
-export interface MappingInfo {
-  /** The `PERM_*` bits of this protection range. */
-  mmuFlags: number;
-  /** The koid of the mapped VMO. */
-  vmoKoid: number;
-  /** The VMO offset of the record's first byte. */
-  vmoOffset: number;
-  /** Committed bytes of the VMO range behind the record (0 for slices and references). */
-  committedBytes: number;
-  /** Equal to `committedBytes` on Linux. */
-  populatedBytes: number;
-}
-
-/** One record of {@linkcode Vmar.infoMaps} (`zx_info_maps_t`). */
-export interface MapInfo {
-  /** A VMAR's name (`"root"`, `"useralloc"`) or the mapped VMO's current name. */
-  name: string;
-  /** The absolute address of the first byte. */
-  base: number;
-  /** The size in bytes. */
-  size: number;
-  /** The distance from the VMAR asked (0 for itself). */
-  depth: number;
-  /** A {@linkcode MapInfoType}. */
-  type: number;
-  /** For a mapping record: what is mapped, with which permissions. */
-  mapping?: MappingInfo;
-}
-
 const CAN_MAP_RWX = VmarFlags.CAN_MAP_READ | VmarFlags.CAN_MAP_WRITE | VmarFlags.CAN_MAP_EXECUTE;
 const PERMS = VmarFlags.PERM_READ | VmarFlags.PERM_WRITE | VmarFlags.PERM_EXECUTE;
-const KNOWN_OPTIONS = 0xffff;
 const ALLOCATE_OPTIONS = VmarFlags.SPECIFIC | VmarFlags.CAN_MAP_SPECIFIC | VmarFlags.COMPACT |
   CAN_MAP_RWX | VmarFlags.OFFSET_IS_UPPER_LIMIT;
 const MAP_OPTIONS = PERMS | VmarFlags.SPECIFIC | VmarFlags.SPECIFIC_OVERWRITE |
@@ -91,8 +50,6 @@ const MAP_OPTIONS = PERMS | VmarFlags.SPECIFIC | VmarFlags.SPECIFIC_OVERWRITE |
   VmarFlags.ALLOW_FAULTS | VmarFlags.PERM_READ_IF_XOM_UNSUPPORTED |
   VmarFlags.FAULT_BEYOND_STREAM_SIZE;
 const PROTECT_OPTIONS = PERMS | VmarFlags.PERM_READ_IF_XOM_UNSUPPORTED;
-const KNOWN_OPS: ReadonlySet<number> = new Set(Object.values(VmarOp));
-
 /** The CAN_MAP_* flag for each PERM_* bit, and the right it needs. */
 const PERM_TABLE = [
   [PERM_READ, VmarFlags.CAN_MAP_READ, Rights.READ, "READ"],
@@ -105,80 +62,6 @@ let rootObject: VmarObject | null = null;
 /** The VMAR object behind a `Vmar` handle: `BAD_HANDLE` or `WRONG_TYPE` otherwise. */
 export function vmarObjectOf(handle: unknown, what = "the handle"): VmarObject {
   return liveObjectOfType<VmarObject>(handle, ObjType.VMAR, what);
-}
-
-/** Zircon's "split flags": the option bits, and the alignment in bytes (at least a page). */
-function splitFlags(flags: number): { options: number; align: number } {
-  const options = flags & 0xff_ffff;
-  if ((options & ~KNOWN_OPTIONS) !== 0) {
-    fail(Status.INVALID_ARGS, `unknown option bits in ${flags}`);
-  }
-  const alignLog = flags >>> 24;
-  if (alignLog !== 0 && (alignLog < 10 || alignLog > 32)) {
-    fail(Status.INVALID_ARGS, `alignment field ${alignLog} is not in 10..32`);
-  }
-  return { options, align: alignLog === 0 ? PAGE_SIZE : Math.max(PAGE_SIZE, 2 ** alignLog) };
-}
-
-function has(options: number, bit: number): boolean {
-  return (options & bit) !== 0;
-}
-
-function needAlive(vmar: VmarObject): void {
-  if (!vmar.alive) fail(Status.BAD_STATE, "the VMAR was destroyed");
-}
-
-/**
- * Steps 6 to 11 of Zircon's allocate (and of map, with `size` the rounded length): the offset
- * rules, the bounds, the alignment and overlap of a specific placement.
- */
-function placement(
-  vmar: VmarObject,
-  offset: number,
-  size: number,
-  options: number,
-  align: number,
-  overwrite: boolean,
-): Placement {
-  const specific = has(options, VmarFlags.SPECIFIC) || overwrite;
-  const upperLimit = has(options, VmarFlags.OFFSET_IS_UPPER_LIMIT);
-  if (specific && upperLimit) {
-    fail(Status.INVALID_ARGS, "SPECIFIC and OFFSET_IS_UPPER_LIMIT exclude each other");
-  }
-  if (offset !== 0 && !specific && !upperLimit) {
-    fail(Status.INVALID_ARGS, "a non-zero offset needs SPECIFIC or OFFSET_IS_UPPER_LIMIT");
-  }
-  if (!isPageAligned(offset)) fail(Status.INVALID_ARGS, `offset ${offset} is not page aligned`);
-  if ((specific || upperLimit) && !has(vmar.flags, VmarFlags.CAN_MAP_SPECIFIC)) {
-    fail(Status.ACCESS_DENIED, "the VMAR was not made with CAN_MAP_SPECIFIC");
-  }
-  if (upperLimit) {
-    if (offset > vmar.size || size > vmar.size || size > offset) {
-      fail(Status.INVALID_ARGS, `no room for ${size} bytes below offset ${offset}`);
-    }
-  } else if (offset >= vmar.size || size > vmar.size - offset) {
-    fail(Status.INVALID_ARGS, `[${offset}, ${offset + size}) is not inside the VMAR`);
-  }
-  if (specific) {
-    const addr = vmar.base + offset;
-    if (addr % align !== 0) {
-      fail(Status.INVALID_ARGS, `0x${addr.toString(16)} is not aligned to ${align}`);
-    }
-    if (!overwrite && vmar.children.overlapping(addr, addr + size).length > 0) {
-      fail(
-        Status.ALREADY_EXISTS,
-        `[0x${addr.toString(16)}, +${size}) overlaps a child of the VMAR`,
-      );
-    }
-    return { addr, align, limit: null };
-  }
-  const limit = upperLimit ? vmar.base + offset : null;
-  if (vmar.isRoot) return { addr: null, align, limit };
-  const addr = vmar.children.findFree(vmar.base, limit ?? vmar.end, size, align);
-  if (addr < 0) {
-    fail(Status.NO_RESOURCES, `no room for ${size} bytes aligned to ${align} in the VMAR`);
-  }
-  return { addr, align, limit };
 }
 
 /**
@@ -234,13 +117,13 @@ export class Vmar extends Handle {
    * ```
    */
   static root(): Vmar {
-    rootObject ??= new VmarObject(
-      linux.USER_BASE,
-      linux.USER_END - linux.USER_BASE,
-      null,
-      CAN_MAP_RWX | VmarFlags.CAN_MAP_SPECIFIC,
-      "root",
-    );
+    rootObject ??= new VmarObject({
+      base: linux.USER_BASE,
+      size: linux.USER_END - linux.USER_BASE,
+      parent: null,
+      flags: CAN_MAP_RWX | VmarFlags.CAN_MAP_SPECIFIC,
+      name: "root",
+    });
     return new Vmar(rootObject, DEFAULT_VMAR_RIGHTS | Rights.READ | Rights.WRITE | Rights.EXECUTE);
   }
 
@@ -593,66 +476,7 @@ export class Vmar extends Handle {
    * ```
    */
   opRange(op: number, addr: number, len: number): void {
-    const vmar = vmarObjectOf(this);
-    checkU32(op, "op");
-    checkU64(addr, "addr");
-    checkU64(len, "len");
-    if (!KNOWN_OPS.has(op)) fail(Status.INVALID_ARGS, `unknown VMAR op ${op}`);
-    // The handle's rights, as the syscall docs and newer kernels require (ZIRCON.md §5.8).
-    const handleNeeds = op === VmarOp.COMMIT || op === VmarOp.DECOMMIT || op === VmarOp.ZERO
-      ? Rights.WRITE
-      : op === VmarOp.PREFETCH || op === VmarOp.MAP_RANGE
-      ? Rights.READ
-      : 0;
-    if (!hasRights(rightsOf(this), handleNeeds)) {
-      fail(
-        Status.ACCESS_DENIED,
-        `this op needs the ${handleNeeds === Rights.WRITE ? "WRITE" : "READ"} right`,
-      );
-    }
-    const size = roundUpPage(len);
-    if (size === 0) fail(Status.INVALID_ARGS, "len is 0");
-    if (!isPageAligned(addr)) {
-      fail(Status.INVALID_ARGS, `addr 0x${addr.toString(16)} is not page aligned`);
-    }
-    const end = addr + size;
-    if (addr < vmar.base || end > vmar.end) {
-      fail(Status.OUT_OF_RANGE, "the range is not inside the VMAR");
-    }
-    needAlive(vmar);
-    const directOnly = op === VmarOp.COMMIT || op === VmarOp.DECOMMIT || op === VmarOp.PREFETCH;
-    const needed = op === VmarOp.PREFETCH ? PERM_READ : directOnly ? PERM_WRITE : 0;
-    // Zircon checks and acts one mapping at a time, in address order: an error leaves the
-    // mappings before it done.
-    for (const step of walk(vmar, addr, end)) {
-      if (step.kind === "gap") fail(Status.BAD_STATE, `0x${step.start.toString(16)} is not mapped`);
-      const { record, start, end: stop } = step;
-      if (!step.direct && (directOnly || !hasRights(rightsOf(this), Rights.OP_CHILDREN))) {
-        fail(Status.INVALID_ARGS, "this op cannot reach a sub-VMAR's mapping from here");
-      }
-      if ((record.maxPerms & needed) !== needed) {
-        fail(Status.ACCESS_DENIED, "the mapping's maximum permissions do not allow this op");
-      }
-      if (op === VmarOp.ZERO) fail(Status.NOT_SUPPORTED, "ZERO through a VMAR");
-      const object = record.vmo;
-      const offset = record.vmoOffset + (start - record.base);
-      const length = stop - start;
-      if ((op === VmarOp.COMMIT || op === VmarOp.DECOMMIT) && offset + length > object.size) {
-        fail(Status.OUT_OF_RANGE, "the range reaches past the end of the VMO");
-      }
-      if (op === VmarOp.COMMIT) {
-        object.commit(offset, length);
-        for (const range of record.rangesIn(start, Math.min(stop, record.fileEnd))) {
-          if (has(range.perms, PERM_READ)) {
-            linux.populate(range.start, range.end - range.start, has(range.perms, PERM_WRITE));
-          }
-        }
-      } else if (op === VmarOp.DECOMMIT) {
-        object.decommit(offset, length);
-      } else if (op === VmarOp.MAP_RANGE) {
-        populateCommitted(record, start, stop);
-      }
-    }
+    opRange(vmarObjectOf(this), rightsOf(this), op, addr, len);
   }
 
   /**
@@ -799,154 +623,4 @@ function canMapPerms(flags: number): number {
   let perms = 0;
   for (const [perm, canMap] of PERM_TABLE) if (has(flags, canMap)) perms |= perm;
   return perms;
-}
-
-function collectMaps(vmar: VmarObject, depth: number, out: MapInfo[]): void {
-  out.push({ name: vmar.name, base: vmar.base, size: vmar.size, depth, type: MapInfoType.VMAR });
-  for (const child of vmar.children) {
-    if (child instanceof VmarObject) {
-      collectMaps(child, depth + 1, out);
-      continue;
-    }
-    for (const range of child.ranges) {
-      const committed = committedIn(child, range.start, range.end);
-      out.push({
-        name: child.vmo.name,
-        base: range.start,
-        size: range.end - range.start,
-        depth: depth + 1,
-        type: MapInfoType.MAPPING,
-        mapping: {
-          mmuFlags: range.perms,
-          vmoKoid: child.vmo.koid,
-          vmoOffset: child.vmoOffset + (range.start - child.base),
-          committedBytes: committed,
-          populatedBytes: committed,
-        },
-      });
-    }
-  }
-}
-
-/** Committed bytes of the VMO pages behind `[start, end)` of a mapping (Zircon: 0 for slices). */
-function committedIn(record: MappingRecord, start: number, end: number): number {
-  if (record.vmo.sharesParentPages) return 0;
-  const stop = Math.min(end, record.validEnd);
-  if (stop <= start) return 0;
-  let total = 0;
-  forEachDataExtent(record, start, stop, (from, to) => {
-    total += to - from;
-  });
-  return total;
-}
-
-/** Calls `visit` with the address ranges of `[start, end)` whose VMO pages hold data. */
-function forEachDataExtent(
-  record: MappingRecord,
-  start: number,
-  end: number,
-  visit: (from: number, to: number) => void,
-): void {
-  const fd = record.vmo.backing.fd;
-  const fileStart = record.fileOffsetAt(start);
-  const fileEnd = fileStart + (end - start);
-  let pos = fileStart;
-  while (pos < fileEnd) {
-    const data = Number(libc.lseek(fd, BigInt(pos), SEEK_DATA));
-    if (data < 0 || data >= fileEnd) return;
-    const hole = Math.min(Number(libc.lseek(fd, BigInt(data), SEEK_HOLE)), fileEnd);
-    if (hole <= data) return;
-    visit(start + (data - fileStart), start + (hole - fileStart));
-    pos = hole;
-  }
-}
-
-/** Pre-faults the committed, readable pages of `[start, end)`: no page is committed by it. */
-function populateCommitted(record: MappingRecord, start: number, end: number): void {
-  const stop = Math.min(end, record.validEnd);
-  if (stop <= start) return;
-  forEachDataExtent(record, start, stop, (from, to) => {
-    const pageFrom = Math.floor(from / PAGE_SIZE) * PAGE_SIZE;
-    const pageTo = roundUpPage(to);
-    for (const range of record.rangesIn(pageFrom, pageTo)) {
-      if (has(range.perms, PERM_READ)) linux.populate(range.start, range.end - range.start, false);
-    }
-  });
-}
-
-const localIov = new BigUint64Array(2);
-const remoteIov = new BigUint64Array(2);
-let processVmWorks = true;
-
-/**
- * The checked copy behind `readMemory`/`writeMemory`: runs of pages the tree says are mapped,
- * permitted and inside their VMO, each copied with `process_vm_readv`/`writev` (or, where the
- * kernel forbids those, `pread`/`pwrite` on the VMO's file: the same pages).
- */
-export function copyMemory(
-  vmar: VmarObject,
-  addr: number,
-  buffer: Uint8Array,
-  write: boolean,
-): number {
-  needAlive(vmar);
-  const wanted = write ? PERM_WRITE : PERM_READ;
-  let done = 0;
-  const total = byteLength(buffer);
-  while (done < total) {
-    const at = addr + done;
-    const record = at >= vmar.base && at < vmar.end ? mappingAt(vmar, at) : undefined;
-    let failure: Status | null = null;
-    if (record === undefined) failure = Status.NOT_FOUND;
-    else if (!has(record.rangeAt(at).perms, wanted)) failure = Status.ACCESS_DENIED;
-    else if (at >= record.validEnd) failure = Status.OUT_OF_RANGE;
-    if (failure !== null) {
-      if (done > 0) return done;
-      fail(failure, `cannot ${write ? "write" : "read"} memory at 0x${at.toString(16)}`);
-    }
-    const range = record!.rangeAt(at);
-    const runEnd = Math.min(range.end, record!.validEnd, addr + total);
-    const part = bytesWindow(buffer, done, runEnd - at);
-    const n = copyRun(record!, at, part, write);
-    if (n === 0 && done === 0) {
-      // The kernel refused the page the tree thinks is there: its file was cut short outside
-      // vmo (another process truncated it), so the page is past the end of the VMO's memory.
-      fail(Status.OUT_OF_RANGE, `memory at 0x${at.toString(16)} is past the end of its file`);
-    }
-    done += n;
-    if (n < runEnd - at) return done;
-  }
-  return done;
-}
-
-function copyRun(record: MappingRecord, addr: number, part: Uint8Array, write: boolean): number {
-  if (processVmWorks) {
-    localIov[0] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(part)));
-    const length = BigInt(byteLength(part));
-    localIov[1] = length;
-    remoteIov[0] = BigInt(addr);
-    remoteIov[1] = length;
-    const pid = libc.getpid();
-    const n = Number(
-      write
-        ? libc.process_vm_writev(pid, localIov, 1n, remoteIov, 1n, 0n)
-        : libc.process_vm_readv(pid, localIov, 1n, remoteIov, 1n, 0n),
-    );
-    if (n >= 0) return n;
-    const errno = lastErrno();
-    if (errno !== ENOSYS && errno !== EPERM) {
-      // EFAULT: the page tables disagree with the tree (another process shrank the file).
-      return 0;
-    }
-    processVmWorks = false;
-  }
-  const backing = record.vmo.backing;
-  const offset = record.fileOffsetAt(addr);
-  const n = Number(
-    write
-      ? libc.pwrite(backing.fd, part, BigInt(byteLength(part)), BigInt(offset))
-      : libc.pread(backing.fd, part, BigInt(byteLength(part)), BigInt(offset)),
-  );
-  if (n < 0) throw syscallError(write ? "pwrite" : "pread", "cannot copy memory");
-  return n;
 }

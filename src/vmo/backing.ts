@@ -11,8 +11,6 @@
  */
 
 import {
-  F_ADD_SEALS,
-  F_GET_SEALS,
   F_SEAL_FUTURE_WRITE,
   F_SEAL_GROW,
   F_SEAL_SHRINK,
@@ -26,48 +24,22 @@ import {
   O_CLOEXEC,
   PROT_READ,
   PROT_WRITE,
-  SEEK_DATA,
-  SEEK_HOLE,
-  STAT_BLOCKS,
-  STAT_DEV,
-  STAT_INO,
-  STAT_MODE,
-  STAT_SIZE,
-  STAT_SIZE_OFFSET,
 } from "../../ffi/constants.ts";
-import { EINVAL, ENOSYS, ENXIO, EOPNOTSUPP, EXDEV } from "../../ffi/errno.ts";
+import { EINTR, EINVAL, ENOSYS, EOPNOTSUPP, EXDEV } from "../../ffi/errno.ts";
+import {
+  addSeals,
+  closeFd,
+  cString,
+  type FileStat,
+  forEachDataExtent,
+  fstat,
+  getSeals,
+  pread,
+  pwrite,
+} from "../../ffi/file.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
 import { byteLength, bytesWindow, copyBytes, PAGE_SIZE, zeroBytes } from "../args.ts";
 import { fail, Status, syscallError } from "../status.ts";
-
-const statBuffer = new Uint8Array(STAT_SIZE);
-const statView = new DataView(statBuffer.buffer);
-
-/** What `fstat` says of an fd, in the fields vmo uses. */
-export interface FileStat {
-  dev: bigint;
-  ino: bigint;
-  mode: number;
-  size: number;
-  blocks: number;
-}
-
-/** `fstat(fd)`, or `null` with errno set when it fails. */
-export function fstat(fd: number): FileStat | null {
-  if (libc.fstat(fd, statBuffer) !== 0) return null;
-  return {
-    dev: statView.getBigUint64(STAT_DEV, true),
-    ino: statView.getBigUint64(STAT_INO, true),
-    mode: statView.getUint32(STAT_MODE, true),
-    size: Number(statView.getBigInt64(STAT_SIZE_OFFSET, true)),
-    blocks: Number(statView.getBigInt64(STAT_BLOCKS, true)),
-  };
-}
-
-/** A NUL-terminated UTF-8 copy of `s` for a `char *` parameter. */
-export function cString(s: string): Uint8Array<ArrayBuffer> {
-  return new TextEncoder().encode(s + "\0");
-}
 
 const zeroChunk = new Uint8Array(64 * 1024);
 const residency = new Uint8Array(256);
@@ -103,6 +75,24 @@ export interface ResizeListener {
   afterResize(oldSize: number, newSize: number): void;
 }
 
+/** What a {@linkcode Backing} is made from. */
+export interface BackingInit {
+  /** The open fd, owned by the backing from now on. */
+  fd: number;
+  /** The size in bytes (page-rounded for memfds). */
+  size: number;
+  /** Whether VMOs on it may change its size. */
+  resizable: boolean;
+  /** A regular file rather than a memfd. */
+  isFile: boolean;
+  /** Whether another process may hold the file too (an adopted fd). */
+  exported: boolean;
+  /** Its `fstat`, read after `seals`: the device and inode it is found under again. */
+  identity: FileStat;
+  /** Its seals (0 for a file), read before `identity`. */
+  seals: number;
+}
+
 /** One memfd or file, shared by the VMOs that show its pages. */
 export class Backing {
   /** The file descriptor; closed when the last VMO using it is released. */
@@ -125,31 +115,21 @@ export class Backing {
   /** `undefined` until first wanted; `null` when this file cannot have one. */
   #internal: InternalMapping | null | undefined = undefined;
 
-  /** Wraps an open fd; the backing owns it from now on. */
   /**
-   * Wraps an open fd; the backing owns it from now on. `exported` says another process may
-   * hold the file too (an adopted fd); `identity` is its `fstat` device and inode, under which
-   * the backing is found again if the same file is adopted twice.
+   * Wraps an open fd; the backing owns it from now on. See {@linkcode BackingInit} for what
+   * each field says.
    */
-  constructor(
-    fd: number,
-    size: number,
-    resizable: boolean,
-    isFile: boolean,
-    exported: boolean,
-    identity: FileStat,
-    seals: number,
-  ) {
-    this.fd = fd;
-    this.size = size;
-    this.resizable = resizable;
-    this.isFile = isFile;
-    this.#exported = exported;
+  constructor(init: BackingInit) {
+    this.fd = init.fd;
+    this.size = init.size;
+    this.resizable = init.resizable;
+    this.isFile = init.isFile;
+    this.#exported = init.exported;
     // `seals` were read before the size (`identity`): a shrink seal seen then protects it.
-    this.#shrinkSealed = !isFile && (seals & F_SEAL_SHRINK) !== 0;
-    this.#dev = identity.dev;
-    this.#ino = identity.ino;
-    this.#key = `${identity.dev}:${identity.ino}`;
+    this.#shrinkSealed = !init.isFile && (init.seals & F_SEAL_SHRINK) !== 0;
+    this.#dev = init.identity.dev;
+    this.#ino = init.identity.ino;
+    this.#key = `${init.identity.dev}:${init.identity.ino}`;
     liveBackings.set(this.#key, this);
   }
 
@@ -209,22 +189,22 @@ export class Backing {
     if (fd < 0) throw syscallError("memfd_create", "cannot create the VMO's memory file");
     if (libc.ftruncate(fd, BigInt(size)) !== 0) {
       const error = syscallError("ftruncate", `cannot size the VMO to ${size} bytes`);
-      libc.close(fd);
+      closeFd(fd);
       throw error;
     }
-    if (!resizable && libc.fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) !== 0) {
+    if (!resizable && addSeals(fd, F_SEAL_SHRINK | F_SEAL_GROW) !== 0) {
       const error = syscallError("fcntl", "cannot seal the VMO's size");
-      libc.close(fd);
+      closeFd(fd);
       throw error;
     }
-    const stat = fstat(fd);
-    if (stat === null) {
+    const identity = fstat(fd);
+    if (identity === null) {
       const error = syscallError("fstat", "cannot identify the VMO's memory file");
-      libc.close(fd);
+      closeFd(fd);
       throw error;
     }
-    const seals = libc.fcntl(fd, F_GET_SEALS, 0);
-    return new Backing(fd, size, resizable, false, false, stat, seals);
+    const seals = getSeals(fd);
+    return new Backing({ fd, size, resizable, isFile: false, exported: false, identity, seals });
   }
 
   /** Adds a VMO that uses this backing. */
@@ -291,7 +271,7 @@ export class Backing {
 
   /** The memfd's seals, or 0 for a file that cannot be sealed. */
   seals(): number {
-    const seals = libc.fcntl(this.fd, F_GET_SEALS, 0);
+    const seals = getSeals(this.fd);
     return seals < 0 ? 0 : seals;
   }
 
@@ -308,11 +288,8 @@ export class Backing {
     let done = 0;
     while (done < total) {
       const part = bytesWindow(dst, done, total - done);
-      const n = Number(libc.pread(this.fd, part, BigInt(total - done), BigInt(pos + done)));
-      if (n < 0) {
-        if (lastErrno() === 4) continue;
-        throw syscallError("pread", `cannot read ${total - done} bytes at ${pos + done}`);
-      }
+      const n = pread(this.fd, part, total - done, pos + done);
+      if (n < 0) throw syscallError("pread", `cannot read ${total - done} bytes at ${pos + done}`);
       if (n === 0) {
         zeroBytes(part);
         return;
@@ -340,9 +317,8 @@ export class Backing {
     let done = 0;
     while (done < total) {
       const part = bytesWindow(src, done, total - done);
-      const n = Number(libc.pwrite(this.fd, part, BigInt(total - done), BigInt(pos + done)));
+      const n = pwrite(this.fd, part, total - done, pos + done);
       if (n < 0) {
-        if (lastErrno() === 4) continue;
         throw syscallError("pwrite", `cannot write ${total - done} bytes at ${pos + done}`);
       }
       done += n;
@@ -402,21 +378,10 @@ export class Backing {
    * of a sparse file costs what its data costs. The destination range must read as zeros.
    */
   copyDataTo(dst: Backing, srcPos: number, len: number, dstPos: number): void {
-    const end = srcPos + len;
-    let pos = srcPos;
-    while (pos < end) {
-      const data = Number(libc.lseek(this.fd, BigInt(pos), SEEK_DATA));
-      if (data < 0) {
-        if (lastErrno() === ENXIO) return;
-        throw syscallError("lseek", "cannot find the data of the parent VMO");
-      }
-      if (data >= end) return;
-      const hole = Number(libc.lseek(this.fd, BigInt(data), SEEK_HOLE));
-      if (hole < 0) throw syscallError("lseek", "cannot find the holes of the parent VMO");
-      const extentEnd = Math.min(hole, end);
-      this.#copyExtent(dst, data, extentEnd - data, dstPos + (data - srcPos));
-      pos = extentEnd;
-    }
+    const errno = forEachDataExtent(this.fd, srcPos, srcPos + len, (from, to) => {
+      this.#copyExtent(dst, from, to - from, dstPos + (from - srcPos));
+    });
+    if (errno !== 0) throw syscallError("lseek", "cannot find the data of the parent VMO", errno);
   }
 
   #copyExtent(dst: Backing, from: number, len: number, to: number): void {
@@ -436,7 +401,7 @@ export class Backing {
         this.#bounce(dst, Number(offIn[0]), left, Number(offOut[0]));
         return;
       }
-      if (errno === 4) continue;
+      if (errno === EINTR) continue;
       throw syscallError("copy_file_range", `cannot copy ${left} bytes`, errno);
     }
   }

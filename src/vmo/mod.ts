@@ -4,5 +4,7 @@
  * @module
  */
 
-export { type FromFdOptions, type FromFileOptions, Vmo, type VmoInfo } from "./vmo.ts";
+export { Vmo } from "./vmo.ts";
+export type { FromFdOptions, FromFileOptions } from "./fd.ts";
+export type { VmoInfo } from "./properties.ts";
 export { CachePolicy, VmoChildOptions, VmoInfoFlags, VmoOp, VmoOptions } from "./constants.ts";

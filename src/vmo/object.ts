@@ -6,9 +6,12 @@
  */
 
 import { KernelObject, ObjType } from "../handle.ts";
-import { isPageAligned, roundDownPage, roundUpPage } from "../args.ts";
+import { isPageAligned, MAX_U64, roundDownPage, roundUpPage } from "../args.ts";
 import { fail, Status } from "../status.ts";
 import type { Backing } from "./backing.ts";
+
+/** The largest VMO size: the largest page multiple that is a safe JS integer. */
+export const MAX_VMO_SIZE: number = roundDownPage(MAX_U64);
 
 /** How a VMO came to be, which decides what it shares with its parent. */
 export type VmoKind = "root" | "file" | "slice" | "reference" | "snapshot";
@@ -16,6 +19,12 @@ export type VmoKind = "root" | "file" | "slice" | "reference" | "snapshot";
 /** The stream size, shared between a VMO and its references. */
 export interface StreamSize {
   value: number;
+}
+
+/** A VMO object just made, with the rights its first handle gets. */
+export interface NewVmo {
+  object: VmoObject;
+  rights: number;
 }
 
 /** One VMO. Slices and references keep their parent alive; snapshots only name it. */

@@ -4,119 +4,41 @@
  * @module
  */
 
-import {
-  F_ADD_SEALS,
-  F_DUPFD_CLOEXEC,
-  F_GET_SEALS,
-  F_GETFL,
-  F_SEAL_FUTURE_WRITE,
-  F_SEAL_GROW,
-  F_SEAL_SHRINK,
-  F_SEAL_WRITE,
-  F_SETFL,
-  O_ACCMODE,
-  O_APPEND,
-  O_CLOEXEC,
-  O_NONBLOCK,
-  O_RDONLY,
-  O_RDWR,
-  POSIX_FADV_DONTNEED,
-  POSIX_FADV_WILLNEED,
-  S_IFMT,
-  S_IFREG,
-} from "../../ffi/constants.ts";
-import { libc } from "../../ffi/libc.ts";
+import { dupCloexec } from "../../ffi/file.ts";
 import {
   byteLength,
   checkBytes,
   checkedEnd,
-  checkSafe,
   checkU32,
   checkU64,
   describe,
-  isPageAligned,
   MAX_U64,
-  roundDownPage,
   roundUpPage,
 } from "../args.ts";
 import { Handle, type KernelObject, liveObjectOfType, ObjType, rightsOf } from "../handle.ts";
-import { DEFAULT_VMO_RIGHTS, hasRights, Rights } from "../rights.ts";
-import { fail, Status, syscallError, ZxError } from "../status.ts";
-import { Backing, cString, fstat } from "./backing.ts";
-import { CachePolicy, VmoChildOptions, VmoInfoFlags, VmoOp, VmoOptions } from "./constants.ts";
-import { VmoObject } from "./object.ts";
+import { DEFAULT_VMO_RIGHTS, needRights, Rights } from "../rights.ts";
+import { fail, Status, syscallError } from "../status.ts";
+import { Backing } from "./backing.ts";
+import { createChild } from "./children.ts";
+import { CachePolicy, VmoOptions } from "./constants.ts";
+import {
+  adoptFd,
+  checkFdNumber,
+  dupFsFile,
+  type FromFdOptions,
+  type FromFileOptions,
+  openPath,
+  setVmoWrapper,
+} from "./fd.ts";
+import { MAX_VMO_SIZE, VmoObject } from "./object.ts";
+import { opRange } from "./op_range.ts";
+import { checkName, checkNameBytes, setCachePolicy, type VmoInfo, vmoInfo } from "./properties.ts";
 
-/** The largest VMO size: the largest page multiple that is a safe JS integer. */
-const MAX_SIZE = roundDownPage(MAX_U64);
-const NAME_MAX_BYTES = 31;
-
-const SNAPSHOT_TYPES = VmoChildOptions.SNAPSHOT | VmoChildOptions.SNAPSHOT_AT_LEAST_ON_WRITE |
-  VmoChildOptions.SNAPSHOT_MODIFIED;
-const KNOWN_CHILD_OPTIONS = SNAPSHOT_TYPES | VmoChildOptions.RESIZABLE | VmoChildOptions.SLICE |
-  VmoChildOptions.NO_WRITE | VmoChildOptions.REFERENCE;
-
-/** What {@linkcode Vmo.info} returns (`ZX_INFO_VMO`). */
-export interface VmoInfo {
-  /** The VMO's koid. */
-  koid: number;
-  /** Its name, empty by default. */
-  name: string;
-  /** Its size in bytes, a multiple of the page size. */
-  sizeBytes: number;
-  /** The koid of the VMO it was made from, 0 for none. */
-  parentKoid: number;
-  /** Live direct children (snapshots, slices, references). */
-  numChildren: number;
-  /** Mappings of it in any VMAR of this process. */
-  numMappings: number;
-  /** Address spaces that map it: 1 here, as in Zircon when it has fewer than two mappings. */
-  shareCount: number;
-  /** {@linkcode VmoInfoFlags} bits. */
-  flags: number;
-  /**
-   * Bytes of memory the VMO holds (`st_blocks * 512` of its memfd). Slices and references
-   * report 0, as in Zircon: their pages count for the VMO that owns them. A snapshot reports
-   * the pages it copied (Zircon's copy-on-write clone would report 0 until written).
-   */
-  committedBytes: number;
-  /** The rights of the handle asked. */
-  handleRights: number;
-  /** Its {@linkcode CachePolicy}. */
-  cachePolicy: number;
-  /** Equal to `committedBytes`: Linux does not compress memfd pages. */
-  populatedBytes: number;
-}
-
-/** Options of {@linkcode Vmo.fromFile}. */
-export interface FromFileOptions {
-  /** Open the file for writing too; needs Deno's write permission for a path. */
-  writable?: boolean;
-}
-
-/** Options of {@linkcode Vmo.fromFd}. */
-export interface FromFdOptions {
-  /** The rights the handle gets, at most what the fd allows. */
-  rights?: number;
-}
+const MAX_SIZE = MAX_VMO_SIZE;
 
 /** The VMO object behind a `Vmo` handle: `BAD_HANDLE` or `WRONG_TYPE` otherwise. */
 export function vmoObjectOf(handle: unknown, what = "the handle"): VmoObject {
   return liveObjectOfType<VmoObject>(handle, ObjType.VMO, what);
-}
-
-function needRights(rights: number, wanted: number, what: string): void {
-  if (!hasRights(rights, wanted)) {
-    fail(Status.ACCESS_DENIED, `${what} needs the ${rightNames(wanted)} right`);
-  }
-}
-
-function rightNames(rights: number): string {
-  return Object.entries(Rights)
-    .filter(([name, bit]) =>
-      name !== "BASIC" && bit !== 0 && (rights & bit) === bit && bit < 0x8000_0000
-    )
-    .map(([name]) => name)
-    .join(" and ");
 }
 
 /**
@@ -149,6 +71,11 @@ export class Vmo extends Handle {
   /** @ignore */
   private constructor(object: VmoObject, rights: number) {
     super(object, rights);
+  }
+
+  static {
+    // How a channel's receive path (src/vmo/fd.ts) makes a handle without the constructor.
+    setVmoWrapper((made) => new Vmo(made.object, made.rights));
   }
 
   /** @ignore */
@@ -241,7 +168,11 @@ export class Vmo extends Handle {
     }
     const writable = opts.writable === true;
     const fd = typeof file === "string" ? openPath(file, writable) : dupFsFile(file, writable);
-    return Vmo.#adopt(fd, writable ? undefined : ~Rights.WRITE >>> 0, true);
+    const adopted = adoptFd(fd, {
+      rightsMask: writable ? undefined : ~Rights.WRITE >>> 0,
+      fromFilePath: true,
+    });
+    return new Vmo(adopted.object, adopted.rights);
   }
 
   /**
@@ -283,78 +214,10 @@ export class Vmo extends Handle {
     if (typeof opts !== "object" || opts === null) {
       fail(Status.INVALID_ARGS, `opts must be an object, got ${describe(opts)}`);
     }
-    checkU64(fd, "fd");
-    if (fd > 0x7fff_ffff) fail(Status.INVALID_ARGS, `fd ${fd} is no file descriptor`);
-    const rights = opts.rights === undefined ? undefined : checkU32(opts.rights, "rights");
-    return Vmo.#adopt(fd, rights, false);
-  }
-
-  static #adopt(fd: number, rightsMask: number | undefined, fromFilePath: boolean): Vmo {
-    // Seals before size: a peer may shrink and then seal between the two reads, and a size
-    // read after the seals is the one the seals protect.
-    const sealsResult = libc.fcntl(fd, F_GET_SEALS, 0);
-    const stat = fstat(fd);
-    if (stat === null) throw syscallError("fstat", `cannot adopt fd ${fd}`);
-    const known = Backing.lookup(stat);
-    if (known !== undefined && known.fd === fd) {
-      fail(Status.ALREADY_EXISTS, `fd ${fd} is a VMO's own; use duplicate()`);
-    }
-    try {
-      if ((stat.mode & S_IFMT) !== S_IFREG) {
-        fail(Status.WRONG_TYPE, `fd ${fd} is not a regular file or memfd`);
-      }
-      let flags = libc.fcntl(fd, F_GETFL, 0);
-      if (flags < 0) throw syscallError("fcntl", `cannot read the mode of fd ${fd}`);
-      if ((flags & O_APPEND) !== 0) {
-        // pwrite on an O_APPEND description appends wherever it is asked to write: use a
-        // description of our own without it.
-        const mode = (flags & O_ACCMODE) === O_RDWR ? O_RDWR : O_RDONLY;
-        const reopened = libc.open(cString(`/proc/self/fd/${fd}`), mode | O_CLOEXEC, 0);
-        if (reopened < 0) throw syscallError("open", "cannot reopen the file without O_APPEND");
-        libc.close(fd);
-        fd = reopened;
-        flags = mode;
-      }
-      // Only shmem files (memfds, tmpfs) answer F_GET_SEALS.
-      const isMemfd = sealsResult >= 0;
-      const seals = isMemfd ? sealsResult : 0;
-      const writable = (flags & O_ACCMODE) === O_RDWR &&
-        (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) === 0;
-      const sizeSealed = (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) ===
-        (F_SEAL_SHRINK | F_SEAL_GROW);
-      const resizable = !fromFilePath && isMemfd && !sizeSealed && writable;
-      const size = roundUpPage(stat.size);
-      if (size > MAX_SIZE) {
-        fail(Status.OUT_OF_RANGE, `the file's size ${stat.size} exceeds Vmo.MAX_SIZE`);
-      }
-      // The same file twice (a dup of a VMO's fd, /proc/self/fd/N...) shares one backing, so
-      // that a resize through either is seen by every mapping of it.
-      let backing = known;
-      if (backing !== undefined) {
-        const theirs = libc.fcntl(backing.fd, F_GETFL, 0);
-        if (writable && (theirs & O_ACCMODE) !== O_RDWR) backing.upgradeFd(fd);
-        else libc.close(fd);
-        if (backing.isFile) backing.size = Math.max(backing.size, size);
-      } else {
-        backing = new Backing(fd, size, resizable, !isMemfd, true, stat, seals);
-      }
-      const object = new VmoObject({
-        backing,
-        offset: 0,
-        sliceSize: null,
-        stream: { value: Math.min(stat.size, backing.size) },
-        kind: backing.isFile ? "file" : "root",
-        parent: null,
-      });
-      let rights = DEFAULT_VMO_RIGHTS | (resizable ? Rights.RESIZE : 0);
-      if (!writable) rights &= ~Rights.WRITE;
-      if (rightsMask !== undefined) rights &= rightsMask;
-      return new Vmo(object, rights >>> 0);
-    } catch (error) {
-      // The fd was handed over: it is closed whether adoption works or not.
-      if (Backing.lookup(stat)?.fd !== fd) libc.close(fd);
-      throw error;
-    }
+    checkFdNumber(fd);
+    const rightsMask = opts.rights === undefined ? undefined : checkU32(opts.rights, "rights");
+    const adopted = adoptFd(fd, { rightsMask, fromFilePath: false });
+    return new Vmo(adopted.object, adopted.rights);
   }
 
   /**
@@ -582,145 +445,8 @@ export class Vmo extends Handle {
   createChild(options: number, offset: number, size: number): Vmo {
     // The handle first, as everywhere in vmo (Zircon's syscall checks the size and
     // NO_WRITE | RESIZABLE before it looks the handle up).
-    const parent = vmoObjectOf(this);
-    checkU32(options, "options");
-    checkU64(offset, "offset");
-    checkU64(size, "size");
-    const rounded = roundUpPage(size);
-    if (rounded > MAX_SIZE) fail(Status.OUT_OF_RANGE, `child size ${size} exceeds Vmo.MAX_SIZE`);
-    const noWrite = (options & VmoChildOptions.NO_WRITE) !== 0;
-    const resizable = (options & VmoChildOptions.RESIZABLE) !== 0;
-    if (noWrite && resizable) {
-      fail(Status.INVALID_ARGS, "NO_WRITE and RESIZABLE exclude each other");
-    }
-    needRights(rightsOf(this), Rights.DUPLICATE | Rights.READ, "createChild");
-    if (parent.discardable) fail(Status.NOT_SUPPORTED, "a discardable VMO cannot have children");
-    const kindOptions = options & ~VmoChildOptions.NO_WRITE;
-    if ((kindOptions & ~KNOWN_CHILD_OPTIONS) !== 0) {
-      fail(Status.INVALID_ARGS, `unknown child options ${options}`);
-    }
-    let child: VmoObject;
-    let isSnapshot = false;
-    if ((kindOptions & VmoChildOptions.SLICE) !== 0) {
-      child = this.#slice(parent, kindOptions, offset, size, rounded);
-    } else if ((kindOptions & VmoChildOptions.REFERENCE) !== 0) {
-      child = this.#reference(parent, kindOptions, offset, size);
-    } else {
-      child = this.#snapshot(parent, kindOptions, offset, size, rounded, noWrite);
-      isSnapshot = true;
-    }
-    if (hasRights(rightsOf(this), Rights.GET_PROPERTY)) child.name = parent.name;
-    let rights = (rightsOf(this) & ~Rights.RESIZE) | (resizable ? Rights.RESIZE : 0) |
-      Rights.GET_PROPERTY | Rights.SET_PROPERTY;
-    if (noWrite) rights &= ~Rights.WRITE;
-    else if (isSnapshot) rights = (rights & ~Rights.EXECUTE) | Rights.WRITE;
-    return new Vmo(child, rights >>> 0);
-  }
-
-  #slice(
-    parent: VmoObject,
-    options: number,
-    offset: number,
-    size: number,
-    rounded: number,
-  ): VmoObject {
-    if (options !== VmoChildOptions.SLICE) {
-      fail(Status.INVALID_ARGS, "SLICE takes no other kind and no RESIZABLE");
-    }
-    if (!isPageAligned(offset)) {
-      fail(Status.INVALID_ARGS, `slice offset ${offset} is not page aligned`);
-    }
-    if (offset + rounded > parent.size || (rounded === 0 && offset > parent.size)) {
-      fail(Status.INVALID_ARGS, `slice [${offset}, ${offset + rounded}) is not inside the parent`);
-    }
-    if (parent.resizable) fail(Status.NOT_SUPPORTED, "a resizable VMO cannot be sliced");
-    if (parent.cachePolicy !== CachePolicy.CACHED) {
-      fail(Status.BAD_STATE, "the parent is not CACHED");
-    }
-    return new VmoObject({
-      backing: parent.backing,
-      offset: parent.offset + offset,
-      sliceSize: rounded,
-      stream: { value: size },
-      kind: "slice",
-      parent,
-    });
-  }
-
-  #reference(parent: VmoObject, options: number, offset: number, size: number): VmoObject {
-    if ((options & ~(VmoChildOptions.REFERENCE | VmoChildOptions.RESIZABLE)) !== 0) {
-      fail(Status.INVALID_ARGS, "REFERENCE takes only RESIZABLE besides");
-    }
-    if (offset !== 0 || size !== 0) {
-      fail(Status.INVALID_ARGS, "a REFERENCE needs offset 0 and size 0");
-    }
-    if (parent.kind === "slice") fail(Status.NOT_SUPPORTED, "a slice cannot have references");
-    if ((options & VmoChildOptions.RESIZABLE) !== 0 && !parent.resizable) {
-      fail(Status.NOT_SUPPORTED, "a resizable reference needs a resizable parent");
-    }
-    if (parent.cachePolicy !== CachePolicy.CACHED) {
-      fail(Status.BAD_STATE, "the parent is not CACHED");
-    }
-    return new VmoObject({
-      backing: parent.backing,
-      offset: parent.offset,
-      sliceSize: null,
-      stream: parent.stream,
-      kind: "reference",
-      parent,
-      discardable: parent.discardable,
-    });
-  }
-
-  #snapshot(
-    parent: VmoObject,
-    options: number,
-    offset: number,
-    size: number,
-    rounded: number,
-    noWrite: boolean,
-  ): VmoObject {
-    const type = options & SNAPSHOT_TYPES;
-    if (type === 0 || (type & (type - 1)) !== 0) {
-      fail(
-        Status.INVALID_ARGS,
-        "a child needs exactly one of SNAPSHOT, SNAPSHOT_AT_LEAST_ON_WRITE, SNAPSHOT_MODIFIED, SLICE, REFERENCE",
-      );
-    }
-    if (!isPageAligned(offset)) {
-      fail(Status.INVALID_ARGS, `snapshot offset ${offset} is not page aligned`);
-    }
-    checkedEnd(offset, size, "createChild");
-    if (parent.cachePolicy !== CachePolicy.CACHED) {
-      fail(Status.BAD_STATE, "the parent is not CACHED");
-    }
-    const pagerBacked = parent.pageOwner.kind === "file" || parent.pageOwner.pagerDerived;
-    if (type === VmoChildOptions.SNAPSHOT && pagerBacked) {
-      fail(Status.NOT_SUPPORTED, "SNAPSHOT of a file-backed VMO: use SNAPSHOT_AT_LEAST_ON_WRITE");
-    }
-    const resizable = (options & VmoChildOptions.RESIZABLE) !== 0;
-    const backing = Backing.memfd(rounded, resizable, "vmo-snapshot");
-    try {
-      const copyEnd = Math.min(offset + rounded, parent.size);
-      if (copyEnd > offset) {
-        parent.backing.copyDataTo(backing, parent.offset + offset, copyEnd - offset, 0);
-      }
-      // Nothing maps the copy yet, so the write seal cannot fail with EBUSY.
-      if (noWrite) sealOrThrow(backing.fd, F_SEAL_WRITE);
-    } catch (error) {
-      backing.discard();
-      throw error;
-    }
-    return new VmoObject({
-      backing,
-      offset: 0,
-      sliceSize: null,
-      stream: { value: size },
-      kind: "snapshot",
-      parent,
-      immutable: noWrite,
-      pagerDerived: pagerBacked,
-    });
+    const child = createChild(vmoObjectOf(this), rightsOf(this), options, offset, size);
+    return new Vmo(child.object, child.rights);
   }
 
   /**
@@ -755,98 +481,7 @@ export class Vmo extends Handle {
    * ```
    */
   opRange(op: number, offset: number, size: number): void {
-    const object = vmoObjectOf(this);
-    checkU32(op, "op");
-    checkU64(offset, "offset");
-    checkU64(size, "size");
-    const rights = rightsOf(this);
-    switch (op) {
-      case VmoOp.COMMIT: {
-        needRights(rights, Rights.WRITE, "COMMIT");
-        const end = checkedEnd(offset, size, "COMMIT");
-        if (roundUpPage(end) > object.size) {
-          fail(Status.OUT_OF_RANGE, "COMMIT range is past the end");
-        }
-        object.commit(offset, size);
-        return;
-      }
-      case VmoOp.DECOMMIT: {
-        needRights(rights, Rights.WRITE, "DECOMMIT");
-        const end = checkedEnd(offset, size, "DECOMMIT");
-        if (end > object.size) fail(Status.OUT_OF_RANGE, "DECOMMIT range is past the end");
-        object.decommit(offset, size);
-        return;
-      }
-      case VmoOp.ZERO: {
-        needRights(rights, Rights.WRITE, "ZERO");
-        if (object.cachePolicy !== CachePolicy.CACHED) {
-          fail(Status.BAD_STATE, "ZERO needs a CACHED VMO");
-        }
-        const end = checkedEnd(offset, size, "ZERO");
-        if (end > object.size) fail(Status.OUT_OF_RANGE, "ZERO range is past the end");
-        object.backing.zero(object.offset + offset, size);
-        return;
-      }
-      case VmoOp.LOCK:
-      case VmoOp.TRY_LOCK:
-      case VmoOp.UNLOCK: {
-        if (!hasRights(rights, Rights.READ) && !hasRights(rights, Rights.WRITE)) {
-          fail(Status.ACCESS_DENIED, "locking needs the READ or WRITE right");
-        }
-        if (!object.discardable) fail(Status.NOT_SUPPORTED, "only a DISCARDABLE VMO can be locked");
-        if (offset !== 0 || size !== object.size) {
-          fail(Status.OUT_OF_RANGE, "a lock covers exactly (0, size)");
-        }
-        if (op === VmoOp.LOCK) {
-          fail(Status.INVALID_ARGS, "LOCK needs a result buffer: use TRY_LOCK");
-        }
-        if (op === VmoOp.TRY_LOCK) {
-          object.lockCount++;
-          return;
-        }
-        if (object.lockCount === 0) fail(Status.BAD_STATE, "UNLOCK of a VMO that is not locked");
-        object.lockCount--;
-        return;
-      }
-      case VmoOp.CACHE_SYNC:
-      case VmoOp.CACHE_CLEAN:
-      case VmoOp.CACHE_CLEAN_INVALIDATE:
-      case VmoOp.CACHE_INVALIDATE: {
-        const wanted = op === VmoOp.CACHE_INVALIDATE ? Rights.WRITE : Rights.READ;
-        needRights(rights, wanted, "this cache op");
-        if (size === 0) fail(Status.INVALID_ARGS, "a cache op needs a non-empty range");
-        const end = checkedEnd(offset, size, "cache op");
-        if (end > object.size) fail(Status.OUT_OF_RANGE, "cache op range is past the end");
-        return;
-      }
-      case VmoOp.DONT_NEED:
-      case VmoOp.ALWAYS_NEED: {
-        checkSafe(offset, "offset");
-        checkSafe(size, "size");
-        if (object.pageOwner.kind !== "file") return;
-        const end = checkedEnd(offset, size, "hint");
-        if (roundUpPage(end) > object.size) fail(Status.OUT_OF_RANGE, "hint range is past the end");
-        adviseFile(
-          object,
-          offset,
-          size,
-          op === VmoOp.DONT_NEED ? POSIX_FADV_DONTNEED : POSIX_FADV_WILLNEED,
-        );
-        return;
-      }
-      case VmoOp.PREFETCH: {
-        needRights(rights, Rights.READ, "PREFETCH");
-        const end = checkedEnd(offset, size, "PREFETCH");
-        if (roundUpPage(end) > object.size) {
-          fail(Status.OUT_OF_RANGE, "PREFETCH range is past the end");
-        }
-        if (size === 0) return;
-        if (object.pageOwner.kind === "file") adviseFile(object, offset, size, POSIX_FADV_WILLNEED);
-        return;
-      }
-      default:
-        fail(Status.INVALID_ARGS, `unknown VMO op ${op}`);
-    }
+    opRange(vmoObjectOf(this), rightsOf(this), op, offset, size);
   }
 
   /**
@@ -872,21 +507,7 @@ export class Vmo extends Handle {
    * ```
    */
   setCachePolicy(policy: number): void {
-    checkU32(policy, "policy");
-    if ((policy & ~CachePolicy.MASK) !== 0) {
-      fail(Status.INVALID_ARGS, `unknown cache policy ${policy}`);
-    }
-    const object = vmoObjectOf(this);
-    needRights(rightsOf(this), Rights.MAP, "setCachePolicy");
-    if (object.mappingCount > 0) fail(Status.BAD_STATE, "the VMO is mapped");
-    if (object.children.size > 0) fail(Status.BAD_STATE, "the VMO has children");
-    if (object.parent !== null || object.kind !== "root") {
-      fail(Status.BAD_STATE, "the VMO is a child");
-    }
-    if (object.cachePolicy !== CachePolicy.CACHED && object.backing.committedBytes() > 0) {
-      fail(Status.BAD_STATE, "the VMO holds pages under a non-CACHED policy");
-    }
-    object.cachePolicy = policy;
+    setCachePolicy(this, policy);
   }
 
   /**
@@ -926,14 +547,9 @@ export class Vmo extends Handle {
    */
   setName(name: string): void {
     const object = vmoObjectOf(this);
-    if (typeof name !== "string") {
-      fail(Status.INVALID_ARGS, `name must be a string, got ${describe(name)}`);
-    }
+    checkName(name);
     needRights(rightsOf(this), Rights.SET_PROPERTY, "setName");
-    if (name.includes("\0")) fail(Status.INVALID_ARGS, "a name cannot hold a NUL");
-    if (new TextEncoder().encode(name).length > NAME_MAX_BYTES) {
-      fail(Status.INVALID_ARGS, `a name is at most ${NAME_MAX_BYTES} UTF-8 bytes`);
-    }
+    checkNameBytes(name);
     object.name = name;
   }
 
@@ -956,30 +572,7 @@ export class Vmo extends Handle {
    * ```
    */
   info(): VmoInfo {
-    const object = vmoObjectOf(this);
-    const ownsPages = object.kind === "root" || object.kind === "snapshot" ||
-      object.kind === "file";
-    const committed = ownsPages ? object.backing.committedBytes() : 0;
-    let flags = VmoInfoFlags.TYPE_PAGED | VmoInfoFlags.VIA_HANDLE;
-    if (object.resizable) flags |= VmoInfoFlags.RESIZABLE;
-    if (object.discardable) flags |= VmoInfoFlags.DISCARDABLE;
-    if (object.kind === "snapshot") flags |= VmoInfoFlags.IS_COW_CLONE;
-    if (object.immutable) flags |= VmoInfoFlags.IMMUTABLE;
-    if (object.pageOwner.kind === "file" || object.pagerDerived) flags |= VmoInfoFlags.PAGER_BACKED;
-    return {
-      koid: object.koid,
-      name: object.name,
-      sizeBytes: object.size,
-      parentKoid: object.parent?.koid ?? 0,
-      numChildren: object.children.size,
-      numMappings: object.mappingCount,
-      shareCount: 1,
-      flags,
-      committedBytes: committed,
-      handleRights: rightsOf(this),
-      cachePolicy: object.cachePolicy,
-      populatedBytes: committed,
-    };
+    return vmoInfo(vmoObjectOf(this), rightsOf(this));
   }
 
   /**
@@ -1002,7 +595,7 @@ export class Vmo extends Handle {
   unsafeDupFd(): number {
     const object = vmoObjectOf(this);
     needRights(rightsOf(this), Rights.TRANSFER, "unsafeDupFd");
-    const fd = libc.fcntl(object.backing.fd, F_DUPFD_CLOEXEC, 0);
+    const fd = dupCloexec(object.backing.fd);
     if (fd < 0) throw syscallError("fcntl", "cannot duplicate the VMO's fd");
     // From now on the holder of the fd may resize the file: no new views over it.
     object.backing.markExported();
@@ -1017,84 +610,4 @@ function checkTransfer(object: VmoObject, end: number, what: string): void {
   if (end > object.size) {
     fail(Status.OUT_OF_RANGE, `${what} ends at ${end}, past the size ${object.size}`);
   }
-}
-
-function sealOrThrow(fd: number, seals: number): void {
-  if (libc.fcntl(fd, F_ADD_SEALS, seals) !== 0) throw syscallError("fcntl", "cannot seal the VMO");
-}
-
-function adviseFile(object: VmoObject, offset: number, size: number, advice: number): void {
-  // Advice is a hint: a file system that ignores it changes nothing observable.
-  libc.posix_fadvise(object.backing.fd, BigInt(object.offset + offset), BigInt(size), advice);
-}
-
-function openPath(path: string, writable: boolean): number {
-  if (typeof path !== "string" || path.includes("\0")) fail(Status.INVALID_ARGS, "bad path");
-  for (const name of writable ? ["read", "write"] as const : ["read"] as const) {
-    if (Deno.permissions.querySync({ name, path }).state !== "granted") {
-      fail(Status.ACCESS_DENIED, `Deno's ${name} permission for ${path} is not granted`);
-    }
-  }
-  // O_NONBLOCK so that opening a FIFO does not wait for a writer; it is cleared once fstat
-  // (in #adopt) has told a regular file.
-  const fd = libc.open(cString(path), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK, 0);
-  if (fd < 0) throw syscallError("open", `cannot open ${path}`);
-  const stat = fstat(fd);
-  if (stat === null || (stat.mode & S_IFMT) !== S_IFREG) {
-    libc.close(fd);
-    fail(Status.WRONG_TYPE, `${path} is not a regular file`);
-  }
-  libc.fcntl(fd, F_SETFL, libc.fcntl(fd, F_GETFL, 0) & ~O_NONBLOCK);
-  return fd;
-}
-
-/**
- * Deno does not expose an `FsFile`'s descriptor: find it among this process's fds by device
- * and inode (and access mode), then duplicate it.
- */
-function dupFsFile(file: Deno.FsFile, writable: boolean): number {
-  if (!(file instanceof Deno.FsFile)) {
-    fail(Status.INVALID_ARGS, `file must be a path or Deno.FsFile, got ${describe(file)}`);
-  }
-  let dev: bigint;
-  let ino: bigint;
-  try {
-    // Deno's own statSync: a subclass may carry another.
-    const info = Deno.FsFile.prototype.statSync.call(file);
-    if (!info.isFile) fail(Status.WRONG_TYPE, "the FsFile is not a regular file");
-    dev = BigInt(info.dev);
-    ino = BigInt(info.ino ?? -1);
-  } catch (error) {
-    if (error instanceof ZxError) throw error;
-    throw new ZxError(Status.BAD_HANDLE, "cannot stat the FsFile (closed?)");
-  }
-  let readOnlyMatch = false;
-  for (let fd = 0; fd < 65536; fd++) {
-    const stat = fstat(fd);
-    if (stat === null || stat.dev !== dev || stat.ino !== ino) {
-      continue;
-    }
-    const mode = libc.fcntl(fd, F_GETFL, 0) & O_ACCMODE;
-    if (writable && mode !== O_RDWR) {
-      readOnlyMatch = true;
-      continue;
-    }
-    if (mode === 1 /* O_WRONLY */) continue;
-    if ((libc.fcntl(fd, F_GETFL, 0) & O_APPEND) !== 0) {
-      // A dup would share the O_APPEND file description, and pwrite on it appends wherever
-      // it is asked to write: open the file anew instead.
-      const reopened = libc.open(
-        cString(`/proc/self/fd/${fd}`),
-        (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC,
-        0,
-      );
-      if (reopened < 0) throw syscallError("open", "cannot reopen the file without O_APPEND");
-      return reopened;
-    }
-    const copy = libc.fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (copy < 0) throw syscallError("fcntl", "cannot duplicate the file's fd");
-    return copy;
-  }
-  if (readOnlyMatch) fail(Status.ACCESS_DENIED, "the FsFile is not open for reading and writing");
-  fail(Status.NOT_FOUND, "cannot find the FsFile's descriptor");
 }

@@ -1,0 +1,106 @@
+/**
+ * Watches: what keeps the one invariant for JavaScript views over mapped memory.
+ *
+ * A watch guards `[start, end)` of a mapping for something that depends on it: a view (an
+ * `ArrayBuffer` over the memory, detached before the memory stops giving it the permissions it
+ * `needs`) or a lease (marked dead when the memory is unmapped). The region tree keeps each
+ * mapping's watches and fires the ones a change would break before it makes the change.
+ * Watches hold their targets weakly (a view nobody can reach needs no detaching), and a
+ * mapping's set is swept of spent ones as it grows.
+ *
+ * @module
+ */
+
+/**
+ * Something that depends on `[start, end)` staying mapped: a JavaScript view (an `ArrayBuffer`
+ * over the memory, detached before the memory stops giving it the permissions it `needs`), or
+ * a lease (marked dead when the memory is unmapped; `needs` is 0). Held weakly: a view nobody
+ * can reach any more needs no detaching.
+ */
+export interface Watch {
+  start: number;
+  end: number;
+  needs: number;
+  /** A view's buffer or a lease (a lease needs nothing: `needs` 0). */
+  target: WeakRef<ArrayBuffer | Lease>;
+  isView: boolean;
+}
+
+/** Marks that a range of mapped memory is still the mapping it was when the lease was taken. */
+export interface Lease {
+  dead: boolean;
+}
+
+/** What holds watches: a mapping record, with the size of its set after the last sweep. */
+export interface Watched {
+  readonly watches: Set<Watch>;
+  sweptSize: number;
+}
+
+// Taken at load: the invariant must not depend on built-ins a program could replace later.
+const transferBuffer = Function.prototype.call.bind(ArrayBuffer.prototype.transfer) as (
+  buffer: ArrayBuffer,
+  length: number,
+) => ArrayBuffer;
+const isDetached = Function.prototype.call.bind(
+  Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "detached")!.get!,
+) as (buffer: unknown) => boolean;
+
+/** A watch of `[start, end)` for `target`: a view when `needs` is not 0, else a lease. */
+export function newWatch(
+  start: number,
+  end: number,
+  needs: number,
+  target: ArrayBuffer | Lease,
+): Watch {
+  return { start, end, needs, target: new WeakRef(target), isView: needs !== 0 };
+}
+
+/** Detaches a watched view (every typed array over it reads as length 0) or kills a lease. */
+export function fire(watch: Watch): void {
+  const target = watch.target.deref();
+  if (target === undefined) return;
+  if (watch.isView) {
+    if (!isDetached(target)) transferBuffer(target as ArrayBuffer, 0);
+  } else {
+    (target as Lease).dead = true;
+  }
+}
+
+/** Whether a watch no longer guards anything: its target was collected, detached or died. */
+function spent(watch: Watch): boolean {
+  const target = watch.target.deref();
+  if (target === undefined) return true;
+  return watch.isView ? isDetached(target) : (target as Lease).dead;
+}
+
+/** Adds `watch` to a holder's set, sweeping spent watches whenever the set has doubled. */
+export function addWatch(holder: Watched, watch: Watch): void {
+  const watches = holder.watches;
+  watches.add(watch);
+  // Sweep whenever the set has doubled, so a long-lived mapping that many buffers and views
+  // come and go over does not keep every one of them.
+  if (watches.size >= 2 * holder.sweptSize) {
+    for (const w of watches) if (spent(w)) watches.delete(w);
+    holder.sweptSize = Math.max(16, watches.size);
+  }
+}
+
+/**
+ * Fires the holder's watches that overlap `[start, end)` and need a permission outside
+ * `perms`: with `perms` -1 (unmapping) every watch fires, leases too. Spent watches met on the
+ * way are dropped.
+ */
+export function revokeWatches(holder: Watched, start: number, end: number, perms: number): void {
+  const watches = holder.watches;
+  for (const watch of watches) {
+    if (spent(watch)) {
+      watches.delete(watch);
+    } else if (
+      watch.start < end && watch.end > start && (perms === -1 || (watch.needs & ~perms) !== 0)
+    ) {
+      fire(watch);
+      watches.delete(watch);
+    }
+  }
+}
