@@ -11,7 +11,8 @@
  * @module
  */
 
-import { F_DUPFD_CLOEXEC, O_CLOEXEC, O_RDONLY } from "../../ffi/constants.ts";
+import { F_SEAL_FUTURE_WRITE, O_CLOEXEC, O_RDONLY } from "../../ffi/constants.ts";
+import { reopenFd } from "../../ffi/file.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
 import {
   AF_UNIX,
@@ -35,7 +36,10 @@ import { hasRights, Rights } from "../rights.ts";
 import { fail, Status, ZxError } from "../status.ts";
 import { errorFromErrno } from "./errors.ts";
 import type { VmoObject } from "../vmo/object.ts";
-import { Vmo } from "../vmo/vmo.ts";
+import { vmoFromReceivedFd } from "../vmo/fd.ts";
+// Loaded for its side effect too: the Vmo class registers how received fds become handles.
+import "../vmo/vmo.ts";
+import type { Vmo } from "../vmo/vmo.ts";
 import {
   encodeHeader,
   HandleKind,
@@ -74,6 +78,30 @@ interface Outgoing {
   copy: boolean;
 }
 
+/** What can stop a VMO handle from crossing, checked before anything is sealed or sent. */
+function checkVmo(vmo: VmoObject, rights: number): void {
+  if (vmo.offset !== 0 || vmo.sliceSize !== null) {
+    // Its fd would show the whole parent to the receiver.
+    fail(Status.NOT_SUPPORTED, "a slice of a VMO cannot cross a channel");
+  }
+  const backing = vmo.backing;
+  if (backing.isFile) return;
+  const sealed = backing.futureWriteSealed || (backing.seals() & F_SEAL_FUTURE_WRITE) !== 0;
+  if (hasRights(rights, Rights.WRITE)) {
+    if (sealed) {
+      fail(
+        Status.ACCESS_DENIED,
+        "the VMO was sent without WRITE before (sealed F_SEAL_FUTURE_WRITE): it cannot cross with WRITE",
+      );
+    }
+  } else if (!sealed && backing.resizable) {
+    fail(
+      Status.NOT_SUPPORTED,
+      "a resizable VMO cannot cross without WRITE: resizing needs the write access a seal removes",
+    );
+  }
+}
+
 /** Checks the handles of a write without changing anything; throws as Zircon would. */
 function checkHandles(self: ChannelObject, handles: readonly unknown[]): void {
   const seen = new Set<unknown>();
@@ -89,29 +117,32 @@ function checkHandles(self: ChannelObject, handles: readonly unknown[]): void {
     if (!hasRights(rightsOf(handle as Handle), Rights.TRANSFER)) {
       fail(Status.ACCESS_DENIED, "a handle written into a channel needs the TRANSFER right");
     }
-    if (object.type === ObjType.VMO) {
-      const vmo = object as VmoObject;
-      if (vmo.offset !== 0 || vmo.sliceSize !== null) {
-        // Its fd would show the whole parent to the receiver.
-        fail(Status.NOT_SUPPORTED, "a slice of a VMO cannot cross a channel");
-      }
-    }
+    if (object.type === ObjType.VMO) checkVmo(object as VmoObject, rightsOf(handle as Handle));
   }
 }
 
 /**
- * The fd that carries a VMO handle, and whether it is a copy to close after sending. With
- * `WRITE`, the VMO's own fd: `sendmsg` takes its own reference to the file, so no `dup` is
- * needed. Without, a read-only description of the same file. Either way, the file is now held
- * outside this process: like `unsafeDupFd`, that ends new views over memory it could shrink.
+ * The fd that carries a VMO handle, and whether it is a copy to close after sending. The file
+ * is held outside this process from now on: like `unsafeDupFd`, that ends new views over
+ * memory another process could shrink.
+ *
+ * With `WRITE`, the VMO's own fd: `sendmsg` takes its own reference to the file, so no `dup`
+ * is needed. Without, the kernel must refuse the receiver every way to write (a read-only fd is
+ * not enough: a memfd's `/proc/self/fd/N` reopens read-write), so the memfd is sealed with
+ * `F_SEAL_FUTURE_WRITE` first (the sender keeps writing through a mapping made before the
+ * seal), and a read-only reopen of it is sent. A file crosses as a read-only fd: its own
+ * permissions decide what a reopen may do.
  */
 function vmoFd(handle: Vmo): { fd: number; copy: boolean } {
   const object = liveObjectOf(handle) as VmoObject;
   const backing = object.backing;
+  if (hasRights(rightsOf(handle), Rights.WRITE)) {
+    backing.markExported();
+    return { fd: backing.fd, copy: false };
+  }
+  if (!backing.isFile) backing.sealFutureWrite();
   backing.markExported();
-  if (hasRights(rightsOf(handle), Rights.WRITE)) return { fd: backing.fd, copy: false };
-  const path = new TextEncoder().encode(`/proc/self/fd/${backing.fd}\0`);
-  const ro = libc.open(path, O_RDONLY | O_CLOEXEC, 0);
+  const ro = reopenFd(backing.fd, O_RDONLY | O_CLOEXEC);
   if (ro < 0) throw errorFromErrno("open", lastErrno(), "cannot make a read-only fd of the VMO");
   return { fd: ro, copy: true };
 }
@@ -176,8 +207,8 @@ function peerGone(fd: number): boolean {
 
 /**
  * Why `fd` cannot be what `record` says, or null. A VMO's fd is checked by its adoption
- * (`Vmo.fromFd`: a regular file or memfd, else `WRONG_TYPE`), which runs before any handle of
- * the message is handed out.
+ * (`vmoFromReceivedFd`: a regular file or memfd, else `WRONG_TYPE`), which runs before any
+ * handle of the message is handed out.
  */
 function checkFd(fd: number, record: HandleRecord): string | null {
   if (record.kind === HandleKind.VMO) return null;
@@ -229,7 +260,7 @@ export function receiveMessage<H extends Handle>(
     try {
       handles.push(
         records[i].kind === HandleKind.VMO
-          ? Vmo.fromFd(fds[i], { rights: records[i].rights }) as unknown as H
+          ? vmoFromReceivedFd(fds[i], records[i].rights) as unknown as H
           : adoptChannel(fds[i], records[i].rights),
       );
     } catch (error) {
@@ -244,11 +275,4 @@ export function receiveMessage<H extends Handle>(
   }
   const bytes = incoming.data.slice(payloadStart, payloadStart + payloadLength);
   return { bytes, handles };
-}
-
-/** `fcntl(F_DUPFD_CLOEXEC)` of `fd`, or a thrown error. */
-export function dupFd(fd: number): number {
-  const copy = libc.fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) throw errorFromErrno("fcntl", lastErrno(), "cannot duplicate the fd");
-  return copy;
 }

@@ -21,7 +21,8 @@
 import { addressOfView, futexWaitAsync, futexWakeAt } from "../../ffi/futex.ts";
 import { describe } from "../args.ts";
 import { fail, Status, ZxError } from "../status.ts";
-import { addWatch, type Lease } from "../vmar/region.ts";
+import { queryRange } from "../vmar/memory.ts";
+import type { Lease } from "../vmar/watch.ts";
 import {
   type SharedBufferSlice,
   SharedBufferSliceMut,
@@ -213,7 +214,7 @@ async function waitOn(
   });
   const win = windowOf(buffer);
   const addr = Number(address);
-  addWatch(win.vmar, addr, addr + 4, 0, lease);
+  queryRange(win.vmar, addr, addr + 4, 0).watch(0, lease);
   waits.add(lease);
   const timespec = deadline === Infinity ? null : new BigInt64Array(2);
   try {

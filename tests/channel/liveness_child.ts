@@ -34,7 +34,7 @@ if (which === "closed-read") {
   const t = setTimeout(() => a.write(new Uint8Array([7])), 300);
   Deno.unrefTimer(t);
 } else if (which === "unreachable-read") {
-  const pair = Channel.createPair();
+  const pair: Channel[] = Channel.createPair();
   const a = pair[0];
   const pending = pair.pop()!.read();
   pair.length = 0;

@@ -25,6 +25,7 @@ const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 const PROT_READ = 1;
 const PROT_WRITE = 2;
 const MAP_SHARED = 1;
+const MAP_PRIVATE = 2;
 const O_RDWR = 2;
 const O_CLOEXEC = 0o2000000;
 const F_ADD_SEALS = 1033;
@@ -69,6 +70,9 @@ function tryAll(prefix: string, f: number): void {
     }
   }
   route(`${prefix} F_ADD_SEALS(F_SEAL_WRITE)`, c.fcntl(f, F_ADD_SEALS, F_SEAL_WRITE) === 0);
+  const priv = c.mmap(null, 4096n, PROT_READ | PROT_WRITE, MAP_PRIVATE, f, 0n);
+  // A private copy-on-write mapping: writable, but its writes never reach the shared memory.
+  if (route(`${prefix} mmap(PROT_WRITE, MAP_PRIVATE)`, mapped(priv))) writeThrough(priv);
 }
 
 tryAll("fd", fd);
