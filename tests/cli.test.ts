@@ -52,7 +52,9 @@ const [mapping, vmo] = Mapping.allocate(300 * 1024);
 vmo.close();
 for (const page of [0, 10, 74]) mapping.writeU32(page * 4096, 0xfeedface);
 console.log("ready " + Deno.UnsafePointer.value(mapping.asPtrLen()[0]));
-setInterval(() => {}, 1 << 30); // until killed
+// Kept reachable: V8 drops a module's top-level bindings that no function captures once the
+// module has run, and a collected Mapping is unmapped by its finalizer.
+setInterval(() => mapping, 1 << 30); // until killed
 `;
 
 /** A child deno that maps, writes, protects and unmaps VMOs without pause until killed. */

@@ -74,8 +74,11 @@ export function socketPath(path: unknown): Uint8Array<ArrayBuffer> {
  * block the event loop.
  *
  * A VMO crosses as a file descriptor of its memory (a memfd or file): the receiver gets a `Vmo`
- * to the same memory, with the rights the sender's handle had, less what the fd allows. A
- * channel crosses as its socket. The wire format is in `docs/channel.md`, so other programs
+ * to the same memory, with the rights the sender's handle had, less what the fd allows. Rights
+ * hold against the receiver's own libc calls too: a VMO handle without `WRITE` seals its memfd
+ * with `F_SEAL_FUTURE_WRITE` (this process keeps writing through mappings made before; new
+ * writable mappings of it fail), so no process can gain write access to it. A channel crosses
+ * as its socket. The wire format is in `docs/channel.md`, so other programs
  * can take part.
  *
  * @example A VMO through a channel
@@ -143,8 +146,9 @@ export class Channel extends Handle {
    *
    * Errors: `OUT_OF_RANGE` for too many bytes or handles; `BAD_HANDLE` for a closed handle or
    * the same handle twice; `ACCESS_DENIED` without `WRITE` on this channel or `TRANSFER` on a
-   * handle; `NOT_SUPPORTED` for this channel itself, a VMAR, or a VMO slice (its fd would show
-   * the whole parent); `WRONG_TYPE` for other handles; `PEER_CLOSED` when the peer is gone;
+   * handle, or a VMO with `WRITE` that an earlier send without `WRITE` sealed; `NOT_SUPPORTED`
+   * for this channel itself, a VMAR, a VMO slice (its fd would show the whole parent), or a
+   * resizable VMO without `WRITE` (it cannot be sealed); `WRONG_TYPE` for other handles; `PEER_CLOSED` when the peer is gone;
    * `SHOULD_WAIT` when the peer's queue is full. After any error the handles are untouched.
    *
    * @example

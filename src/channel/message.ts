@@ -54,12 +54,18 @@ import { type ChannelObject, OBJ_TYPE_CHANNEL } from "./object.ts";
 const EINTR = 4;
 const EAGAIN = 11;
 
-const outgoing = new MessageBuffers(MAX_WIRE_BYTES, MAX_MESSAGE_HANDLES);
-const outView = new DataView(outgoing.data.buffer);
-// One byte more than the largest message, so that an oversized one shows as truncated even
-// if the kernel did not say so.
-const incoming = new MessageBuffers(MAX_WIRE_BYTES + 1, MAX_MESSAGE_HANDLES);
-const inView = new DataView(incoming.data.buffer);
+/** The buffers of one direction, made on first use: importing vmo allocates nothing here. */
+interface Buffers {
+  msg: MessageBuffers;
+  view: DataView;
+}
+let outgoingBuffers: Buffers | null = null;
+let incomingBuffers: Buffers | null = null;
+
+function buffers(size: number): Buffers {
+  const msg = new MessageBuffers(size, MAX_MESSAGE_HANDLES);
+  return { msg, view: new DataView(msg.data.buffer) };
+}
 
 /** A received message. */
 export interface Message<H> {
@@ -182,6 +188,7 @@ export function sendMessage(self: ChannelObject, bytes: Uint8Array, handles: rea
         });
       }
     }
+    const { msg: outgoing, view: outView } = outgoingBuffers ??= buffers(MAX_WIRE_BYTES);
     const at = encodeHeader(outView, out.map((o) => o.record), bytes.length);
     outgoing.data.set(bytes, at);
     const fds = out.map((o) => o.fd);
@@ -229,6 +236,9 @@ export function receiveMessage<H extends Handle>(
   self: ChannelObject,
   adoptChannel: AdoptChannel<H>,
 ): Message<H> {
+  // One byte more than the largest message, so that an oversized one shows as truncated even
+  // if the kernel did not say so.
+  const { msg: incoming, view: inView } = incomingBuffers ??= buffers(MAX_WIRE_BYTES + 1);
   let got;
   do got = incoming.receive(self.fd, MSG_DONTWAIT | MSG_CMSG_CLOEXEC); while (got.n === -EINTR);
   const { n, flags, fds } = got;
