@@ -21,6 +21,7 @@ export const SCM_RIGHTS = 1;
 export const SO_TYPE = 3;
 export const SO_ERROR = 4;
 export const SO_PEERCRED = 17;
+export const SO_ACCEPTCONN = 30;
 export const SO_DOMAIN = 39;
 export const MSG_CTRUNC = 0x8;
 export const MSG_TRUNC = 0x20;
@@ -248,4 +249,13 @@ export function pollNow(fd: number, events: number): number {
  */
 export function pollAsync(fds: Uint8Array<ArrayBuffer>, n: number): Promise<number> {
   return libc.poll_async(fds, BigInt(n), -1);
+}
+
+/**
+ * Whether `fd` can be a channel end: an `AF_UNIX` `SOCK_SEQPACKET` socket that is not a
+ * listening one.
+ */
+export function isSeqpacketEnd(fd: number): boolean {
+  return socketOptionInt(fd, SO_DOMAIN) === AF_UNIX &&
+    socketOptionInt(fd, SO_TYPE) === SOCK_SEQPACKET && socketOptionInt(fd, SO_ACCEPTCONN) === 0;
 }

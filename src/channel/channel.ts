@@ -11,13 +11,12 @@ import { libc } from "../../ffi/libc.ts";
 import {
   AF_UNIX,
   connectTo,
+  isSeqpacketEnd,
   peerCredentials as socketPeerCredentials,
   POLLOUT,
   seqpacketPair,
   seqpacketSocket,
-  SO_DOMAIN,
   SO_ERROR,
-  SO_TYPE,
   SOCK_SEQPACKET,
   socketOptionInt,
   UNIX_PATH_MAX,
@@ -307,10 +306,8 @@ export class Channel extends Handle {
     Deno.env.delete(name);
     if (!/^[0-9]{1,9}$/.test(value)) fail(Status.BAD_HANDLE, `${name}=${value} is no fd number`);
     const fd = Number(value);
-    if (
-      socketOptionInt(fd, SO_DOMAIN) !== AF_UNIX || socketOptionInt(fd, SO_TYPE) !== SOCK_SEQPACKET
-    ) {
-      fail(Status.BAD_HANDLE, `fd ${fd} is not an AF_UNIX SOCK_SEQPACKET socket`);
+    if (!isSeqpacketEnd(fd)) {
+      fail(Status.BAD_HANDLE, `fd ${fd} is not a (non-listening) AF_UNIX SOCK_SEQPACKET socket`);
     }
     const flags = libc.fcntl(fd, F_GETFD, 0);
     libc.fcntl(fd, F_SETFD, flags | FD_CLOEXEC);

@@ -16,6 +16,7 @@ import { reopenFd } from "../../ffi/file.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
 import {
   AF_UNIX,
+  isSeqpacketEnd,
   MessageBuffers,
   MSG_CMSG_CLOEXEC,
   MSG_CTRUNC,
@@ -26,10 +27,7 @@ import {
   POLLIN,
   pollNow,
   POLLRDHUP,
-  SO_DOMAIN,
-  SO_TYPE,
   SOCK_SEQPACKET,
-  socketOptionInt,
 } from "../../ffi/socket.ts";
 import { type Handle, liveObjectOf, ObjType, rightsOf } from "../handle.ts";
 import { hasRights, Rights } from "../rights.ts";
@@ -219,10 +217,8 @@ function peerGone(fd: number): boolean {
  */
 function checkFd(fd: number, record: HandleRecord): string | null {
   if (record.kind === HandleKind.VMO) return null;
-  if (
-    socketOptionInt(fd, SO_DOMAIN) !== AF_UNIX || socketOptionInt(fd, SO_TYPE) !== SOCK_SEQPACKET
-  ) {
-    return "a channel handle's fd is not an AF_UNIX SOCK_SEQPACKET socket";
+  if (!isSeqpacketEnd(fd)) {
+    return "a channel handle's fd is not a (non-listening) AF_UNIX SOCK_SEQPACKET socket";
   }
   return null;
 }

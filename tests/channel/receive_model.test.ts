@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { MessageBuffers, seqpacketPair } from "../../ffi/socket.ts";
+import { bindListen, MessageBuffers, seqpacketPair, seqpacketSocket } from "../../ffi/socket.ts";
 import { encodeHeader, HandleKind, MAGIC, VERSION } from "../../src/channel/format.ts";
 import { Channel, Status, Vmo, ZxError } from "../../mod.ts";
 import { libc, listFds, O_DIRECTORY, O_RDONLY, sys } from "../_support/mod.ts";
@@ -17,8 +17,27 @@ const c = Deno.dlopen("libc.so.6", {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
 }).symbols;
 
-type FdKind = "memfd" | "file" | "dir" | "pipe" | "eventfd" | "stream" | "seqpacket";
-const FD_KINDS: FdKind[] = ["memfd", "file", "dir", "pipe", "eventfd", "stream", "seqpacket"];
+type FdKind =
+  | "memfd"
+  | "file"
+  | "dir"
+  | "pipe"
+  | "eventfd"
+  | "stream"
+  | "seqpacket"
+  | "listening";
+const FD_KINDS: FdKind[] = [
+  "memfd",
+  "file",
+  "dir",
+  "pipe",
+  "eventfd",
+  "stream",
+  "seqpacket",
+  "listening",
+];
+const socketDir = Deno.makeTempDirSync({ prefix: "vmo-receive-model-" });
+let sockets = 0;
 const tempPath = Deno.makeTempFileSync({ prefix: "vmo-receive-model-" });
 Deno.writeFileSync(tempPath, new Uint8Array(100).fill(9));
 
@@ -45,6 +64,13 @@ function makeFd(kind: FdKind): number {
       return c.socket(1, 1 | 0o2000000, 0);
     case "seqpacket":
       return c.socket(1, 5 | 0o2000000, 0);
+    case "listening": {
+      // A listening SOCK_SEQPACKET socket is no channel end.
+      const fd = seqpacketSocket();
+      const path = new TextEncoder().encode(`${socketDir}/${sockets++}`);
+      if (bindListen(fd, path, 1) !== 0) throw new Error("bind/listen failed");
+      return fd;
+    }
   }
 }
 
@@ -163,4 +189,5 @@ Deno.test("receive model: the reader accepts exactly what the format allows", ()
   channel.close();
   sys.close(raw);
   Deno.removeSync(tempPath);
+  Deno.removeSync(socketDir, { recursive: true });
 });

@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { bindListen, seqpacketSocket } from "../../ffi/socket.ts";
 import { Channel, spawn, Status } from "../../mod.ts";
 import { assertStatus, libc, listFds } from "../_support/mod.ts";
 
@@ -84,6 +85,13 @@ Deno.test("fromEnv: validates the fd and clears the variable", () => {
   }
   libc.close(r);
   libc.close(w);
+  // a listening seqpacket socket is no channel end
+  const listening = seqpacketSocket();
+  const path = new TextEncoder().encode(Deno.makeTempDirSync() + "/l.sock");
+  assert.equal(bindListen(listening, path, 1), 0);
+  Deno.env.set(name, String(listening));
+  assertStatus(() => Channel.fromEnv(name), Status.BAD_HANDLE, "a listening socket");
+  libc.close(listening);
   // a real seqpacket socket is taken
   const [a, b] = Channel.createPair();
   const fd = Channel.socketFdOf(b);
