@@ -22,7 +22,13 @@ import {
   UNIX_PATH_MAX,
 } from "../../ffi/socket.ts";
 import { checkBytes, describe } from "../args.ts";
-import { Handle, type KernelObject, liveObjectOfType, rightsOf } from "../handle.ts";
+import {
+  Handle,
+  type HandleBasicInfo,
+  type KernelObject,
+  liveObjectOfType,
+  rightsOf,
+} from "../handle.ts";
 import { hasRights, Rights } from "../rights.ts";
 import { fail, Status, ZxError } from "../status.ts";
 import type { Vmo } from "../vmo/vmo.ts";
@@ -136,7 +142,11 @@ export class Channel extends Handle {
   static createPair(): [Channel, Channel] {
     const pair = seqpacketPair();
     if (typeof pair === "number") throw errorFromErrno("socketpair", -pair, "no channel");
-    return [Channel.#adopt(pair[0]), Channel.#adopt(pair[1])];
+    const ends: [Channel, Channel] = [Channel.#adopt(pair[0]), Channel.#adopt(pair[1])];
+    const [a, b] = ends.map(channelObjectOf);
+    a.peerKoid = b.koid;
+    b.peerKoid = a.koid;
+    return ends;
   }
 
   /**
@@ -249,6 +259,28 @@ export class Channel extends Handle {
       object.readers.push({ handle: this, resolve: resolve as (m: unknown) => void, reject });
       waitForMessage(object);
     });
+  }
+
+  /**
+   * As {@linkcode Handle.basicInfo}, with Zircon's `relatedKoid`: the koid of the other end
+   * when this process made the pair, 0 for an end that came from elsewhere (koids are local to
+   * a process).
+   *
+   * @example
+   * ```ts
+   * import { Channel } from "@vmo/vmo";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = Channel.createPair();
+   * assert.equal(a.basicInfo().relatedKoid, b.koid);
+   * a.close();
+   * b.close();
+   * ```
+   */
+  override basicInfo(): HandleBasicInfo {
+    const info = super.basicInfo();
+    info.relatedKoid = channelObjectOf(this).peerKoid;
+    return info;
   }
 
   /**

@@ -42,6 +42,8 @@ export class ChannelObject extends KernelObject {
   readonly readers: PendingRead[] = [];
   /** Registered with the poller while `readers` is not empty. */
   waiter: Waiter | null = null;
+  /** The koid of the other end when this process made both (`createPair`), else 0. */
+  peerKoid = 0;
 
   constructor(fd: number) {
     super();

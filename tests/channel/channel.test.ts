@@ -44,6 +44,8 @@ Deno.test("channel: createPair gives two ends with Zircon's default channel righ
   assert.equal(a.rights, expected);
   assert.equal(b.basicInfo().type, 4);
   assert.notEqual(a.koid, b.koid);
+  assert.equal(a.basicInfo().relatedKoid, b.koid, "Zircon: related koid is the peer's");
+  assert.equal(b.basicInfo().relatedKoid, a.koid);
   // no DUPLICATE right: Zircon channels cannot be duplicated
   assertStatus(() => a.duplicate(), Status.ACCESS_DENIED);
   a.close();
