@@ -64,6 +64,12 @@ const symbols = {
     result: "i64",
   },
   // channel and futex
+  /** `mremap(old, old_size, new_size, flags, new_address)`, addresses as numbers. */
+  mremap_at: {
+    name: "mremap",
+    parameters: ["usize", "usize", "usize", "i32", "usize"],
+    result: "usize",
+  },
   socketpair: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },

@@ -9,7 +9,6 @@
 import { F_GETFD, F_SETFD, FD_CLOEXEC } from "../../ffi/constants.ts";
 import { libc } from "../../ffi/libc.ts";
 import {
-  AF_UNIX,
   connectTo,
   isSeqpacketEnd,
   peerCredentials as socketPeerCredentials,
@@ -17,7 +16,6 @@ import {
   seqpacketPair,
   seqpacketSocket,
   SO_ERROR,
-  SOCK_SEQPACKET,
   socketOptionInt,
   UNIX_PATH_MAX,
 } from "../../ffi/socket.ts";
@@ -81,8 +79,8 @@ export function socketPath(path: unknown): Uint8Array<ArrayBuffer> {
  * A VMO crosses as a file descriptor of its memory (a memfd or file): the receiver gets a `Vmo`
  * to the same memory, with the rights the sender's handle had, less what the fd allows. Rights
  * hold against the receiver's own libc calls too: a VMO handle without `WRITE` seals its memfd
- * with `F_SEAL_FUTURE_WRITE` (this process keeps writing through mappings made before; new
- * writable mappings of it fail), so no process can gain write access to it. A channel crosses
+ * with `F_SEAL_FUTURE_WRITE` (this process keeps writing: through mappings made before, and
+ * new writable mappings duplicate one), so no other process can gain write access to it. A channel crosses
  * as its socket. The wire format is in `docs/channel.md`, so other programs
  * can take part.
  *

@@ -15,7 +15,6 @@ import { F_SEAL_FUTURE_WRITE, O_CLOEXEC, O_RDONLY } from "../../ffi/constants.ts
 import { reopenFd } from "../../ffi/file.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
 import {
-  AF_UNIX,
   isSeqpacketEnd,
   MessageBuffers,
   MSG_CMSG_CLOEXEC,
@@ -27,7 +26,6 @@ import {
   POLLIN,
   pollNow,
   POLLRDHUP,
-  SOCK_SEQPACKET,
 } from "../../ffi/socket.ts";
 import { type Handle, liveObjectOf, ObjType, rightsOf } from "../handle.ts";
 import { hasRights, Rights } from "../rights.ts";

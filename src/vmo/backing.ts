@@ -42,6 +42,8 @@ import { byteLength, bytesWindow, copyBytes, PAGE_SIZE, zeroBytes } from "../arg
 import { fail, Status, syscallError } from "../status.ts";
 
 const zeroChunk = new Uint8Array(64 * 1024);
+const MREMAP_MAYMOVE = 1;
+const MREMAP_FIXED = 2;
 const residency = new Uint8Array(256);
 
 /**
@@ -270,8 +272,8 @@ export class Backing {
    * Seals the memfd with `F_SEAL_FUTURE_WRITE`, so that no process, this one included, can
    * gain write access to it again (a reopen of `/proc/self/fd/N` read-write gives no write
    * either), while this process keeps writing through its internal mapping, made writable
-   * first: mappings made before the seal keep their access. Later writable mappings of it fail
-   * (`ACCESS_DENIED`); `Vmo.write` and decommit go through the internal mapping (decommit then
+   * first: mappings made before the seal keep their access. Later writable mappings duplicate
+   * it ({@linkcode Backing.duplicateWritable}); `Vmo.write` and decommit go through it (decommit then
    * zeroes pages instead of freeing them). Idempotent.
    *
    * Errors: `NOT_SUPPORTED` for a file, a resizable memfd (a resize would need write access),
@@ -291,6 +293,34 @@ export class Backing {
       throw syscallError("fcntl", "cannot seal the VMO with F_SEAL_FUTURE_WRITE");
     }
     this.#futureWriteSealed = true;
+  }
+
+  /**
+   * After {@linkcode Backing.sealFutureWrite}: places a read-write shared mapping of the file's
+   * `[offset, offset + size)` at `addr` (replacing what is there, as `MAP_FIXED` does) by
+   * duplicating the internal mapping, which was made before the seal: `mremap` with an old
+   * size of 0 makes a second mapping of the same pages, with the same access. A new `mmap`
+   * could not be writable.
+   */
+  duplicateWritable(addr: number, size: number, offset: number): void {
+    const internal = this.#mapping();
+    if (internal === null || !internal.writable || offset + size > this.size) {
+      fail(
+        Status.ACCESS_DENIED,
+        "the VMO is sealed read-only for others and has no writable mapping to share",
+      );
+    }
+    const from = BigInt(Deno.UnsafePointer.value(internal.pointer)) + BigInt(offset);
+    const result = libc.mremap_at(
+      from,
+      0n,
+      BigInt(size),
+      MREMAP_MAYMOVE | MREMAP_FIXED,
+      BigInt(addr),
+    );
+    if (result !== BigInt(addr)) {
+      throw syscallError("mremap", `cannot place a writable mapping at 0x${addr.toString(16)}`);
+    }
   }
 
   /** Whether every page of `[pos, pos + len)` of the internal mapping is in memory. */

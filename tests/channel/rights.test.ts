@@ -9,8 +9,10 @@ import {
   Channel,
   Mapping,
   Rights,
+  SharedBuffer,
   spawn,
   Status,
+  Vmar,
   VmarFlags,
   Vmo,
   VmoOp,
@@ -72,12 +74,41 @@ Deno.test("rights: a VMO sent without WRITE cannot be written by the receiver, b
   keep.write(new Uint8Array(64 * 1024).fill(5), 0); // large writes too
   keep.opRange(VmoOp.DECOMMIT, 0, P); // zeroes through the mapping: the seal refuses holes
   assert.equal(keep.readToArray(0, 1)[0], 0);
-  // New writable mappings fail clearly; read-only ones work.
-  assertStatus(
-    () => Mapping.createFromVmo(keep, P, VmarFlags.PERM_READ | VmarFlags.PERM_WRITE),
-    Status.ACCESS_DENIED,
+  // New writable mappings duplicate the pre-seal mapping (mremap): they write the same pages.
+  const after = Mapping.createFromVmo(keep, 2 * P, VmarFlags.PERM_READ | VmarFlags.PERM_WRITE);
+  after.writeU8(P + 5, 0x44);
+  assert.equal(keep.readToArray(P + 5, 1)[0], 0x44);
+  before.writeU8(7, 0x55);
+  assert.equal(after.readU8(7), 0x55);
+  // In a sub-VMAR at a chosen offset of the VMO, and over an existing mapping (overwrite).
+  const [region] = Vmar.root().allocate(
+    0,
+    8 * P,
+    VmarFlags.CAN_MAP_READ | VmarFlags.CAN_MAP_WRITE | VmarFlags.CAN_MAP_SPECIFIC,
   );
+  const addr = region.map(
+    P,
+    keep,
+    3 * P,
+    P,
+    VmarFlags.PERM_READ | VmarFlags.PERM_WRITE | VmarFlags.SPECIFIC,
+  );
+  const overRegion = region.map(
+    P,
+    keep,
+    4 * P,
+    P,
+    VmarFlags.PERM_READ | VmarFlags.PERM_WRITE | VmarFlags.SPECIFIC_OVERWRITE,
+  );
+  assert.equal(overRegion, addr);
+  const view = SharedBuffer.fromRange(region, addr, P);
+  view.writeU8(0, 0x66);
+  assert.equal(keep.readToArray(4 * P, 1)[0], 0x66, "the overwrite maps VMO offset 4 pages");
+  region.destroy();
+  region.close();
+  after.close();
   Mapping.createFromVmo(keep, P, VmarFlags.PERM_READ).close();
+  assert.equal(report["reopened pwrite"], EPERM, "the receiver still cannot write");
   // The memfd is sealed; it cannot cross with WRITE any more.
   const fd = keep.unsafeDupFd();
   assert.ok((libc.fcntl(fd, F_GET_SEALS) & F_SEAL_FUTURE_WRITE) !== 0);
