@@ -577,5 +577,5 @@ function hugeVmo(size: number): { vmo: Vmo; len: number; hugePageSize: number } 
     }
     throw syscallError("fallocate", "cannot reserve huge pages", committed.errno);
   }
-  return { vmo: Vmo.fromFd(fd), len, hugePageSize };
+  return { vmo: Vmo.unsafeFromFd(fd), len, hugePageSize };
 }

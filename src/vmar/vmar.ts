@@ -161,7 +161,8 @@ export class Vmar extends Handle {
         fail(Status.ACCESS_DENIED, `CAN_MAP_${name} needs the ${name} right`);
       }
     }
-    const { options, align } = splitFlags(flags);
+    // Zircon strips PERM_READ_IF_XOM_UNSUPPORTED before the "no PERM_* bits" check.
+    const { options, align } = splitFlags(flags & ~VmarFlags.PERM_READ_IF_XOM_UNSUPPORTED);
     if (has(options, PERMS)) fail(Status.INVALID_ARGS, "allocate takes no PERM_* flags");
     if (!isPageAligned(size)) fail(Status.INVALID_ARGS, `size ${size} is not page aligned`);
     if ((options & ~ALLOCATE_OPTIONS) !== 0) {

@@ -2,10 +2,11 @@
  * The file behind VMOs: a memfd, or a regular file for file-backed VMOs.
  *
  * A root VMO, its slices and its references share one backing (the same pages at the same file
- * offsets); a snapshot gets a new one; a file adopted twice (`fromFd`, `fromFile`, even through
+ * offsets); a snapshot gets a new one; a file adopted twice (`unsafeFromFd`, `fromFile`, even through
  * `/proc/self/fd`) gets the backing it already has, so a resize is seen by every mapping of it.
  * Copies in and out use `pread`/`pwrite`, which cannot fault whatever another process does to
  * the file, or an internal mapping of a memfd sealed against shrinking, which nothing can cut.
+ * A file or unsealed memfd is {@linkcode Backing.cuttable}: the layers above give no view of it.
  *
  * @module
  */
@@ -87,8 +88,6 @@ export interface BackingInit {
   resizable: boolean;
   /** A regular file rather than a memfd. */
   isFile: boolean;
-  /** Whether another process may hold the file too (an adopted fd). */
-  exported: boolean;
   /** Its `fstat`, read after `seals`: the device and inode it is found under again. */
   identity: FileStat;
   /** Its seals (0 for a file), read before `identity`. */
@@ -108,7 +107,6 @@ export class Backing {
   /** Told before and after a change of size. */
   readonly resizeListeners: Set<ResizeListener> = new Set();
   #refs = 0;
-  #exported: boolean;
   /** Sealed against shrinking when it was wrapped; seals are never removed. */
   readonly #shrinkSealed: boolean;
   readonly #dev: bigint;
@@ -132,7 +130,6 @@ export class Backing {
     this.size = init.size;
     this.resizable = init.resizable;
     this.isFile = init.isFile;
-    this.#exported = init.exported;
     // `seals` were read before the size (`identity`): a shrink seal seen then protects it.
     this.#shrinkSealed = !init.isFile && (init.seals & F_SEAL_SHRINK) !== 0;
     this.#dev = init.identity.dev;
@@ -143,7 +140,7 @@ export class Backing {
 
   /**
    * `BAD_HANDLE` unless `fd` still names this file. Something outside the library (another
-   * Worker's `fromFd` of the same number, say) may have closed it and the number been reused
+   * Worker's `unsafeFromFd` of the same number, say) may have closed it and the number been reused
    * for another file; mapping that one at this size could fault.
    */
   checkFd(): void {
@@ -175,17 +172,20 @@ export class Backing {
   }
 
   /**
-   * Whether someone outside this library can change the file's size under a mapping of it: a
-   * regular file (anyone with write access can truncate it), or a memfd not sealed against
-   * shrinking whose fd another process may hold. No view is ever made over such memory.
+   * Whether someone else can cut the file under a mapping of it: a regular file (anyone with
+   * write access can truncate it), or a memfd not sealed against shrinking. An unsealed memfd
+   * is reachable by every process of the same user through `/proc/<pid>/fd/<n>` (and by this
+   * one through `/proc/self/fd/<n>`), whatever this library did with its fd, so it counts as
+   * cut-able from the start. No zero-copy view is ever made over such memory, and `read`/
+   * `write` copy with `pread`/`pwrite`, which cannot fault.
    */
-  get shrinkableByOthers(): boolean {
-    return this.isFile || (!this.#shrinkSealed && this.#exported);
+  get cuttable(): boolean {
+    return this.isFile || !this.#shrinkSealed;
   }
 
-  /** Records that the fd was handed out (`unsafeDupFd`). */
-  markExported(): void {
-    this.#exported = true;
+  /** The same as {@linkcode Backing.cuttable}: the name the region tree asks by. */
+  get shrinkableByOthers(): boolean {
+    return this.cuttable;
   }
 
   /**
@@ -212,7 +212,7 @@ export class Backing {
       throw error;
     }
     const seals = getSeals(fd);
-    return new Backing({ fd, size, resizable, isFile: false, exported: false, identity, seals });
+    return new Backing({ fd, size, resizable, isFile: false, identity, seals });
   }
 
   /** Adds a VMO that uses this backing. */
@@ -241,12 +241,9 @@ export class Backing {
   #mapping(): InternalMapping | null {
     if (this.#internal !== undefined) return this.#internal;
     this.#internal = null;
-    if (this.resizable || this.isFile || this.size === 0 || this.size > MAX_INTERNAL_MAPPING) {
+    if (this.cuttable || this.resizable || this.size === 0 || this.size > MAX_INTERNAL_MAPPING) {
       return null;
     }
-    // Only a file sealed against shrinking when its size was read, and still that size: then
-    // nothing can cut it under the mapping.
-    if (!this.#shrinkSealed) return null;
     const stat = fstat(this.fd);
     if (
       stat === null || stat.dev !== this.#dev || stat.ino !== this.#ino || stat.size < this.size
