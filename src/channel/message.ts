@@ -124,9 +124,8 @@ function checkHandles(self: ChannelObject, handles: readonly unknown[]): void {
 }
 
 /**
- * The fd that carries a VMO handle, and whether it is a copy to close after sending. The file
- * is held outside this process from now on: like `unsafeDupFd`, that ends new views over
- * memory another process could shrink.
+ * The fd that carries a VMO handle, and whether it is a copy to close after sending. (A memfd
+ * not sealed against shrinking never gets views, shared or not: nothing changes for it here.)
  *
  * With `WRITE`, the VMO's own fd: `sendmsg` takes its own reference to the file, so no `dup`
  * is needed. Without, the kernel must refuse the receiver every way to write (a read-only fd is
@@ -139,11 +138,9 @@ function vmoFd(handle: Vmo): { fd: number; copy: boolean } {
   const object = liveObjectOf(handle) as VmoObject;
   const backing = object.backing;
   if (hasRights(rightsOf(handle), Rights.WRITE)) {
-    backing.markExported();
     return { fd: backing.fd, copy: false };
   }
   if (!backing.isFile) backing.sealFutureWrite();
-  backing.markExported();
   const ro = reopenFd(backing.fd, O_RDONLY | O_CLOEXEC);
   if (ro < 0) throw errorFromErrno("open", lastErrno(), "cannot make a read-only fd of the VMO");
   return { fd: ro, copy: true };
