@@ -4,7 +4,8 @@
  * A child VMAR is a `PROT_NONE`, `MAP_NORESERVE` anonymous reservation; mappings are placed in
  * it with `MAP_FIXED`, and unmapping puts the reservation back rather than leaving a hole that
  * any other code could take. In the root VMAR (the whole process) the library only touches
- * what it placed: `MAP_FIXED_NOREPLACE` for specific addresses, the kernel's choice otherwise.
+ * what it placed: `MAP_FIXED_NOREPLACE` for specific addresses, the kernel's choice otherwise;
+ * and it never places anything in the main thread's stack growth area (`stack_area.ts`).
  *
  * @module
  */
@@ -19,15 +20,14 @@ import {
   MAP_NORESERVE,
   MAP_PRIVATE,
   MAP_SHARED,
-  O_CLOEXEC,
-  O_RDONLY,
   PROT_NONE,
 } from "../../ffi/constants.ts";
-import { EEXIST, EINVAL } from "../../ffi/errno.ts";
+import { EEXIST } from "../../ffi/errno.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
 import { PAGE_SIZE } from "../args.ts";
 import { fail, Status, syscallError, ZxError } from "../status.ts";
-import { cString } from "../../ffi/file.ts";
+import { procSelfMaps } from "./proc.ts";
+import { stackGrowthArea, touchesStackArea } from "./stack_area.ts";
 
 /** The bounds of the root VMAR: what Linux lets a 47-bit x86_64 process map. */
 export const USER_BASE: number = Math.max(0x10000, PAGE_SIZE);
@@ -115,6 +115,12 @@ export function reserveInProcess(
   const result = libc.mmap_at(0n, BigInt(size + slack), PROT_NONE, RESERVE_FLAGS, -1, 0n);
   const start = address(result);
   if (start < 0) throw syscallError("mmap", `cannot reserve ${size} bytes`);
+  if (touchesStackArea(start, start + size + slack)) {
+    // The kernel's top-down search keeps below the stack's area; only its bottom-up fallback,
+    // with the address space nearly full, can land here: search below the area instead.
+    release(start, size + slack);
+    return reserveBelow(stackGrowthArea()[0], size, align);
+  }
   if (slack === 0) return start;
   const aligned = Math.ceil(start / align) * align;
   if (aligned > start) release(start, aligned - start);
@@ -124,6 +130,9 @@ export function reserveInProcess(
 }
 
 function reserveExactly(addr: number, size: number): number {
+  if (touchesStackArea(addr, addr + size)) {
+    fail(Status.ALREADY_EXISTS, `0x${addr.toString(16)} is in the main thread's stack area`);
+  }
   const flags = RESERVE_FLAGS | MAP_FIXED_NOREPLACE;
   const result = libc.mmap_at(BigInt(addr), BigInt(size), PROT_NONE, flags, -1, 0n);
   const got = address(result);
@@ -157,6 +166,11 @@ function reserveBelow(limit: number, size: number, align: number): number {
 /** The highest aligned address where `size` bytes fit below `limit`, from `/proc/self/maps`. */
 function highestFreeBelow(limit: number, size: number, align: number): number {
   const taken = procSelfMaps();
+  const [stackStart, stackEnd] = stackGrowthArea();
+  if (stackEnd > stackStart) {
+    taken.push([stackStart, stackEnd]);
+    taken.sort((a, b) => a[0] - b[0]);
+  }
   let best = -1;
   let gapStart = USER_BASE;
   for (const [start, end] of [...taken, [USER_END, USER_END]]) {
@@ -169,38 +183,4 @@ function highestFreeBelow(limit: number, size: number, align: number): number {
   return best;
 }
 
-/** The `[start, end)` ranges of `/proc/self/maps`, read through FFI (Deno's APIs refuse /proc). */
-export function procSelfMaps(): [number, number][] {
-  const text = readProcFile("/proc/self/maps");
-  const ranges: [number, number][] = [];
-  for (const line of text.split("\n")) {
-    const dash = line.indexOf("-");
-    const space = line.indexOf(" ");
-    if (dash < 0 || space < dash) continue;
-    ranges.push([parseInt(line.slice(0, dash), 16), parseInt(line.slice(dash + 1, space), 16)]);
-  }
-  return ranges;
-}
-
-/** The whole text of a file under /proc. */
-export function readProcFile(path: string): string {
-  const fd = libc.open(cString(path), O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0) throw syscallError("open", `cannot open ${path}`);
-  try {
-    const chunks: Uint8Array[] = [];
-    const chunk = new Uint8Array(64 * 1024);
-    for (;;) {
-      const n = Number(libc.read(fd, chunk, BigInt(chunk.length)));
-      if (n < 0) {
-        if (lastErrno() === EINVAL) break;
-        throw syscallError("read", `cannot read ${path}`);
-      }
-      if (n === 0) break;
-      chunks.push(chunk.slice(0, n));
-    }
-    const decoder = new TextDecoder();
-    return chunks.map((c) => decoder.decode(c, { stream: true })).join("") + decoder.decode();
-  } finally {
-    libc.close(fd);
-  }
-}
+export { procSelfMaps, readProcFile } from "./proc.ts";
