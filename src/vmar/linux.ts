@@ -22,7 +22,7 @@ import {
   MAP_SHARED,
   PROT_NONE,
 } from "../../ffi/constants.ts";
-import { EEXIST } from "../../ffi/errno.ts";
+import { EEXIST, ENOMEM } from "../../ffi/errno.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
 import { PAGE_SIZE } from "../args.ts";
 import { fail, Status, syscallError, ZxError } from "../status.ts";
@@ -81,6 +81,25 @@ export function mapFileFixed(
   if (address(result) !== addr) {
     throw syscallError("mmap", `cannot map ${size} bytes at 0x${addr.toString(16)}`);
   }
+}
+
+/**
+ * Whether the kernel can map `fd` at `offset` at all, tried with a one-page `PROT_NONE`
+ * mapping wherever the kernel likes, before anything in a VMAR changes: a file whose mmap the
+ * kernel refuses (sysfs: ENODEV; some procfs files: EIO) would otherwise fail a `MAP_FIXED`
+ * that has already removed the pages under it. `NOT_SUPPORTED` when it cannot; `NO_MEMORY`
+ * when the process is out of mappings.
+ */
+export function checkMappable(fd: number, offset: number): void {
+  const result = libc.mmap_at(0n, BigInt(PAGE_SIZE), PROT_NONE, MAP_SHARED, fd, BigInt(offset));
+  const at = address(result);
+  if (at >= 0) {
+    libc.munmap_at(BigInt(at), BigInt(PAGE_SIZE));
+    return;
+  }
+  const errno = lastErrno();
+  if (errno === ENOMEM) throw syscallError("mmap", "cannot try mapping the VMO's file", errno);
+  fail(Status.NOT_SUPPORTED, `the kernel cannot map the VMO's file (errno ${errno})`);
 }
 
 /** Changes the protection of `[addr, addr + size)`. */
@@ -183,4 +202,4 @@ function highestFreeBelow(limit: number, size: number, align: number): number {
   return best;
 }
 
-export { procSelfMaps, readProcFile } from "./proc.ts";
+export { mappingsLeft, procSelfMaps, readProcFile } from "./proc.ts";

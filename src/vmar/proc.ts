@@ -46,3 +46,29 @@ export function readProcFile(path: string): string {
     libc.close(fd);
   }
 }
+
+let maxMapCount = 0;
+
+/**
+ * How many more mappings (VMAs) the process may make before `vm.max_map_count`: the limit
+ * (read once) minus the lines of `/proc/self/maps`, counted without decoding them.
+ */
+export function mappingsLeft(): number {
+  if (maxMapCount === 0) {
+    maxMapCount = Number(readProcFile("/proc/sys/vm/max_map_count").trim()) || 65530;
+  }
+  const fd = libc.open(cString("/proc/self/maps"), O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) throw syscallError("open", "cannot open /proc/self/maps");
+  let lines = 0;
+  try {
+    const chunk = new Uint8Array(256 * 1024);
+    for (;;) {
+      const n = Number(libc.read(fd, chunk, BigInt(chunk.length)));
+      if (n <= 0) break;
+      for (let i = 0; i < n; i++) if (chunk[i] === 10) lines++;
+    }
+  } finally {
+    libc.close(fd);
+  }
+  return maxMapCount - lines;
+}

@@ -11,12 +11,14 @@
  * @module
  */
 
+import { PAGE_SIZE } from "../args.ts";
 import { KernelObject, ObjType } from "../handle.ts";
-import { fail, Status } from "../status.ts";
+import { fail, Status, ZxError } from "../status.ts";
 import type { Backing } from "../vmo/backing.ts";
 import type { VmoObject } from "../vmo/object.ts";
 import * as linux from "./linux.ts";
 import { type Span, SpanList } from "./span_list.ts";
+import { ensureHeadroom } from "./headroom.ts";
 import { revokeWatches, type Watch, type Watched } from "./watch.ts";
 
 /** `PERM_READ | PERM_WRITE | PERM_EXECUTE`; equal to `PROT_READ | PROT_WRITE | PROT_EXEC`. */
@@ -271,6 +273,7 @@ export function createRegion(
   flags: number,
 ): VmarObject {
   let addr: number;
+  ensureHeadroom();
   if (parent.isRoot) {
     addr = linux.reserveInProcess(placement.addr, size, placement.align, placement.limit);
   } else {
@@ -291,12 +294,13 @@ export function createMapping(
   placement: Placement,
   init: { vmo: VmoObject; vmoOffset: number; perms: number; maxPerms: number; options: number },
 ): [MappingRecord, number] {
-  init.vmo.backing.checkFd();
   const fd = init.vmo.backing.fd;
   const fileOffset = init.vmo.offset + init.vmoOffset;
+  checkMappable(init.vmo, fileOffset);
   const fileBytes = init.vmo.kind === "slice"
     ? Math.min(size, Math.max(0, init.vmo.size - init.vmoOffset))
     : size;
+  ensureHeadroom();
   let addr: number;
   if (vmar.isRoot) {
     addr = linux.reserveInProcess(placement.addr, size, placement.align, placement.limit);
@@ -308,7 +312,13 @@ export function createMapping(
     }
   } else {
     addr = placement.addr!;
-    if (fileBytes > 0) linux.mapFileFixed(addr, fileBytes, init.perms, fd, fileOffset);
+    try {
+      if (fileBytes > 0) linux.mapFileFixed(addr, fileBytes, init.perms, fd, fileOffset);
+    } catch (error) {
+      // A failed MAP_FIXED may have removed the reservation first: put it back.
+      bestEffort(() => linux.reserveFixed(addr, size));
+      throw error;
+    }
   }
   return [
     insertMapping(vmar, new MappingRecord({ ...init, base: addr, size, parent: vmar })),
@@ -327,7 +337,8 @@ export function overwriteMapping(
   size: number,
   init: { vmo: VmoObject; vmoOffset: number; perms: number; maxPerms: number; options: number },
 ): MappingRecord {
-  init.vmo.backing.checkFd();
+  checkMappable(init.vmo, init.vmo.offset + init.vmoOffset);
+  ensureHeadroom();
   const end = addr + size;
   const covered = vmar.children.overlapping(addr, end) as MappingRecord[];
   const claimed: [number, number][] = [];
@@ -351,9 +362,22 @@ export function overwriteMapping(
   const fileBytes = init.vmo.kind === "slice"
     ? Math.min(size, Math.max(0, init.vmo.size - init.vmoOffset))
     : size;
+  // What the old pages may have lost when a call fails: the file mapping's range when it was
+  // replaced (the second call failed) or when the failing file mmap removed it first (the
+  // kernel does, for a file it cannot map; out of mappings, it fails before removing
+  // anything); a reservation fails only for lack of mappings, before it removes anything.
+  if (fileBytes > 0 && fileBytes < size && linux.mappingsLeft() < TWO_CALL_MAPPINGS) {
+    // Two calls: the kernel could do the first and refuse the second, and then have no room
+    // to put the old pages back. Refuse before either.
+    for (const [start, stop] of claimed) bestEffort(() => linux.release(start, stop - start));
+    fail(Status.NO_MEMORY, "the process is out of mappings (vm.max_map_count)");
+  }
+  let changedEnd = addr;
+  let mappingFile = false;
   try {
     // One MAP_FIXED call replaces the old pages atomically; a slice's tail becomes reservation.
     if (fileBytes > 0) {
+      mappingFile = true;
       linux.mapFileFixed(
         addr,
         fileBytes,
@@ -361,14 +385,107 @@ export function overwriteMapping(
         init.vmo.backing.fd,
         init.vmo.offset + init.vmoOffset,
       );
+      mappingFile = false;
+      changedEnd = addr + fileBytes;
     }
     if (fileBytes < size) linux.reserveFixed(addr + fileBytes, size - fileBytes);
   } catch (error) {
-    for (const [start, stop] of claimed) linux.release(start, stop - start);
+    if (mappingFile && !(error instanceof ZxError && error.status === Status.NO_MEMORY)) {
+      changedEnd = addr + fileBytes;
+    }
+    // All or nothing: put the old mappings back as the tree has them.
+    if (changedEnd > addr) {
+      restoreRange(
+        vmar,
+        addr,
+        changedEnd,
+        vmar.children.overlapping(addr, changedEnd) as MappingRecord[],
+      );
+    }
+    for (const [start, stop] of claimed) bestEffort(() => linux.release(start, stop - start));
     throw error;
   }
   for (const m of covered) cutMapping(m, addr, end);
   return insertMapping(vmar, new MappingRecord({ ...init, base: addr, size, parent: vmar }));
+}
+
+const knownMappable = new WeakSet<Backing>();
+
+/** The kernel mappings a slice window plus its reservation tail may add (splits included). */
+const TWO_CALL_MAPPINGS = 6;
+
+/**
+ * `BAD_HANDLE` unless the VMO's fd is still its file, and `NOT_SUPPORTED` when the kernel
+ * cannot map that file: checked before the address space changes. A memfd always maps; a file
+ * is tried once (`linux.checkMappable`).
+ */
+function checkMappable(vmo: VmoObject, fileOffset: number): void {
+  const backing = vmo.backing;
+  backing.checkFd();
+  if (!backing.isFile || knownMappable.has(backing)) return;
+  linux.checkMappable(backing.fd, Math.floor(fileOffset / PAGE_SIZE) * PAGE_SIZE);
+  knownMappable.add(backing);
+}
+
+/** Runs `undo`, a step of putting memory back after a failure, ignoring its own failure. */
+function bestEffort(undo: () => void): void {
+  try {
+    undo();
+  } catch {
+    // The original error is the one to report; the fallback below keeps the tree true.
+  }
+}
+
+/**
+ * After a failed change of `[start, end)` of a VMAR (only what the failed calls may have
+ * changed: restoring more could need VMA splits the kernel has no room for), puts back what
+ * the tree says is there:
+ * each covered mapping's pages with their permissions (reservation past a slice's end), and
+ * reservation over the holes of a sub-VMAR. If that fails too (the process is out of
+ * mappings), the range becomes reservation (a sub-VMAR) or is given back (the root), and the
+ * covered mappings leave the tree, so that it never lists memory that is not there.
+ */
+function restoreRange(
+  vmar: VmarObject,
+  start: number,
+  end: number,
+  covered: MappingRecord[],
+): void {
+  try {
+    let cursor = start;
+    for (const m of covered) {
+      const from = Math.max(start, m.base);
+      const to = Math.min(end, m.end);
+      if (from > cursor && !vmar.isRoot) linux.reserveFixed(cursor, from - cursor);
+      const fileEnd = m.fileEnd;
+      for (const range of m.rangesIn(from, to)) {
+        const mapEnd = Math.min(range.end, fileEnd);
+        if (mapEnd > range.start) {
+          linux.mapFileFixed(
+            range.start,
+            mapEnd - range.start,
+            range.perms,
+            m.vmo.backing.fd,
+            m.fileOffsetAt(range.start),
+          );
+        }
+        const tail = Math.max(range.start, fileEnd);
+        if (range.end > tail) linux.reserveFixed(tail, range.end - tail);
+      }
+      cursor = to;
+    }
+    if (cursor < end && !vmar.isRoot) linux.reserveFixed(cursor, end - cursor);
+  } catch {
+    for (const m of covered) {
+      const from = Math.max(start, m.base);
+      const to = Math.min(end, m.end);
+      bestEffort(() =>
+        vmar.isRoot ? linux.release(from, to - from) : linux.reserveFixed(from, to - from)
+      );
+      cutMapping(m, start, end);
+    }
+    if (!vmar.isRoot) bestEffort(() => linux.reserveFixed(start, end - start));
+  }
 }
 
 function insertMapping(vmar: VmarObject, record: MappingRecord): MappingRecord {
@@ -471,6 +588,7 @@ function killTree(region: VmarObject): void {
 export function destroyRegion(region: VmarObject): void {
   const parent = region.parent!;
   detachAll(region);
+  ensureHeadroom();
   if (parent.isRoot) linux.release(region.base, region.size);
   else linux.reserveFixed(region.base, region.size);
   killTree(region);
@@ -490,20 +608,28 @@ export function unmapRange(vmar: VmarObject, start: number, end: number): void {
     else detachAll(item);
   }
   if (vmar.isRoot) {
+    // One munmap per item, each recorded before the next: a failure (out of mappings, when a
+    // cut splits a VMA) leaves the tree true for what was done.
     for (const item of items) {
       const from = Math.max(start, item.base);
+      ensureHeadroom();
       linux.release(from, Math.min(end, item.base + item.size) - from);
+      forget(vmar, item, start, end);
     }
   } else {
+    ensureHeadroom();
     linux.reserveFixed(start, end - start);
+    for (const item of items) forget(vmar, item, start, end);
   }
-  for (const item of items) {
-    if (item instanceof MappingRecord) {
-      cutMapping(item, start, end);
-    } else {
-      killTree(item);
-      vmar.children.remove(item);
-    }
+}
+
+/** Removes `[start, end)` of a child from the tree, after its memory went. */
+function forget(vmar: VmarObject, item: RegionChild, start: number, end: number): void {
+  if (item instanceof MappingRecord) {
+    cutMapping(item, start, end);
+  } else {
+    killTree(item);
+    vmar.children.remove(item);
   }
 }
 
@@ -574,6 +700,7 @@ export function protectPieces(
   for (const { record, start, end } of pieces) {
     record.revoke(start, end, perms);
     const fileEnd = Math.min(end, record.fileEnd);
+    ensureHeadroom();
     if (fileEnd > start) linux.protect(start, fileEnd - start, perms);
     record.setPerms(start, end, perms);
   }
