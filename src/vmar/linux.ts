@@ -21,6 +21,8 @@ import {
   MAP_PRIVATE,
   MAP_SHARED,
   PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
 } from "../../ffi/constants.ts";
 import { EEXIST, ENOMEM } from "../../ffi/errno.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
@@ -52,6 +54,25 @@ export function reserveFixed(addr: number, size: number): void {
   );
   if (address(result) !== addr) {
     throw syscallError("mmap", `cannot reserve ${size} bytes at 0x${addr.toString(16)}`);
+  }
+}
+
+/**
+ * Puts private anonymous zero pages, readable and writable, over `[addr, addr + size)`,
+ * replacing what is there: memory that a runtime operation may still hold a pointer into
+ * (a view it took before vmo detached it) reads zeros and takes writes that land nowhere.
+ */
+export function zeroFixed(addr: number, size: number): void {
+  const result = libc.mmap_at(
+    BigInt(addr),
+    BigInt(size),
+    PROT_READ | PROT_WRITE,
+    RESERVE_FLAGS | MAP_FIXED,
+    -1,
+    0n,
+  );
+  if (address(result) !== addr) {
+    throw syscallError("mmap", `cannot put zero pages at 0x${addr.toString(16)}`);
   }
 }
 

@@ -26,6 +26,7 @@ import { collectMaps, type MapInfo, type VmarInfo } from "./info.ts";
 import { copyMemory } from "./memory.ts";
 import { opRange, populateCommitted } from "./op_range.ts";
 import { placement, splitFlags } from "./placement.ts";
+import { quarantinedCount, windowKey } from "./quarantine.ts";
 import {
   createMapping,
   createRegion,
@@ -278,7 +279,11 @@ export class Vmar extends Handle {
     }
     needAlive(vmar);
     if (size === 0) fail(Status.INVALID_ARGS, "len is 0");
-    const where = placement(vmar, vmarOffset, size, options, align, overwrite);
+    // Only with quarantined ranges about is there a range of the same window to reuse.
+    const window = quarantinedCount() === 0 || object.kind === "slice"
+      ? undefined
+      : { backing: object.backing, key: windowKey(object.offset + vmoOffset, size) };
+    const where = placement(vmar, vmarOffset, size, options, align, overwrite, window);
     // The placement flags stay with a mapping and must match for it to merge (Zircon's mapping
     // flags); ALLOW_FAULTS and REQUIRE_NON_RESIZABLE are checks, not kept.
     const kept = VmarFlags.SPECIFIC | VmarFlags.SPECIFIC_OVERWRITE |
