@@ -11,7 +11,7 @@
  */
 
 /** Frames of the probe: each holds eight arguments, so about 100 bytes or more. */
-const DEPTH = 48;
+const DEPTH = 16;
 
 function probe(
   n: number,

@@ -64,14 +64,14 @@ export class Quarantine implements Span {
     size: number,
     holder: QuarantineHolder,
     window: { backing: Backing; key: string } | null,
-    buffers: ArrayBuffer[],
+    refs: WeakRef<ArrayBuffer>[],
   ) {
     this.base = base;
     this.size = size;
     this.holder = holder;
     this.window = window;
-    this.refs = buffers.map((b) => new WeakRef(b));
-    this.pending = buffers.length;
+    this.refs = refs;
+    this.pending = refs.length;
   }
 
   get end(): number {
@@ -104,17 +104,17 @@ export function windowKey(fileOffset: number, size: number): string {
 
 /**
  * Puts zero pages over `[start, end)` of `holder` (which the caller is taking from its
- * user) and records the range as quarantined until `buffers` are collected.
+ * user) and records the range as quarantined until the `live` view buffers are collected.
  */
 export function quarantineRange(
   holder: QuarantineHolder,
   start: number,
   end: number,
-  buffers: ArrayBuffer[],
+  live: { buffers: ArrayBuffer[]; refs: WeakRef<ArrayBuffer>[] },
   window: { backing: Backing; key: string } | null,
 ): void {
   linux.zeroFixed(start, end - start);
-  adopt(new Quarantine(start, end - start, holder, window, buffers), buffers);
+  adopt(new Quarantine(start, end - start, holder, window, live.refs), live.buffers);
   if (all.size > MAX_QUARANTINED) trim();
 }
 
@@ -134,7 +134,7 @@ function adopt(q: Quarantine, buffers: ArrayBuffer[]): void {
     }
     set.add(q);
   }
-  for (const buffer of buffers) collected.register(buffer, q);
+  for (const buffer of buffers) collected.register(buffer, q, q);
 }
 
 /** Moves the quarantined ranges of a VMAR being destroyed to its parent. */
@@ -167,6 +167,7 @@ export function takeWindow(
 /** Forgets `q` after a mapping took its range (the zero pages are gone). */
 export function forgetQuarantine(q: Quarantine): void {
   q.released = true;
+  collected.unregister(q);
   q.holder.quarantined.remove(q);
   all.delete(q);
   if (q.window !== null) byWindow.get(q.window.backing)?.get(q.window.key)?.delete(q);

@@ -27,7 +27,7 @@ import {
   quarantineRange,
   windowKey,
 } from "./quarantine.ts";
-import { liveViews, revokeWatches, type Watch, type Watched } from "./watch.ts";
+import { type LiveViews, liveViews, revokeWatches, type Watch, type Watched } from "./watch.ts";
 
 /** `PERM_READ | PERM_WRITE | PERM_EXECUTE`; equal to `PROT_READ | PROT_WRITE | PROT_EXEC`. */
 export const PERM_READ = 1;
@@ -605,7 +605,7 @@ function killTree(region: VmarObject): void {
 interface LivePiece {
   start: number;
   end: number;
-  buffers: ArrayBuffer[];
+  live: LiveViews;
   record: MappingRecord;
 }
 
@@ -617,7 +617,7 @@ function collectLive(m: MappingRecord, start: number, end: number, out: LivePiec
   out.push({
     start: Math.floor(live.start / PAGE_SIZE) * PAGE_SIZE,
     end: Math.ceil(live.end / PAGE_SIZE) * PAGE_SIZE,
-    buffers: live.buffers,
+    live,
     record: m,
   });
 }
@@ -649,7 +649,7 @@ function quarantinePieces(holder: VmarObject, pieces: LivePiece[]): void {
       key: windowKey(m.fileOffsetAt(p.start), p.end - p.start),
     };
     ensureHeadroom();
-    quarantineRange(holder, p.start, p.end, p.buffers, window);
+    quarantineRange(holder, p.start, p.end, p.live, window);
   }
 }
 
@@ -827,14 +827,22 @@ export function protectPieces(
       : null;
     record.revoke(start, end, perms);
     const fileEnd = Math.min(end, record.fileEnd);
-    ensureHeadroom();
     if (live !== null) {
       const vmar = record.parent;
       deferProtect(live.buffers, () => syncProtection(vmar, start, end));
-    } else if (fileEnd > start) {
-      linux.protect(start, fileEnd - start, perms);
+      record.setPerms(start, end, perms);
+    } else {
+      // Recorded first (one assignment at the end of setPerms), undone if the call fails: no
+      // function runs after a successful mprotect, so a RangeError cannot part them.
+      const before = record.ranges;
+      record.setPerms(start, end, perms);
+      try {
+        if (fileEnd > start) linux.protect(start, fileEnd - start, perms);
+      } catch (error) {
+        record.ranges = before;
+        throw error;
+      }
     }
-    record.setPerms(start, end, perms);
   }
 }
 

@@ -120,20 +120,31 @@ export function liveViews(
   holder: Watched,
   start: number,
   end: number,
-): { start: number; end: number; buffers: ArrayBuffer[] } | null {
-  let found: { start: number; end: number; buffers: ArrayBuffer[] } | null = null;
+): LiveViews | null {
+  let found: LiveViews | null = null;
   for (const watch of holder.watches) {
     if (!watch.isView || watch.start >= end || watch.end <= start) continue;
     const target = watch.target.deref();
     if (target === undefined) continue;
     const from = Math.max(start, watch.start);
     const to = Math.min(end, watch.end);
-    if (found === null) found = { start: from, end: to, buffers: [target as ArrayBuffer] };
-    else {
+    const ref = watch.target as WeakRef<ArrayBuffer>;
+    if (found === null) {
+      found = { start: from, end: to, buffers: [target as ArrayBuffer], refs: [ref] };
+    } else {
       found.start = Math.min(found.start, from);
       found.end = Math.max(found.end, to);
       found.buffers.push(target as ArrayBuffer);
+      found.refs.push(ref);
     }
   }
   return found;
+}
+
+/** What {@linkcode liveViews} found: the hull, the buffers and the watches' weak references. */
+export interface LiveViews {
+  start: number;
+  end: number;
+  buffers: ArrayBuffer[];
+  refs: WeakRef<ArrayBuffer>[];
 }
