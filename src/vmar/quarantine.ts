@@ -79,6 +79,55 @@ export class Quarantine implements Span {
   }
 }
 
+/**
+ * The quarantined ranges of one VMAR, sorted by base: few, so a sorted array (a `SpanList`
+ * allocates its gap tree whenever it empties and fills, which quarantine churn does).
+ */
+export class QuarantineList {
+  readonly #spans: Quarantine[] = [];
+
+  /** How many ranges. */
+  get count(): number {
+    return this.#spans.length;
+  }
+
+  /** Adds a range, which overlaps no other. */
+  insert(q: Quarantine): void {
+    this.#spans.splice(this.#firstEndingAfter(q.base), 0, q);
+  }
+
+  /** Removes `q` (the very object); whether it was there. */
+  remove(q: Quarantine): boolean {
+    const spans = this.#spans;
+    const at = this.#firstEndingAfter(q.base);
+    if (spans[at] !== q) return false;
+    spans.splice(at, 1);
+    return true;
+  }
+
+  /** The ranges overlapping `[start, end)`, in address order. */
+  overlapping(start: number, end: number): Quarantine[] {
+    const spans = this.#spans;
+    const out: Quarantine[] = [];
+    for (let i = this.#firstEndingAfter(start); i < spans.length && spans[i].base < end; i++) {
+      out.push(spans[i]);
+    }
+    return out;
+  }
+
+  #firstEndingAfter(addr: number): number {
+    const spans = this.#spans;
+    let lo = 0;
+    let hi = spans.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (spans[mid].base + spans[mid].size <= addr) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
 /** A protect whose kernel side waits for view buffers to be collected. */
 interface DeferredProtect {
   sync: () => void;

@@ -24,6 +24,7 @@ import {
   forgetQuarantine,
   moveQuarantines,
   type Quarantine,
+  QuarantineList,
   quarantineRange,
   windowKey,
 } from "./quarantine.ts";
@@ -191,7 +192,7 @@ export class VmarObject extends KernelObject implements Span {
   readonly name: string;
   readonly children: SpanList<RegionChild> = new SpanList();
   /** Ranges holding zero pages in place of memory views may still use (`quarantine.ts`). */
-  readonly quarantined: SpanList<Quarantine> = new SpanList();
+  readonly quarantined: QuarantineList = new QuarantineList();
   alive = true;
 
   constructor(init: {
