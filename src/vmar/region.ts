@@ -1,10 +1,12 @@
 /**
- * The region tree: VMARs, the mappings in them (with their permission ranges), and the
- * changes to them (place, map, overwrite, merge, cut, unmap, destroy, protect) and walks over
- * them.
+ * The region tree: VMARs, the mappings in them (with their permission ranges), the changes
+ * that add to it (place, map, overwrite, merge, cut) and walks over it; `teardown.ts` takes
+ * memory away (unmap, destroy, protect).
  *
  * This is the single record of what vmo has mapped. Every change goes through `linux.ts` and
- * the tree changes only after the system call succeeded. Before a change, the mapping's
+ * the tree changes only after the system call succeeded; a call that fails halfway is undone
+ * (`restoreRange`), and a file the kernel cannot map is refused before anything changes
+ * (`checkMappable`). Before a change, the mapping's
  * watches (`watch.ts`) that it would break are fired: views over mapped memory are detached
  * before the memory under them stops being readable and writable.
  *
@@ -19,16 +21,8 @@ import type { VmoObject } from "../vmo/object.ts";
 import * as linux from "./linux.ts";
 import { type Span, SpanList } from "./span_list.ts";
 import { ensureHeadroom } from "./headroom.ts";
-import {
-  deferProtect,
-  forgetQuarantine,
-  moveQuarantines,
-  type Quarantine,
-  QuarantineList,
-  quarantineRange,
-  windowKey,
-} from "./quarantine.ts";
-import { type LiveViews, liveViews, revokeWatches, type Watch, type Watched } from "./watch.ts";
+import { forgetQuarantine, type Quarantine, QuarantineList } from "./quarantine.ts";
+import { revokeWatches, type Watch, type Watched } from "./watch.ts";
 
 /** `PERM_READ | PERM_WRITE | PERM_EXECUTE`; equal to `PROT_READ | PROT_WRITE | PROT_EXEC`. */
 export const PERM_READ = 1;
@@ -257,7 +251,7 @@ function track(record: MappingRecord): void {
   record.vmo.mappingCount++;
 }
 
-function untrack(record: MappingRecord): void {
+export function untrack(record: MappingRecord): void {
   record.alive = false;
   recordsByBacking.get(record.vmo.backing)?.delete(record);
   record.vmo.mappingCount--;
@@ -446,7 +440,7 @@ function checkMappable(vmo: VmoObject, fileOffset: number): void {
 }
 
 /** Runs `undo`, a step of putting memory back after a failure, ignoring its own failure. */
-function bestEffort(undo: () => void): void {
+export function bestEffort(undo: () => void): void {
   try {
     undo();
   } catch {
@@ -540,7 +534,7 @@ function mergeInto(left: MappingRecord, right: MappingRecord): MappingRecord {
  * Removes `[start, end)` from a mapping's record: the whole record, its left or right part, or
  * a hole in its middle (the right piece becomes a new record). The memory was already changed.
  */
-function cutMapping(m: MappingRecord, start: number, end: number): void {
+export function cutMapping(m: MappingRecord, start: number, end: number): void {
   const vmar = m.parent;
   if (start <= m.base && end >= m.end) {
     vmar.children.remove(m);
@@ -582,178 +576,6 @@ function cutMapping(m: MappingRecord, start: number, end: number): void {
     m.size -= cut;
   }
   vmar.children.insert(m);
-}
-
-// ---- Removing things ----
-
-function detachAll(region: VmarObject): void {
-  for (const child of region.children) {
-    if (child instanceof MappingRecord) child.revoke(child.base, child.end);
-    else detachAll(child);
-  }
-}
-
-function killTree(region: VmarObject): void {
-  for (const child of region.children) {
-    if (child instanceof MappingRecord) untrack(child);
-    else killTree(child);
-  }
-  region.children.clear();
-  region.alive = false;
-}
-
-/** A piece of memory that views may still use, to be quarantined rather than taken away. */
-interface LivePiece {
-  start: number;
-  end: number;
-  live: LiveViews;
-  record: MappingRecord;
-}
-
-/** Adds the page-rounded hull of `[start, end)` of a mapping under live views to `out`. */
-function collectLive(m: MappingRecord, start: number, end: number, out: LivePiece[]): void {
-  if (m.watches.size === 0) return;
-  const live = liveViews(m, Math.max(start, m.base), Math.min(end, m.end));
-  if (live === null) return;
-  out.push({
-    start: Math.floor(live.start / PAGE_SIZE) * PAGE_SIZE,
-    end: Math.ceil(live.end / PAGE_SIZE) * PAGE_SIZE,
-    live,
-    record: m,
-  });
-}
-
-/** `collectLive` over a whole region, and whether it (or a sub-region) holds quarantines. */
-function collectLiveTree(region: VmarObject, out: LivePiece[]): boolean {
-  let quarantined = region.quarantined.count > 0;
-  for (const child of region.children) {
-    if (child instanceof MappingRecord) collectLive(child, child.base, child.end, out);
-    else if (collectLiveTree(child, out)) quarantined = true;
-  }
-  return quarantined;
-}
-
-/** Moves every quarantine of `region` and its sub-regions to `to`. */
-function moveAllQuarantines(region: VmarObject, to: VmarObject): void {
-  for (const child of region.children) {
-    if (!(child instanceof MappingRecord)) moveAllQuarantines(child, to);
-  }
-  moveQuarantines(region, to);
-}
-
-/** Zero pages over each live piece, recorded in `holder` (see `quarantine.ts`). */
-function quarantinePieces(holder: VmarObject, pieces: LivePiece[]): void {
-  for (const p of pieces) {
-    const m = p.record;
-    const window = m.vmo.kind === "slice" ? null : {
-      backing: m.vmo.backing,
-      key: windowKey(m.fileOffsetAt(p.start), p.end - p.start),
-    };
-    ensureHeadroom();
-    quarantineRange(holder, p.start, p.end, p.live, window);
-  }
-}
-
-/** `[start, end)` minus the quarantined ranges of `holder` in it, as ranges. */
-function outsideQuarantine(holder: VmarObject, start: number, end: number): [number, number][] {
-  const out: [number, number][] = [];
-  let cursor = start;
-  for (const q of holder.quarantined.overlapping(start, end)) {
-    if (q.base > cursor) out.push([cursor, q.base]);
-    cursor = Math.max(cursor, q.base + q.size);
-  }
-  if (cursor < end) out.push([cursor, end]);
-  return out;
-}
-
-/** Destroys a sub-VMAR and everything in it; its range goes back to the parent. */
-export function destroyRegion(region: VmarObject): void {
-  const parent = region.parent!;
-  const live: LivePiece[] = [];
-  const quarantined = collectLiveTree(region, live);
-  detachAll(region);
-  if (live.length === 0 && !quarantined) {
-    ensureHeadroom();
-    if (parent.isRoot) linux.release(region.base, region.size);
-    else linux.reserveFixed(region.base, region.size);
-    killTree(region);
-    parent.children.remove(region);
-    return;
-  }
-  // Memory views may still use stays as zero pages, quarantined in the parent.
-  moveAllQuarantines(region, parent);
-  quarantinePieces(parent, live);
-  for (const [from, to] of outsideQuarantine(parent, region.base, region.end)) {
-    ensureHeadroom();
-    if (parent.isRoot) linux.release(from, to - from);
-    else linux.reserveFixed(from, to - from);
-  }
-  killTree(region);
-  parent.children.remove(region);
-}
-
-/**
- * Unmaps `[start, end)` of a VMAR, whose checks passed: sub-VMARs in it are wholly inside and
- * are destroyed; mappings are removed, trimmed or split. In a sub-VMAR the range becomes
- * reservation again (one call); in the process root only what vmo mapped is given back.
- * Memory that views may still use becomes quarantined zero pages instead (`quarantine.ts`).
- */
-export function unmapRange(vmar: VmarObject, start: number, end: number): void {
-  const items = vmar.children.overlapping(start, end);
-  if (items.length === 0) return;
-  const live: LivePiece[] = [];
-  let quarantined = false;
-  for (const item of items) {
-    if (item instanceof MappingRecord) collectLive(item, start, end, live);
-    else if (collectLiveTree(item, live)) quarantined = true;
-  }
-  for (const item of items) {
-    if (item instanceof MappingRecord) item.revoke(start, end);
-    else detachAll(item);
-  }
-  if (live.length > 0 || quarantined) {
-    for (const item of items) if (item instanceof VmarObject) moveAllQuarantines(item, vmar);
-    quarantinePieces(vmar, live);
-  }
-  if (vmar.isRoot) {
-    // One munmap per item, each recorded before the next: a failure (out of mappings, when a
-    // cut splits a VMA) leaves the tree true for what was done.
-    for (const item of items) {
-      const from = Math.max(start, item.base);
-      const to = Math.min(end, item.base + item.size);
-      if (live.length > 0 || quarantined) {
-        for (const [a, b] of outsideQuarantine(vmar, from, to)) {
-          ensureHeadroom();
-          linux.release(a, b - a);
-        }
-      } else {
-        ensureHeadroom();
-        linux.release(from, to - from);
-      }
-      forget(vmar, item, start, end);
-    }
-  } else {
-    if (vmar.quarantined.count === 0) {
-      ensureHeadroom();
-      linux.reserveFixed(start, end - start);
-    } else {
-      for (const [a, b] of outsideQuarantine(vmar, start, end)) {
-        ensureHeadroom();
-        linux.reserveFixed(a, b - a);
-      }
-    }
-    for (const item of items) forget(vmar, item, start, end);
-  }
-}
-
-/** Removes `[start, end)` of a child from the tree, after its memory went. */
-function forget(vmar: VmarObject, item: RegionChild, start: number, end: number): void {
-  if (item instanceof MappingRecord) {
-    cutMapping(item, start, end);
-  } else {
-    killTree(item);
-    vmar.children.remove(item);
-  }
 }
 
 // ---- Walking ----
@@ -813,58 +635,4 @@ export function mappingAt(vmar: VmarObject, addr: number): MappingRecord | undef
   let node: RegionChild | undefined = vmar.children.find(addr);
   while (node instanceof VmarObject) node = node.children.find(addr);
   return node;
-}
-
-/** Sets `perms` on the pieces of a walk that passed the checks, revoking views first. */
-export function protectPieces(
-  pieces: { record: MappingRecord; start: number; end: number }[],
-  perms: number,
-): void {
-  for (const { record, start, end } of pieces) {
-    // Taking READ or WRITE from memory under live views: the kernel keeps the old protection
-    // until their buffers are collected (`quarantine.ts`); the tree changes now.
-    const live = (perms & PERM_READ_WRITE) !== PERM_READ_WRITE && record.watches.size > 0
-      ? liveViews(record, start, end)
-      : null;
-    record.revoke(start, end, perms);
-    const fileEnd = Math.min(end, record.fileEnd);
-    if (live !== null) {
-      const vmar = record.parent;
-      deferProtect(live.buffers, () => syncProtection(vmar, start, end));
-      record.setPerms(start, end, perms);
-    } else {
-      // Recorded first (one assignment at the end of setPerms), undone if the call fails: no
-      // function runs after a successful mprotect, so a RangeError cannot part them.
-      const before = record.ranges;
-      record.setPerms(start, end, perms);
-      try {
-        if (fileEnd > start) linux.protect(start, fileEnd - start, perms);
-      } catch (error) {
-        record.ranges = before;
-        throw error;
-      }
-    }
-  }
-}
-
-const PERM_READ_WRITE = PERM_READ | PERM_WRITE;
-
-/**
- * Gives the kernel the tree's protection of the mappings in `[start, end)` of a VMAR, after a
- * deferred protect: pieces under views still alive wait for their own turn.
- */
-function syncProtection(vmar: VmarObject, start: number, end: number): void {
-  if (!vmar.alive) return;
-  for (const step of walk(vmar, start, end)) {
-    if (step.kind !== "mapping" || liveViews(step.record, step.start, step.end) !== null) {
-      continue;
-    }
-    const fileEnd = step.record.fileEnd;
-    for (const range of step.record.rangesIn(step.start, step.end)) {
-      const to = Math.min(range.end, fileEnd);
-      if (to > range.start) {
-        bestEffort(() => linux.protect(range.start, to - range.start, range.perms));
-      }
-    }
-  }
 }

@@ -12,13 +12,11 @@ import {
   has,
   isPageAligned,
   MAX_U64,
-  PAGE_SIZE,
   roundUpPage,
 } from "../args.ts";
 import { Handle, type KernelObject, liveObjectOfType, ObjType, rightsOf } from "../handle.ts";
 import { DEFAULT_VMAR_RIGHTS, hasRights, Rights } from "../rights.ts";
 import { fail, Status } from "../status.ts";
-import * as vmoModule from "../vmo/vmo.ts";
 import { type Vmo, vmoObjectOf } from "../vmo/vmo.ts";
 import { VmarFlags } from "./constants.ts";
 import * as linux from "./linux.ts";
@@ -27,10 +25,10 @@ import { copyMemory } from "./memory.ts";
 import { opRange, populateCommitted } from "./op_range.ts";
 import { placement, splitFlags } from "./placement.ts";
 import { quarantinedCount, windowKey } from "./quarantine.ts";
+import { destroyRegion, protectPieces, unmapRange } from "./teardown.ts";
 import {
   createMapping,
   createRegion,
-  destroyRegion,
   MappingRecord,
   needAlive,
   overwriteMapping,
@@ -38,8 +36,6 @@ import {
   PERM_MASK,
   PERM_READ,
   PERM_WRITE,
-  protectPieces,
-  unmapRange,
   VmarObject,
   walk,
 } from "./region.ts";
@@ -641,35 +637,3 @@ function canMapPerms(flags: number): number {
   for (const [perm, canMap] of PERM_TABLE) if (has(flags, canMap)) perms |= perm;
   return perms;
 }
-
-/**
- * Runs the tree's paths once, at load, at a shallow depth: the first call of a function
- * compiles it, and compiling near the stack's limit throws `RangeError`. Compiled now, the
- * calls that record a system call cannot fail that way later (see `headroom.ts`).
- */
-function warmUp(): void {
-  const { Vmo } = vmoModule;
-  const vmo = Vmo.create(PAGE_SIZE);
-  try {
-    const rw = VmarFlags.PERM_READ | VmarFlags.PERM_WRITE;
-    const [sub, base] = Vmar.root().allocate(
-      0,
-      8 * PAGE_SIZE,
-      CAN_MAP_RWX & ~VmarFlags.CAN_MAP_EXECUTE | VmarFlags.CAN_MAP_SPECIFIC,
-    );
-    for (let i = 0; i < 4; i++) {
-      sub.map(2 * i * PAGE_SIZE, vmo, 0, PAGE_SIZE, rw | VmarFlags.SPECIFIC);
-    }
-    sub.protect(base, PAGE_SIZE, VmarFlags.PERM_READ);
-    sub.map(0, vmo, 0, PAGE_SIZE, rw | VmarFlags.SPECIFIC_OVERWRITE);
-    sub.unmap(base + 2 * PAGE_SIZE, 3 * PAGE_SIZE);
-    sub.unmap(base, 8 * PAGE_SIZE);
-    sub.destroy();
-    const addr = Vmar.root().map(0, vmo, 0, PAGE_SIZE, rw);
-    Vmar.root().protect(addr, PAGE_SIZE, VmarFlags.PERM_READ);
-    Vmar.root().unmap(addr, PAGE_SIZE);
-  } finally {
-    vmo.close();
-  }
-}
-warmUp();
