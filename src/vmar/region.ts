@@ -292,7 +292,6 @@ export function createMapping(
   init: { vmo: VmoObject; vmoOffset: number; perms: number; maxPerms: number; options: number },
 ): [MappingRecord, number] {
   init.vmo.backing.checkFd();
-  const fd = init.vmo.backing.fd;
   const fileOffset = init.vmo.offset + init.vmoOffset;
   const fileBytes = init.vmo.kind === "slice"
     ? Math.min(size, Math.max(0, init.vmo.size - init.vmoOffset))
@@ -301,19 +300,40 @@ export function createMapping(
   if (vmar.isRoot) {
     addr = linux.reserveInProcess(placement.addr, size, placement.align, placement.limit);
     try {
-      if (fileBytes > 0) linux.mapFileFixed(addr, fileBytes, init.perms, fd, fileOffset);
+      if (fileBytes > 0) mapVmoFixed(init.vmo, addr, fileBytes, init.perms, fileOffset);
     } catch (error) {
       linux.release(addr, size);
       throw error;
     }
   } else {
     addr = placement.addr!;
-    if (fileBytes > 0) linux.mapFileFixed(addr, fileBytes, init.perms, fd, fileOffset);
+    if (fileBytes > 0) mapVmoFixed(init.vmo, addr, fileBytes, init.perms, fileOffset);
   }
   return [
     insertMapping(vmar, new MappingRecord({ ...init, base: addr, size, parent: vmar })),
     addr,
   ];
+}
+
+/**
+ * Maps `size` bytes of a VMO's file at `fileOffset` over `[addr, addr + size)`. A writable
+ * mapping of a memfd sealed with `F_SEAL_FUTURE_WRITE` by a read-only send (src/channel)
+ * cannot come from `mmap`: it duplicates the backing's pre-seal mapping instead.
+ */
+function mapVmoFixed(
+  vmo: VmoObject,
+  addr: number,
+  size: number,
+  perms: number,
+  fileOffset: number,
+): void {
+  const backing = vmo.backing;
+  if ((perms & PERM_WRITE) === 0 || !backing.futureWriteSealed) {
+    linux.mapFileFixed(addr, size, perms, backing.fd, fileOffset);
+    return;
+  }
+  backing.duplicateWritable(addr, size, fileOffset);
+  if (perms !== (PERM_READ | PERM_WRITE)) linux.protect(addr, size, perms);
 }
 
 /**
@@ -354,13 +374,7 @@ export function overwriteMapping(
   try {
     // One MAP_FIXED call replaces the old pages atomically; a slice's tail becomes reservation.
     if (fileBytes > 0) {
-      linux.mapFileFixed(
-        addr,
-        fileBytes,
-        init.perms,
-        init.vmo.backing.fd,
-        init.vmo.offset + init.vmoOffset,
-      );
+      mapVmoFixed(init.vmo, addr, fileBytes, init.perms, init.vmo.offset + init.vmoOffset);
     }
     if (fileBytes < size) linux.reserveFixed(addr + fileBytes, size - fileBytes);
   } catch (error) {

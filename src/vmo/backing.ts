@@ -43,6 +43,8 @@ import { byteLength, bytesWindow, copyBytes, PAGE_SIZE, zeroBytes } from "../arg
 import { fail, Status, syscallError } from "../status.ts";
 
 const zeroChunk = new Uint8Array(64 * 1024);
+const MREMAP_MAYMOVE = 1;
+const MREMAP_FIXED = 2;
 const residency = new Uint8Array(256);
 
 /**
@@ -112,6 +114,12 @@ export class Backing {
   readonly #key: string;
   /** `undefined` until first wanted; `null` when this file cannot have one. */
   #internal: InternalMapping | null | undefined = undefined;
+  /**
+   * This process added `F_SEAL_FUTURE_WRITE` (a handle without `WRITE` crossed a channel): no
+   * new write access for anyone, so this process writes only through its internal mapping,
+   * made writable before the seal.
+   */
+  #futureWriteSealed = false;
 
   /**
    * Wraps an open fd; the backing owns it from now on. See {@linkcode BackingInit} for what
@@ -252,6 +260,66 @@ export class Backing {
     return this.#internal;
   }
 
+  /** Whether this process sealed the memfd with `F_SEAL_FUTURE_WRITE`. */
+  get futureWriteSealed(): boolean {
+    return this.#futureWriteSealed;
+  }
+
+  /**
+   * Seals the memfd with `F_SEAL_FUTURE_WRITE`, so that no process, this one included, can
+   * gain write access to it again (a reopen of `/proc/self/fd/N` read-write gives no write
+   * either), while this process keeps writing through its internal mapping, made writable
+   * first: mappings made before the seal keep their access. Later writable mappings duplicate
+   * it ({@linkcode Backing.duplicateWritable}); `Vmo.write` and decommit go through it (decommit then
+   * zeroes pages instead of freeing them). Idempotent.
+   *
+   * Errors: `NOT_SUPPORTED` for a file, a resizable memfd (a resize would need write access),
+   * or one that cannot have a writable internal mapping (larger than 64 GiB, not sealed
+   * against shrinking, already write-sealed by someone else).
+   */
+  sealFutureWrite(): void {
+    if (this.#futureWriteSealed) return;
+    if (this.isFile || this.resizable) {
+      fail(Status.NOT_SUPPORTED, "only a non-resizable memfd can be sealed read-only for others");
+    }
+    const internal = this.size === 0 ? null : this.#mapping();
+    if (this.size !== 0 && (internal === null || !internal.writable)) {
+      fail(Status.NOT_SUPPORTED, "the VMO cannot keep a writable mapping across the seal");
+    }
+    if (addSeals(this.fd, F_SEAL_FUTURE_WRITE) !== 0) {
+      throw syscallError("fcntl", "cannot seal the VMO with F_SEAL_FUTURE_WRITE");
+    }
+    this.#futureWriteSealed = true;
+  }
+
+  /**
+   * After {@linkcode Backing.sealFutureWrite}: places a read-write shared mapping of the file's
+   * `[offset, offset + size)` at `addr` (replacing what is there, as `MAP_FIXED` does) by
+   * duplicating the internal mapping, which was made before the seal: `mremap` with an old
+   * size of 0 makes a second mapping of the same pages, with the same access. A new `mmap`
+   * could not be writable.
+   */
+  duplicateWritable(addr: number, size: number, offset: number): void {
+    const internal = this.#mapping();
+    if (internal === null || !internal.writable || offset + size > this.size) {
+      fail(
+        Status.ACCESS_DENIED,
+        "the VMO is sealed read-only for others and has no writable mapping to share",
+      );
+    }
+    const from = BigInt(Deno.UnsafePointer.value(internal.pointer)) + BigInt(offset);
+    const result = libc.mremap_at(
+      from,
+      0n,
+      BigInt(size),
+      MREMAP_MAYMOVE | MREMAP_FIXED,
+      BigInt(addr),
+    );
+    if (result !== BigInt(addr)) {
+      throw syscallError("mremap", `cannot place a writable mapping at 0x${addr.toString(16)}`);
+    }
+  }
+
   /** Whether every page of `[pos, pos + len)` of the internal mapping is in memory. */
   #resident(internal: InternalMapping, pos: number, len: number): boolean {
     const first = Math.floor(pos / PAGE_SIZE) * PAGE_SIZE;
@@ -301,7 +369,7 @@ export class Backing {
     const total = byteLength(src);
     if (
       internal !== null && internal.writable &&
-      (total < CHECKED_COPY || this.#resident(internal, pos, total))
+      (total < CHECKED_COPY || this.#futureWriteSealed || this.#resident(internal, pos, total))
     ) {
       copyBytes(internal.view, src, pos);
       return;
@@ -328,6 +396,11 @@ export class Backing {
    */
   zero(pos: number, len: number): void {
     if (len === 0) return;
+    if (this.#futureWriteSealed) {
+      // Hole punching is writing: the seal refuses it. Zero through the mapping instead.
+      if (this.size !== 0) this.#mapping()!.view.fill(0, pos, pos + len);
+      return;
+    }
     const mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
     if (libc.fallocate(this.fd, mode, BigInt(pos), BigInt(len)) === 0) return;
     const errno = lastErrno();
