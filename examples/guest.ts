@@ -26,7 +26,7 @@ import {
   GuestSharedMemory,
   MmapRegion,
   Status,
-  Vmo,
+  type Vmo,
   ZxError,
 } from "../mod.ts";
 import {

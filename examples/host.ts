@@ -23,7 +23,6 @@ import {
   formatMaps,
   futexWait,
   GuestMemoryMmap,
-  type HostSharedMemory,
   Mapping,
   spawn,
   statusName,
