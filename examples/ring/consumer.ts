@@ -12,7 +12,13 @@ import { Channel, Mapping, Status, VmarFlags, type Vmo, ZxError } from "../../mo
 import { BATCH, MESSAGE, Ring, RING_BYTES, stamped } from "./ring.ts";
 
 /** What the producer asks for. */
-export type RunRequest = { via: "ring" | "socket"; count: number; socket?: string };
+export type RunRequest = {
+  via: "ring" | "socket";
+  count: number;
+  /** Ring only: copy each message out (as a socket does) instead of reading it in place. */
+  copy?: boolean;
+  socket?: string;
+};
 /** What the consumer answers: messages seen, how many had a wrong stamp, its own time. */
 export type RunReport = { received: number; bad: number; ms: number };
 
@@ -24,7 +30,7 @@ vmo.close();
 const ring = new Ring(mapping);
 const message = new Uint8Array(MESSAGE);
 
-async function viaRing(count: number): Promise<RunReport> {
+async function viaRing(count: number, copy: boolean): Promise<RunReport> {
   const start = performance.now();
   let bad = 0;
   for (let seq = 0; seq < count;) {
@@ -34,8 +40,10 @@ async function viaRing(count: number): Promise<RunReport> {
       continue;
     }
     for (let i = 0; i < n; i++, seq++) {
-      ring.take(seq, message);
-      if (!stamped(message, seq)) bad++;
+      if (copy) {
+        ring.take(seq, message);
+        if (!stamped(message, seq)) bad++;
+      } else if (!ring.stampedInPlace(seq)) bad++;
     }
     ring.release(seq);
   }
@@ -72,7 +80,7 @@ for (;;) {
     throw error;
   }
   const report = request.via === "ring"
-    ? await viaRing(request.count)
+    ? await viaRing(request.count, request.copy ?? false)
     : await viaSocket(request.count, request.socket!);
   channel.write(new TextEncoder().encode(JSON.stringify(report)));
 }

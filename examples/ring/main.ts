@@ -2,8 +2,10 @@
  * Two processes, a producer (this program) and a consumer (consumer.ts, which it spawns),
  * moving 4 KiB messages through a ring buffer in shared memory with futex wake-ups, beside the
  * same messages through a Unix stream socket between the same two processes. Every message is
- * stamped and checked on arrival. The runs alternate (ring, socket, ring, ...) and the medians
- * are compared.
+ * stamped and checked on arrival. The producer copies each message into the ring; the consumer
+ * reads it in place (`ring`: one copy in all, where the socket makes two), or copies it out
+ * first (`ring-copy`: two copies, as the socket). The runs alternate and the medians are
+ * compared.
  *
  * Run: `deno run --allow-ffi --allow-run --allow-net --allow-read --allow-write examples/ring/main.ts [--count N] [--rounds N]`
  * (Deno asks net, read and write permission for a Unix socket's path, and write for its
@@ -46,8 +48,11 @@ channel.write(new Uint8Array(0), [vmo]); // the VMO moves: this process keeps it
 const dir = await Deno.makeTempDir({ prefix: "vmo-ring-" });
 const message = new Uint8Array(MESSAGE).map((_, i) => i & 0xff);
 
-async function run(via: "ring" | "socket"): Promise<{ ms: number; report: RunReport }> {
-  const request: RunRequest = { via, count: COUNT };
+type Via = "ring" | "ring-copy" | "socket";
+
+async function run(kind: Via): Promise<{ ms: number; report: RunReport }> {
+  const via = kind === "socket" ? "socket" : "ring";
+  const request: RunRequest = { via, count: COUNT, copy: kind === "ring-copy" };
   let listener: Deno.UnixListener | undefined;
   if (via === "ring") ring.reset();
   else {
@@ -97,14 +102,15 @@ console.log(
     `run, ring of ${SLOTS} slots (${RING_BYTES / 1024} KiB VMO); ${ROUNDS} rounds, alternating`,
 );
 await run("ring"); // warm-up: both sides compile their loops
+await run("ring-copy");
 await run("socket");
-const times = { ring: [] as number[], socket: [] as number[] };
+const times = { ring: [] as number[], "ring-copy": [] as number[], socket: [] as number[] };
 for (let round = 0; round < ROUNDS; round++) {
-  for (const via of ["ring", "socket"] as const) {
+  for (const via of ["ring", "ring-copy", "socket"] as const) {
     const { ms } = await run(via);
     times[via].push(ms);
     console.log(
-      `  round ${round + 1} ${via.padEnd(6)} ${ms.toFixed(1).padStart(7)} ms  ` +
+      `  round ${round + 1} ${via.padEnd(9)} ${ms.toFixed(1).padStart(7)} ms  ` +
         `${rate(ms).toFixed(0).padStart(5)} MiB/s  ${(COUNT / ms / 1000).toFixed(2)} M msg/s, ` +
         `all ${COUNT} stamps checked`,
     );
@@ -112,12 +118,13 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ringMs = median(times.ring);
+const copyMs = median(times["ring-copy"]);
 const socketMs = median(times.socket);
+const mibs = (ms: number) => `${rate(ms).toFixed(0)} MiB/s`;
+const ratio = (ms: number) => `${(socketMs / ms).toFixed(1)}x`;
 console.log(
-  `median: ring ${rate(ringMs).toFixed(0)} MiB/s, Unix socket ${
-    rate(socketMs).toFixed(0)
-  } MiB/s: ` +
-    `the ring is ${(socketMs / ringMs).toFixed(1)}x the socket (goal: at least 5x)`,
+  `median: ring ${mibs(ringMs)}, ring-copy ${mibs(copyMs)}, Unix socket ${mibs(socketMs)}: ` +
+    `the ring is ${ratio(ringMs)} the socket, ${ratio(copyMs)} copying out (goal: at least 5x)`,
 );
 channel.close();
 await child.status;

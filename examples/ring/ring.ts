@@ -98,6 +98,13 @@ export class Ring {
     this.#mapping.readAt(DATA + (seq % SLOTS) * MESSAGE, into);
   }
 
+  /** Consumer: whether message `seq` (it must be ready) carries its stamp, read in place. */
+  stampedInPlace(seq: number): boolean {
+    const at = DATA + (seq % SLOTS) * MESSAGE;
+    return this.#mapping.readU32(at) === seq &&
+      this.#mapping.readU32(at + MESSAGE - 4) === (~seq >>> 0);
+  }
+
   /** Consumer: gives the slots of every message before `end` back (waking the producer). */
   release(end: number): void {
     this.#publish(TAIL, end, PRODUCER_SLEEPS);
