@@ -22,8 +22,8 @@ import type { RunReport, RunRequest } from "./consumer.ts";
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    count: { type: "string", default: "20000" },
-    rounds: { type: "string", default: "3" },
+    count: { type: "string", default: "50000" },
+    rounds: { type: "string", default: "5" },
   },
 });
 const COUNT = Number(values.count);
@@ -47,6 +47,7 @@ const { child, channel } = spawn(Deno.execPath(), {
 channel.write(new Uint8Array(0), [vmo]); // the VMO moves: this process keeps its mapping
 const dir = await Deno.makeTempDir({ prefix: "vmo-ring-" });
 const message = new Uint8Array(MESSAGE).map((_, i) => i & 0xff);
+const view = new DataView(message.buffer);
 
 type Via = "ring" | "ring-copy" | "socket";
 
@@ -74,7 +75,7 @@ async function run(kind: Via): Promise<{ ms: number; report: RunReport }> {
         continue;
       }
       for (let i = 0; i < n; i++, seq++) {
-        stamp(message, seq);
+        stamp(view, seq);
         ring.put(seq, message);
       }
       ring.commit(seq);
@@ -83,7 +84,7 @@ async function run(kind: Via): Promise<{ ms: number; report: RunReport }> {
     using conn = await listener.accept();
     start = performance.now();
     for (let seq = 0; seq < COUNT; seq++) {
-      stamp(message, seq);
+      stamp(view, seq);
       for (let at = 0; at < MESSAGE;) at += await conn.write(message.subarray(at));
     }
   }

@@ -14,7 +14,7 @@ import { futexWait, futexWake, type Mapping, Status, ZxError } from "../../mod.t
 /** The message size the example measures. */
 export const MESSAGE = 4096;
 /** Slots in the ring. */
-export const SLOTS = 1024;
+export const SLOTS = 256;
 /** Counters and flags, each on its own cache line; the slots start at the second page. */
 const HEAD = 0;
 const TAIL = 64;
@@ -122,11 +122,10 @@ export class Ring {
 /** Messages a side moves before it publishes its counter: fewer wake-ups, some pipelining. */
 export const BATCH = 32;
 
-/** Stamps message `seq`: its first word is `seq`, its last `~seq`, the rest a pattern. */
-export function stamp(message: Uint8Array, seq: number): void {
-  const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
+/** Stamps the message under `view` as `seq`: its first word is `seq`, its last `~seq`. */
+export function stamp(view: DataView, seq: number): void {
   view.setUint32(0, seq, true);
-  view.setUint32(message.length - 4, ~seq >>> 0, true);
+  view.setUint32(view.byteLength - 4, ~seq >>> 0, true);
 }
 
 /** Whether `message` carries the stamp of `seq`. */
