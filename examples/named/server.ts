@@ -41,4 +41,5 @@ console.log(
   `the client sent back a VMO of ${answer.getSize()} B: ` +
     `"${new TextDecoder().decode(answer.readToArray(0, length))}"`,
 );
-console.log(`the notice is unchanged: "${new TextDecoder().decode(notice.readToArray(0, 20))}..."`);
+const still = new TextDecoder().decode(notice.readToArray(0, text.length)) === text;
+console.log(`the notice is ${still ? "unchanged" : "CHANGED"}`);

@@ -66,7 +66,7 @@ Deno.test("examples/named/: two programs exchange VMOs through listen/connect", 
       /^a client connected: pid (\d+), uid \d+$/,
       /^sent a read-only VMO of 65536 B \(koid \d+\)$/,
       /^the client sent back a VMO of 4096 B: "thanks, from pid (\d+)"$/,
-      /^the notice is unchanged: "hello pid \d+, fro\.\.\."$/,
+      /^the notice is unchanged$/,
     ]);
     assert.equal(connected[1], greeting[1], "the server saw the client's pid (SO_PEERCRED)");
     assert.equal(answer[1], greeting[1]);
