@@ -103,10 +103,14 @@ function render(): void {
   const [from, to] = bandRows(index, ctrl.readU32(CTRL.guests), job.height);
   const stride = job.width * 4;
   const row = new Uint8Array(stride);
+  let writeMs = 0;
   for (let y = from; y < to; y++) {
     renderRow(job, y, colours, row);
+    const before = performance.now();
     memory.writeSlice(row, fbAddr + y * stride);
+    writeMs += performance.now() - before;
   }
+  ctrl.writeF64(slot + SLOT.writeMs, writeMs);
   ctrl.writeF64(slot + SLOT.bandOffset, from * stride);
   ctrl.writeF64(slot + SLOT.bandLength, (to - from) * stride);
   ctrl.writeF64(slot + SLOT.renderMs, performance.now() - start);
@@ -177,6 +181,8 @@ function hostile(ms: number): void {
   }
   reply("hostile", { writes });
 }
+
+reply("attach"); // mapped and ready: the host times the render from here
 
 for (;;) {
   const got = await next();

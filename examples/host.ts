@@ -115,7 +115,7 @@ job.setFloat64(CTRL.centerX, VIEW.centerX, true);
 job.setFloat64(CTRL.centerY, VIEW.centerY, true);
 job.setFloat64(CTRL.scale, VIEW.scale, true);
 const [control, guestSide] = exclusive.build();
-using _control = control;
+using _closeControl = control; // a destructured binding cannot itself be `using`
 console.log(
   `control buffer: ${size(control.memSize())} between guard pages at ${hex(control.baseAddr())}, ` +
     `job written through asMutSlice(), then build(): that view now has length ${jobView.length}`,
@@ -161,9 +161,11 @@ for (let index = 0; index < GUESTS; index++) {
   guests.push({ child, channel });
 }
 guestSide.close();
+await Promise.all(guests.map((g) => g.channel.read()));
 console.log(
-  `spawned ${GUESTS} guests (deno run --allow-ffi --allow-env=VMO_CHANNEL_FD examples/guest.ts) ` +
-    `in ${ms(performance.now() - start)}; each got over its channel the control VMO and ` +
+  `spawned ${GUESTS} guests (deno run --allow-ffi --allow-env=VMO_CHANNEL_FD examples/guest.ts), ` +
+    `all started and mapped in ${ms(performance.now() - start)}; each got over its channel the ` +
+    `control VMO and ` +
     `${regions.length} region VMOs (${
       regions.map((r) => `${hex(r.guestAddress)}+${size(r.size)}`).join(", ")
     })`,
@@ -195,8 +197,7 @@ const renderTime = performance.now() - start;
 const renders = await Promise.all(replies);
 console.log(
   `all ${GUESTS} guests done after ${ms(renderTime)} (${wakeups} futex wake-ups seen): ` +
-    `${((WIDTH * HEIGHT) / renderTime / 1000).toFixed(2)} Mpixel/s, ` +
-    `${(FB_SIZE / MiB / (renderTime / 1000)).toFixed(1)} MiB/s into shared memory`,
+    `${((WIDTH * HEIGHT) / renderTime / 1000).toFixed(2)} Mpixel/s`,
 );
 const note = (slot: number) => {
   const bytes = new Uint8Array(NOTE_SIZE);
@@ -207,10 +208,12 @@ for (let i = 0; i < GUESTS; i++) {
   const slot = CTRL.slots + i * CTRL.slotSize;
   const offset = control.readF64(slot + SLOT.bandOffset);
   const length = control.readF64(slot + SLOT.bandLength);
+  const writeMs = control.readF64(slot + SLOT.writeMs);
   console.log(
     `  guest ${i} (pid ${guests[i].child.pid}): rows ${control.readU32(slot + SLOT.rows)}, band ` +
-      `${hex(FB_ADDR + offset)}+${size(length)} in ${ms(control.readF64(slot + SLOT.renderMs))}` +
-      `; note "${note(slot)}"`,
+      `${hex(FB_ADDR + offset)}+${size(length)} in ${ms(control.readF64(slot + SLOT.renderMs))} ` +
+      `(writeSlice ${ms(writeMs)}: ${(length / MiB / (writeMs / 1000)).toFixed(0)} MiB/s); ` +
+      `note "${note(slot)}"`,
   );
 }
 

@@ -37,7 +37,7 @@ export const CTRL = {
   done: 64,
   /** Slot `i` starts at `slots + i * slotSize`: what guest `i` reports. */
   slots: 128,
-  slotSize: 64,
+  slotSize: 96,
 } as const;
 export const MAGIC = 0x4a4f4221;
 
@@ -49,8 +49,10 @@ export const SLOT = {
   rows: 24, // u32
   /** f64: where in the control buffer its note ("guest 1: rows 192-383") is. */
   noteOffset: 32,
-  /** Where an honest guest puts its note: the last `NOTE_SIZE` bytes of its slot. */
-  note: 40,
+  /** f64: of `renderMs`, the time spent in `writeSlice` (copies into shared memory). */
+  writeMs: 40,
+  /** Where an honest guest puts its note (`NOTE_SIZE` bytes). */
+  note: 64,
 } as const;
 
 /** The size of a guest's note, in bytes. */
