@@ -56,3 +56,16 @@ export function tempFile(content: Uint8Array<ArrayBuffer> | string): string {
   else Deno.writeFileSync(path, content);
   return path;
 }
+
+/** Runs `fn` with the path of a new temporary file holding `content`, then removes the file. */
+export function withTempFile<T>(
+  content: Uint8Array<ArrayBuffer> | string,
+  fn: (path: string) => T,
+): T {
+  const path = tempFile(content);
+  try {
+    return fn(path);
+  } finally {
+    Deno.removeSync(path);
+  }
+}

@@ -25,7 +25,7 @@ import {
   O_RDONLY,
   O_RDWR,
   P,
-  tempFile,
+  withTempFile,
 } from "../_support/mod.ts";
 
 /** A read-only fd for the same memory as `fd`, opened anew through /proc. */
@@ -161,29 +161,23 @@ Deno.test("unsafeFromFd: a read-only fd gives no WRITE right", async (t) => {
     assert.deepEqual([...vmo.readToArray(0, 3)], [1, 2, 3]);
   });
   await t.step("a read-only regular-file fd", () => {
-    const path = tempFile(filled(10, 3));
-    try {
+    withTempFile(filled(10, 3), (path) => {
       const fd = libc.open(path, O_RDONLY);
       using vmo = Vmo.unsafeFromFd(fd);
       assert.equal(vmo.rights & Rights.WRITE, 0);
       assert.deepEqual(vmo.readToArray(0, 10), filled(10, 3));
       assert.equal(vmo.getStreamSize(), 10);
-    } finally {
-      Deno.removeSync(path);
-    }
+    });
   });
   await t.step("a read-write regular-file fd: writes reach the file", () => {
-    const path = tempFile(filled(10, 3));
-    try {
+    withTempFile(filled(10, 3), (path) => {
       const fd = libc.open(path, O_RDWR);
       using vmo = Vmo.unsafeFromFd(fd);
       assert.ok(vmo.rights & Rights.WRITE);
       vmo.write(new Uint8Array([1]), 0);
       assert.equal(Deno.readFileSync(path)[0], 1);
       assertStatus(() => vmo.setSize(2 * P), Status.UNAVAILABLE);
-    } finally {
-      Deno.removeSync(path);
-    }
+    });
   });
   await t.step("an IMMUTABLE snapshot's fd is write-sealed: no WRITE", () => {
     using parent = Vmo.create(P);
