@@ -23,6 +23,7 @@ import {
   arr,
   assertStatus,
   childJson,
+  closedDuplicate,
   countMemfdMappings,
   countMemfds,
   filled,
@@ -176,8 +177,7 @@ Deno.test("§4.1 Mapping.createFromVmo", async (t) => {
       assertStatus(() => Mapping.createFromVmo(vmo, size, RW), BAD_ARGS, `size ${size}`);
     }
     assertStatus(() => Mapping.createFromVmo(vmo, P, VmarFlags.PERM_WRITE), BAD_ARGS);
-    const dup = vmo.duplicate();
-    dup.close();
+    const dup = closedDuplicate(vmo);
     assertStatus(() => Mapping.createFromVmo(dup, P, R), Status.BAD_HANDLE);
     assertStatus(
       () => Mapping.createFromVmo(Vmar.root() as unknown as Vmo, P, R),
