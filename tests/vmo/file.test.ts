@@ -17,6 +17,7 @@ import {
   pattern,
   runDeno,
   tempFile,
+  withTempDir,
   withTempFile,
 } from "../_support/mod.ts";
 
@@ -214,24 +215,18 @@ Deno.test("§1.6.7 children of a file-backed (pager-backed) VMO", async (t) => {
 
 Deno.test("fromFile errors", async (t) => {
   await t.step("a missing path: NOT_FOUND", () => {
-    const dir = Deno.makeTempDirSync();
-    try {
+    withTempDir((dir) => {
       assertStatus(() => Vmo.fromFile(`${dir}/nope`), Status.NOT_FOUND);
       assertStatus(() => Vmo.fromFile(`${dir}/nope`, { writable: true }), Status.NOT_FOUND);
-    } finally {
-      Deno.removeSync(dir);
-    }
+    });
   });
   await t.step("a directory: WRONG_TYPE, and no fd is left open", () => {
-    const dir = Deno.makeTempDirSync();
-    try {
+    withTempDir((dir) => {
       const before = countFds();
       assertStatus(() => Vmo.fromFile(dir), Status.WRONG_TYPE);
       assertStatus(() => Vmo.fromFile(dir, { writable: true }), Status.WRONG_TYPE);
       assert.equal(countFds(), before);
-    } finally {
-      Deno.removeSync(dir);
-    }
+    });
   });
   await t.step("a path with a NUL: INVALID_ARGS", () => {
     assertStatus(() => Vmo.fromFile("/tmp/a\0b"), Status.INVALID_ARGS);
