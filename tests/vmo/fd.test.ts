@@ -13,6 +13,7 @@ import {
 import { vmoObjectOf } from "../../src/vmo/vmo.ts";
 import {
   assertStatus,
+  closeIfOpen,
   countFds,
   errno,
   F_ADD_SEALS,
@@ -209,8 +210,7 @@ Deno.test("unsafeFromFd errors", async (t) => {
       assertStatus(() => Vmo.unsafeFromFd(w), Status.WRONG_TYPE);
     } finally {
       // unsafeFromFd does not take a rejected fd: close what is still ours
-      if (fdIsOpen(r)) libc.close(r);
-      if (fdIsOpen(w)) libc.close(w);
+      closeIfOpen(r, w);
     }
   });
   await t.step("a directory and a character device: WRONG_TYPE", () => {
@@ -222,8 +222,7 @@ Deno.test("unsafeFromFd errors", async (t) => {
       assertStatus(() => Vmo.unsafeFromFd(dfd), Status.WRONG_TYPE);
       assertStatus(() => Vmo.unsafeFromFd(nfd), Status.WRONG_TYPE);
     } finally {
-      if (fdIsOpen(dfd)) libc.close(dfd);
-      if (fdIsOpen(nfd)) libc.close(nfd);
+      closeIfOpen(dfd, nfd);
       Deno.removeSync(dir);
     }
   });
@@ -248,7 +247,7 @@ Deno.test("unsafeFromFd errors", async (t) => {
         );
       }
     } finally {
-      if (fdIsOpen(fd)) libc.close(fd);
+      closeIfOpen(fd);
     }
   });
 });
