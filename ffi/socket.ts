@@ -251,11 +251,21 @@ export function pollAsync(fds: Uint8Array<ArrayBuffer>, n: number): Promise<numb
   return libc.poll_async(fds, BigInt(n), -1);
 }
 
+const peerAddress = new Uint8Array(SOCKADDR_UN_SIZE);
+const peerAddressLength = new Uint32Array(1);
+
+/** Whether `fd` is a connected socket (`getpeername` succeeds: never a listening one). */
+export function isConnected(fd: number): boolean {
+  peerAddressLength[0] = SOCKADDR_UN_SIZE;
+  return libc.getpeername(fd, peerAddress, new Uint8Array(peerAddressLength.buffer)) === 0;
+}
+
 /**
- * Whether `fd` can be a channel end: an `AF_UNIX` `SOCK_SEQPACKET` socket that is not a
- * listening one.
+ * Whether `fd` can be a channel end: a connected `AF_UNIX` `SOCK_SEQPACKET` socket (so not a
+ * listening one, nor one its sender could still `connect` or `listen` on). An end whose peer
+ * has closed still counts as connected: its queued messages can be read.
  */
 export function isSeqpacketEnd(fd: number): boolean {
   return socketOptionInt(fd, SO_DOMAIN) === AF_UNIX &&
-    socketOptionInt(fd, SO_TYPE) === SOCK_SEQPACKET && socketOptionInt(fd, SO_ACCEPTCONN) === 0;
+    socketOptionInt(fd, SO_TYPE) === SOCK_SEQPACKET && isConnected(fd);
 }
