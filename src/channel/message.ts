@@ -79,14 +79,6 @@ export interface Message<H> {
 /** Turns a received channel socket into a handle with `rights` (given by channel.ts). */
 export type AdoptChannel<H> = (fd: number, rights: number) => H;
 
-/** A handle on its way out: what the record says, the fd to send, whether that fd is a copy. */
-interface Outgoing {
-  handle: Handle;
-  record: HandleRecord;
-  fd: number;
-  copy: boolean;
-}
-
 /**
  * What can stop a VMO handle from crossing, checked before anything is sealed or sent; and
  * whether crossing without `WRITE` needs the seal (a memfd already sealed against writing, by
@@ -99,10 +91,11 @@ function checkVmo(vmo: VmoObject, rights: number): boolean {
   }
   const backing = vmo.backing;
   if (backing.isFile) return false;
-  const sealed = backing.futureWriteSealed ||
-    (backing.seals() & (F_SEAL_FUTURE_WRITE | F_SEAL_WRITE)) !== 0;
   if (hasRights(rights, Rights.WRITE)) {
-    if (sealed) {
+    // Only this process's own seal is checked here (no syscall on the common path): a seal
+    // another process added since shows at the receiver, whose adoption reads the seals and
+    // gives no WRITE.
+    if (backing.futureWriteSealed) {
       fail(
         Status.ACCESS_DENIED,
         "the VMO was sent without WRITE before (sealed F_SEAL_FUTURE_WRITE): it cannot cross with WRITE",
@@ -110,6 +103,8 @@ function checkVmo(vmo: VmoObject, rights: number): boolean {
     }
     return false;
   }
+  const sealed = backing.futureWriteSealed ||
+    (backing.seals() & (F_SEAL_FUTURE_WRITE | F_SEAL_WRITE)) !== 0;
   if (!sealed && backing.resizable) {
     fail(
       Status.NOT_SUPPORTED,
@@ -124,16 +119,18 @@ function checkVmo(vmo: VmoObject, rights: number): boolean {
  * for each handle, whether its memfd must be sealed against writing before it is sent.
  */
 function checkHandles(self: ChannelObject, handles: readonly unknown[]): boolean[] {
-  const seen = new Set<unknown>();
   const seals: boolean[] = [];
-  // The memory of each VMO in the message, and whether a handle to it has WRITE: one message
-  // cannot carry the same memory with WRITE and without (the seal the second needs would
-  // take WRITE from the first on its way).
-  let writable: Map<unknown, boolean> | null = null;
-  for (const handle of handles) {
+  // The memory of each VMO so far, and whether its handle had WRITE: one message cannot carry
+  // the same memory with WRITE and without (the seal the second needs would take WRITE from
+  // the first on its way). At most 64 handles: pairwise checks, no Set or Map to allocate.
+  const memories: unknown[] = [];
+  const withWrite: boolean[] = [];
+  for (let i = 0; i < handles.length; i++) {
+    const handle = handles[i];
     const object = liveObjectOf(handle);
-    if (seen.has(handle)) fail(Status.BAD_HANDLE, "the same handle is written twice");
-    seen.add(handle);
+    for (let j = 0; j < i; j++) {
+      if (handles[j] === handle) fail(Status.BAD_HANDLE, "the same handle is written twice");
+    }
     if (object === self) fail(Status.NOT_SUPPORTED, "a channel cannot be written into itself");
     if (object.type === ObjType.VMAR) fail(Status.NOT_SUPPORTED, "a VMAR cannot cross a channel");
     if (object.type !== ObjType.VMO && object.type !== OBJ_TYPE_CHANNEL) {
@@ -150,17 +147,18 @@ function checkHandles(self: ChannelObject, handles: readonly unknown[]): boolean
     const vmo = object as VmoObject;
     seals.push(checkVmo(vmo, rights));
     if (vmo.backing.isFile) continue;
-    const withWrite = hasRights(rights, Rights.WRITE);
-    writable ??= new Map();
-    const other = writable.get(vmo.backing);
-    if (other !== undefined && other !== withWrite) {
-      fail(
-        Status.ACCESS_DENIED,
-        "one message cannot carry the same memory with WRITE and without: the seal of the " +
-          "read-only handle would take WRITE from the other",
-      );
+    const writes = hasRights(rights, Rights.WRITE);
+    for (let j = 0; j < memories.length; j++) {
+      if (memories[j] === vmo.backing && withWrite[j] !== writes) {
+        fail(
+          Status.ACCESS_DENIED,
+          "one message cannot carry the same memory with WRITE and without: the seal of the " +
+            "read-only handle would take WRITE from the other",
+        );
+      }
     }
-    writable.set(vmo.backing, withWrite);
+    memories.push(vmo.backing);
+    withWrite.push(writes);
   }
   return seals;
 }
@@ -204,30 +202,28 @@ export function sendMessage(self: ChannelObject, bytes: Uint8Array, handles: rea
     fail(Status.OUT_OF_RANGE, `${handles.length} handles is more than ${MAX_MESSAGE_HANDLES}`);
   }
   const seals = checkHandles(self, handles);
-  const out: Outgoing[] = [];
+  const records: HandleRecord[] = [];
+  const fds: number[] = [];
+  /** The fds made for this message (read-only reopens), closed whatever happens. */
+  let copies: number[] | null = null;
   try {
     for (let i = 0; i < handles.length; i++) {
       const handle = handles[i] as Handle;
       const object = liveObjectOf(handle);
+      const rights = rightsOf(handle);
       if (object.type === ObjType.VMO) {
-        out.push({
-          handle,
-          record: { kind: HandleKind.VMO, rights: rightsOf(handle) },
-          ...vmoFd(handle as Vmo, seals[i]),
-        });
+        const { fd, copy } = vmoFd(handle as Vmo, seals[i]);
+        if (copy) (copies ??= []).push(fd);
+        records.push({ kind: HandleKind.VMO, rights });
+        fds.push(fd);
       } else {
-        out.push({
-          handle,
-          record: { kind: HandleKind.CHANNEL, rights: rightsOf(handle) },
-          fd: (object as ChannelObject).fd,
-          copy: false,
-        });
+        records.push({ kind: HandleKind.CHANNEL, rights });
+        fds.push((object as ChannelObject).fd);
       }
     }
     const { msg: outgoing, view: outView } = outgoingBuffers ??= buffers(MAX_WIRE_BYTES);
-    const at = encodeHeader(outView, out.map((o) => o.record), bytes.length);
+    const at = encodeHeader(outView, records, bytes.length);
     outgoing.data.set(bytes, at);
-    const fds = out.map((o) => o.fd);
     let n: number;
     do n = outgoing.send(self.fd, at + bytes.length, fds, MSG_DONTWAIT | MSG_NOSIGNAL); while (
       n === -EINTR
@@ -237,9 +233,9 @@ export function sendMessage(self: ChannelObject, bytes: Uint8Array, handles: rea
       throw errorFromErrno("sendmsg", -n, "cannot write the message");
     }
   } finally {
-    closeAll(out.filter((o) => o.copy).map((o) => o.fd));
+    if (copies !== null) closeAll(copies);
   }
-  for (const o of out) o.handle.close();
+  for (let i = 0; i < handles.length; i++) (handles[i] as Handle).close();
 }
 
 /** Whether the peer of `fd` has hung up. */
