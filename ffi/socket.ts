@@ -103,19 +103,30 @@ export class MessageBuffers {
     return n < 0 ? -lastErrno() : n;
   }
 
+  /** The message flags of the last {@linkcode MessageBuffers.receive}. */
+  flags = 0;
   /**
-   * `recvmsg` into `data` and `control`. Returns the byte count (or `-errno`), the message
-   * flags, and every fd the control messages carried, which the caller now owns.
+   * The fds the last {@linkcode MessageBuffers.receive} took from the control messages, which
+   * the caller now owns. The same array is refilled by the next call: read it first.
    */
-  receive(fd: number, flags: number): { n: number; flags: number; fds: number[] } {
+  readonly fds: number[] = [];
+
+  /**
+   * `recvmsg` into `data` and `control`. Returns the byte count or `-errno`; the message
+   * flags and every fd the control messages carried are in {@linkcode MessageBuffers.flags}
+   * and {@linkcode MessageBuffers.fds}.
+   */
+  receive(fd: number, flags: number): number {
+    const fds = this.fds;
+    fds.length = 0;
+    this.flags = 0;
     this.#iv.setUint32(8, this.data.length, true);
     this.#hv.setUint32(40, this.control.length, true);
     this.#hv.setInt32(48, 0, true);
     const n = Number(libc.recvmsg(fd, this.#header, flags));
-    if (n < 0) return { n: -lastErrno(), flags: 0, fds: [] };
-    const msgFlags = this.#hv.getInt32(48, true);
+    if (n < 0) return -lastErrno();
+    this.flags = this.#hv.getInt32(48, true);
     const controlLength = this.#hv.getUint32(40, true);
-    const fds: number[] = [];
     // Walk every control message (a peer may send several, or other kinds): any fd in any
     // SCM_RIGHTS message is ours to close.
     for (let at = 0; at + CMSG_HEADER <= controlLength;) {
@@ -131,7 +142,7 @@ export class MessageBuffers {
       }
       at += Math.ceil(len / 8) * 8;
     }
-    return { n, flags: msgFlags, fds };
+    return n;
   }
 }
 

@@ -280,9 +280,12 @@ export function receiveMessage<H extends Handle>(
   // One byte more than the largest message, so that an oversized one shows as truncated even
   // if the kernel did not say so.
   const { msg: incoming, view: inView } = incomingBuffers ??= buffers(MAX_WIRE_BYTES + 1);
-  let got;
-  do got = incoming.receive(self.fd, MSG_DONTWAIT | MSG_CMSG_CLOEXEC); while (got.n === -EINTR);
-  const { n, flags, fds } = got;
+  let n;
+  do n = incoming.receive(self.fd, MSG_DONTWAIT | MSG_CMSG_CLOEXEC); while (n === -EINTR);
+  // The buffers' own array, refilled by the next receive: nothing below receives again (an
+  // adoption runs no user code) before every fd in it is a handle or closed.
+  const fds = incoming.fds;
+  const flags = incoming.flags;
   if (n < 0) {
     if (-n === EAGAIN) {
       if (peerGone(self.fd)) fail(Status.PEER_CLOSED, "the peer closed the channel");
