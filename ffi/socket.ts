@@ -10,6 +10,7 @@
  * @module
  */
 
+import { fstat } from "./file.ts";
 import { lastErrno, libc } from "./libc.ts";
 
 export const AF_UNIX = 1;
@@ -279,4 +280,20 @@ export function isConnected(fd: number): boolean {
 export function isSeqpacketEnd(fd: number): boolean {
   return socketOptionInt(fd, SO_DOMAIN) === AF_UNIX &&
     socketOptionInt(fd, SO_TYPE) === SOCK_SEQPACKET && isConnected(fd);
+}
+
+const O_PATH = 0o10000000;
+const O_NOFOLLOW = 0o400000;
+const O_CLOEXEC_FLAG = 0o2000000;
+
+/**
+ * The identity (`st_dev`, `st_ino`) of the file `path` names now, without following a final
+ * symlink, or null when nothing is there. `path` ends with a NUL.
+ */
+export function pathIdentity(path: Uint8Array<ArrayBuffer>): { dev: bigint; ino: bigint } | null {
+  const fd = libc.open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC_FLAG, 0);
+  if (fd < 0) return null;
+  const stat = fstat(fd);
+  libc.close(fd);
+  return stat === null ? null : { dev: stat.dev, ino: stat.ino };
 }

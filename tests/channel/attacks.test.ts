@@ -229,3 +229,36 @@ Deno.test({
     for (const h of [got, a, b]) h.close();
   },
 });
+
+Deno.test("attacks: a listener's close removes only the socket file it made", () => {
+  const first = Deno.makeTempDirSync();
+  const second = Deno.makeTempDirSync();
+  const cwd = Deno.cwd();
+  try {
+    // A relative path, then a change of directory: before the fix, close unlinked the file of
+    // that name in the new directory, whatever it was.
+    Deno.chdir(first);
+    const listener = Channel.listen("x.sock");
+    Deno.chdir(second);
+    Deno.writeTextFileSync("x.sock", "someone else's file");
+    listener.close();
+    assert.equal(Deno.readTextFileSync(`${second}/x.sock`), "someone else's file");
+    // The socket file is then left where it was: the listener cannot tell it is its own.
+    assert.ok(Deno.lstatSync(`${first}/x.sock`).isSocket);
+    // A path replaced after listen: the new file stays.
+    const path = `${first}/y.sock`;
+    const replaced = Channel.listen(path);
+    Deno.removeSync(path);
+    Deno.writeTextFileSync(path, "new");
+    replaced.close();
+    assert.equal(Deno.readTextFileSync(path), "new");
+    // The ordinary case: the file goes.
+    const plain = Channel.listen(`${first}/z.sock`);
+    plain.close();
+    assert.throws(() => Deno.lstatSync(`${first}/z.sock`), Deno.errors.NotFound);
+  } finally {
+    Deno.chdir(cwd);
+    Deno.removeSync(first, { recursive: true });
+    Deno.removeSync(second, { recursive: true });
+  }
+});
