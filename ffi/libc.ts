@@ -103,6 +103,8 @@ const symbols = {
     result: "i64",
     nonblocking: true,
   },
+  // channel review: a channel end must be connected
+  getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The C library, opened by its soname so that no path is assumed. */
