@@ -241,6 +241,9 @@ export class GuestMemoryMmap implements Disposable {
   /** The index of the region holding `addr`, or -1 (see `#buildIndex`). */
   #find(addr: number): number {
     if (this.#closed) fail(Status.BAD_STATE, "the guest memory was closed");
+    // Before any arithmetic: a string or an object would be coerced (running its code), and a
+    // fraction inside a region would pass the range test and be truncated by the copy.
+    if (typeof addr !== "number" || !Number.isInteger(addr) || addr < 0) checkU64(addr, "addr");
     const starts = this.#starts;
     const slot = Math.floor((addr - this.#slotBase) / this.#slotSize);
     let i: number;
@@ -256,13 +259,7 @@ export class GuestMemoryMmap implements Disposable {
     } else {
       i = starts.length - 1;
     }
-    if (!(addr >= starts[i] && addr < this.#ends[i])) {
-      if (typeof addr !== "number" || !Number.isInteger(addr) || addr < 0) {
-        checkU64(addr, "addr");
-      }
-      return -1;
-    }
-    return i;
+    return addr >= starts[i] && addr < this.#ends[i] ? i : -1;
   }
 
   /** How many regions there are. */
@@ -296,6 +293,7 @@ export class GuestMemoryMmap implements Disposable {
 
   /** Whether every byte of `[addr, addr + len)` is in a region (no hole). */
   checkRange(addr: number, len: number): boolean {
+    checkU64(addr, "addr");
     checkU64(len, "len");
     if (len === 0) {
       this.#find(addr);

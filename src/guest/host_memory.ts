@@ -129,7 +129,7 @@ export class HostSharedMemory implements Disposable {
 
   /** Sets `len` bytes at `offset` to `value` (a byte), or nothing (`OUT_OF_RANGE`). */
   fill(value: number, offset: number, len: number): void {
-    if ((value & 0xff) !== value) badValue("u8", value);
+    if (typeof value !== "number" || (value & 0xff) !== value) badValue("u8", value);
     checkU64(len, "len");
     this.#check(offset, len, "fill");
     const h = this.#h;
