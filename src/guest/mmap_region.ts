@@ -27,7 +27,9 @@ import { SharedBuffer, windowOf } from "../mapping/shared_buffer.ts";
 import { type Bitmap, checkWithin, DirtyBitmap } from "./bitmap.ts";
 import { KNOWN_MAP_FLAGS, MapFlags, Prot } from "./constants.ts";
 import { type BufferLike, RawBuffer } from "./raw_buffer.ts";
-import { makeSlice, type VolatileSlice } from "./volatile_slice.ts";
+import { makeSlice, rangeOf, type VolatileSlice } from "./volatile_slice.ts";
+import { MEMORY_RANGE } from "../mapping/memory_range.ts";
+import type { SharedBufferSlice } from "../mapping/shared_buffer.ts";
 import { destroyOwnVmar } from "./layout.ts";
 
 /** Options of the `MmapRegion` constructors. */
@@ -413,6 +415,14 @@ export class MmapRegion implements Disposable {
     const init = this.#live();
     if (init.buffer === null) init.buffer = new RawBuffer(init.raw!.addr, init.size);
     return init.buffer;
+  }
+
+  /**
+   * The futex protocol (`src/mapping/memory_range.ts`): a buffer over exactly this memory.
+   * @ignore
+   */
+  [MEMORY_RANGE](): SharedBufferSlice {
+    return rangeOf(this.#buffer());
   }
 
   /** The size in bytes. */
