@@ -27,6 +27,8 @@ import {
   regionInternals,
 } from "./mmap_region.ts";
 import type { BufferLike } from "./raw_buffer.ts";
+import { Prot } from "./constants.ts";
+import { SharedBufferSlice, windowOf } from "../mapping/shared_buffer.ts";
 import { type GuestMemorySharing, makeSharing, type SharedPart } from "./sharing.ts";
 import type { VolatileSlice } from "./volatile_slice.ts";
 import type { GuestMemState } from "./accessor_state.ts";
@@ -330,6 +332,7 @@ export class GuestMemoryMmap implements Disposable {
       if (total === 0) return 0;
       fail(Status.OUT_OF_RANGE, `guest address 0x${addr.toString(16)} is in no region`);
     }
+    if (write && total > 0) this.#checkWritable(i, addr, total);
     let done = 0;
     while (done < total) {
       const at = addr + done;
@@ -355,6 +358,28 @@ export class GuestMemoryMmap implements Disposable {
       if (done < total && (i >= this.#starts.length || this.#starts[i] !== addr + done)) break;
     }
     return done;
+  }
+
+  /**
+   * Before a write that crosses regions: every region it reaches can take it, so that a
+   * region closed (or made read-only) underneath refuses the whole write instead of leaving
+   * the pieces before it written and marked dirty. A live cached view proves a region
+   * writable; without one, the region says (`BAD_STATE` closed, `ACCESS_DENIED` read-only).
+   */
+  #checkWritable(first: number, addr: number, total: number): void {
+    const end = addr + total;
+    for (let i = first; i < this.#starts.length && this.#starts[i] < end; i++) {
+      if (i > first && this.#starts[i] !== this.#ends[i - 1]) break;
+      if (this.#views[i].length !== 0) continue;
+      const region = this.#regions[i].region();
+      if ((region.prot() & Prot.WRITE) === 0) {
+        fail(Status.ACCESS_DENIED, `the region at 0x${this.#starts[i].toString(16)} is read-only`);
+      }
+      const buf = this.#bufs[i];
+      if (buf instanceof SharedBufferSlice && windowOf(buf).lease.dead) {
+        fail(Status.BAD_STATE, `the region at 0x${this.#starts[i].toString(16)} was unmapped`);
+      }
+    }
   }
 
   /**

@@ -48,6 +48,19 @@ Deno.test("review: hostile positions and lengths on every method are refused wit
   assert.deepEqual(result.bytesUnchanged, [0, 0, 0]);
 });
 
+Deno.test("review: every method of every class after close (closed twice) is BAD_STATE", async () => {
+  const result = await attack("closed");
+  for (const [cls, row] of Object.entries(result)) {
+    const methods = Object.entries(row as Record<string, string>);
+    assert.ok(methods.length > 5, `${cls}: its methods were found`);
+    for (const [method, got] of methods) {
+      // A second close is a no-op; the host's fences touch no memory.
+      const ok = method === "close again" || (cls === "host" && method.endsWith("Writes"));
+      assert.equal(got, ok ? "ok:undefined" : "BAD_STATE", `${cls}.${method}`);
+    }
+  }
+});
+
 Deno.test("review: memory unmapped through Vmar.root() underneath: statuses, and close still cleans up", async () => {
   const result = await attack("reuse");
   assert.deepEqual(result, {
@@ -66,6 +79,20 @@ Deno.test("review: memory unmapped through Vmar.root() underneath: statuses, and
     memClose: "ok:undefined",
     fdsBack: true,
   });
+});
+
+Deno.test("review: a write across a region closed underneath, or read-only, touches nothing", async () => {
+  const result = await attack("allOrNothing");
+  for (const [name, status] of [["closed", "BAD_STATE"], ["readOnly", "ACCESS_DENIED"]]) {
+    assert.deepEqual(result[name], {
+      writeSlice: status,
+      write: status,
+      writeU64: status,
+      writeU32: status,
+      firstBytes: [0, 0],
+      dirty: [],
+    }, name);
+  }
 });
 
 Deno.test("review: objects dropped while their views, slices and atomics are in use (gc)", async () => {

@@ -13,8 +13,10 @@ import {
   FileOffset,
   GuestMemoryMmap,
   GuestRegionMmap,
+  MapFlags,
   MmapRegion,
   PAGE_SIZE,
+  Prot,
   statusName,
   Vmar,
   Vmo,
@@ -187,6 +189,30 @@ function reuse(): void {
   out.fdsBack = countFds() === fds;
 }
 
+/**
+ * Writes across regions when the second one was closed underneath or is read-only: the whole
+ * write is refused, nothing before the bad region is written or marked dirty.
+ */
+function allOrNothing(): void {
+  const closedMem = GuestMemoryMmap.fromRanges([[0, P], [P, P]], { dirtyTracking: true });
+  closedMem.regions()[1].region().close();
+  const readOnly = GuestMemoryMmap.fromRegions([
+    new GuestRegionMmap(MmapRegion.create(P, { dirtyTracking: true }), 0),
+    new GuestRegionMmap(MmapRegion.build(null, P, Prot.READ, MapFlags.SHARED), P),
+  ]);
+  for (const [name, mem] of [["closed", closedMem], ["readOnly", readOnly]] as const) {
+    out[name] = {
+      writeSlice: outcome(() => mem.writeSlice(new Uint8Array(8).fill(9), P - 4)),
+      write: outcome(() => mem.write(new Uint8Array(8).fill(9), P - 4)),
+      writeU64: outcome(() => mem.writeU64(P - 4, 0x0909090909090909n)),
+      writeU32: outcome(() => mem.writeU32(P - 2, 0x09090909)),
+      firstBytes: [mem.readU8(P - 4), mem.readU8(P - 1)],
+      dirty: mem.dirtyPages(),
+    };
+    mem.close();
+  }
+}
+
 /** Objects dropped while views, slices, atomics and buffers made from them are used. */
 async function dropped(): Promise<void> {
   if (gc === undefined) throw new Error("run with --v8-flags=--expose-gc");
@@ -327,10 +353,69 @@ async function pbkdf2(which: string): Promise<void> {
   out.pbkdf2 = await done;
 }
 
+/** Arguments a method of the guest classes takes, by name: enough to get past type checks. */
+function argsFor(name: string, self: object): unknown[] {
+  const bytes = new Uint8Array(1);
+  if (/^write(U64|I64)$/.test(name)) return [0, 1n];
+  if (/^write(U|I|F)\d+$/.test(name)) return [0, 1];
+  if (name === "readAt" || name === "writeAt") return [0, bytes];
+  if (["read", "write", "copyTo", "copyFrom"].includes(name)) return [bytes, 0];
+  if (/^(read|write)Slice$|^copy(To|From)Slice$/.test(name)) return [bytes, 0];
+  if (name === "fill") return [1, 0, 1];
+  if (name === "getAtomicRef") return [0, "i32"];
+  if (name === "withExclusivity") return [() => 1];
+  if (name === "fdsOverlap") return [self];
+  if (name === "setHugetlbfs") return [true];
+  return [0, 1];
+}
+
+/** Every method of `object` (its prototype chain), called after close, twice closed first. */
+function afterClose(object: object, close: () => void): Record<string, string> {
+  close();
+  const second = outcome(close);
+  const row: Record<string, string> = { "close again": second };
+  for (
+    let p = Object.getPrototypeOf(object);
+    p !== Object.prototype;
+    p = Object.getPrototypeOf(p)
+  ) {
+    for (const name of Object.getOwnPropertyNames(p)) {
+      if (name === "constructor" || name === "close" || name in row) continue;
+      // deno-lint-ignore no-explicit-any
+      const method = (object as any)[name];
+      if (typeof method === "function") {
+        row[name] = outcome(() => method.apply(object, argsFor(name, object)));
+      }
+    }
+  }
+  return row;
+}
+
+/** Every class closed (twice), then every method called. */
+function closed(): void {
+  const ex = ExclusiveSharedMemory.create(P);
+  out.exclusive = afterClose(ex, () => ex.close());
+  const [host, guest] = ExclusiveSharedMemory.create(P).build();
+  out.host = afterClose(host, () => host.close());
+  out.guest = afterClose(guest, () => guest.close());
+  const region = MmapRegion.create(P, { dirtyTracking: true });
+  const slice = region.getSlice(0, 64);
+  out.region = afterClose(region, () => region.close());
+  out.slice = afterClose(slice, () => region.close());
+  const mem = GuestMemoryMmap.fromRanges([[0, P], [P, P]]);
+  out.mem = afterClose(mem, () => mem.close());
+}
+
 const mode = Deno.args[0];
 switch (mode) {
   case "hostile":
     hostile();
+    break;
+  case "allOrNothing":
+    allOrNothing();
+    break;
+  case "closed":
+    closed();
     break;
   case "reuse":
     reuse();
