@@ -78,14 +78,22 @@ type Op =
   | { kind: "reset"; region: number; off: number; len: number }
   | { kind: "resetAll" };
 
-const addr = fc.integer({ min: 0, max: END });
+/** Anywhere, or within 80 bytes of a region's edge (where writes split or stop). */
+const addr = fc.oneof(
+  fc.integer({ min: 0, max: END }),
+  fc.tuple(fc.constantFrom(4 * P, 6 * P, 8 * P, 9 * P + 512), fc.integer({ min: -80, max: 80 }))
+    .map(([edge, d]) => Math.max(0, edge + d)),
+);
+/** Any length, or a short one (the bridged path of a small write across two regions). */
+const length = (max: number) =>
+  fc.oneof(fc.integer({ min: 0, max }), fc.integer({ min: 0, max: 80 }));
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({
     kind: fc.constantFrom("write", "writeSlice", "read", "readSlice") as fc.Arbitrary<
       "write" | "writeSlice" | "read" | "readSlice"
     >,
     addr,
-    len: fc.integer({ min: 0, max: 3 * P }),
+    len: length(3 * P),
   }),
   fc.record({
     kind: fc.constant("typed" as const),
