@@ -36,7 +36,7 @@ Deno.test("futex: argument statuses", async () => {
   await rejectsWith(futexWait(mapping, 0, 2 ** 32), Status.INVALID_ARGS);
   await rejectsWith(futexWait(mapping, 0, 0, -1), Status.INVALID_ARGS);
   await rejectsWith(futexWait(mapping, 0, 0, NaN), Status.INVALID_ARGS);
-  // Not a memory object (API.md conventions: INVALID_ARGS; a handle such as a Vmo: WRONG_TYPE)
+  // Not a memory object: INVALID_ARGS (a handle such as a Vmo: WRONG_TYPE)
   await rejectsWith(futexWait({} as Mapping, 0, 0), Status.INVALID_ARGS);
   assertStatus(() => futexWake(mapping, 1, 1), Status.INVALID_ARGS);
   assertStatus(() => futexWake(mapping, 0, -1), Status.INVALID_ARGS);

@@ -138,9 +138,10 @@ Deno.test("review: views kept past build()/close() read as empty in Deno's APIs"
 
 // FAILS TODAY (exit 139), root outside src/guest: unmapping memory under a runtime operation
 // that took a view's raw pointer before the view was detached (node:crypto's async pbkdf2 here)
-// faults on the runtime's thread. The fix belongs to the unmap path in src/vmar (PLATFORM.md:
-// "memory that had views must stay harmless after it leaves the user": zero pages in its place,
-// the quarantine being built on the harden-core branch). Un-ignore once that lands.
+// faults on the runtime's thread. The fix belongs to the unmap path in src/vmar: memory that had
+// views must stay harmless after it leaves the user (zero pages in its place, its addresses kept
+// out of reuse while a view of it lives: the quarantine being built on the harden-core branch).
+// Un-ignore once that lands.
 Deno.test({
   name: "review: an async pbkdf2 over a view while the guest memory is closed does not fault",
   ignore: true,

@@ -1,6 +1,6 @@
 /**
- * Futexes on guest memory (API.md "Processes": the futex functions take any vmo buffer object,
- * the host and guest memories and `VolatileSlice` included), through the protocol of
+ * Futexes on guest memory (the futex functions take any vmo buffer object, the host and guest
+ * memories and `VolatileSlice` included: docs/guest.md "Futexes"), through the protocol of
  * src/mapping/memory_range.ts: a ping-pong between two processes where each side waits and
  * wakes through its own guest object, the statuses of objects that are not memory, closed or
  * raw, and a wait on guest memory closed under it.
