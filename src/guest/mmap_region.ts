@@ -546,7 +546,7 @@ export class MmapRegion implements Disposable {
 
   /** The dirty bitmap, or null when tracking is off. */
   bitmap(): Bitmap | null {
-    return this.#live().bitmap;
+    return this.#live().bitmap?.public ?? null;
   }
 
   /** Unmaps the region (nothing for a raw one) and detaches its views. Idempotent. */

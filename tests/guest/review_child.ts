@@ -135,6 +135,8 @@ function hostile(): void {
     out[name] = row;
   }
   out.dirtyAfterRefusals = [region.bitmap()!.dirtyPages(), mem.dirtyPages()];
+  // The bitmap users get has the Bitmap calls only: no way to mark pages through it.
+  out.bitmapMethods = Object.getOwnPropertyNames(Object.getPrototypeOf(region.bitmap())).sort();
   out.bytesUnchanged = [host.readU32(0), mem.readU32(0), slice.readU32(0)];
   ex.close();
   host.close();
