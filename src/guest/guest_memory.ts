@@ -343,10 +343,10 @@ export class GuestMemoryMmap implements Disposable {
       if (total === 0) return 0;
       fail(Status.OUT_OF_RANGE, `guest address 0x${addr.toString(16)} is in no region`);
     }
-    if (write && total > 0) {
+    if (total > 0) {
       // Both live cached views prove the two regions writable: no other check needed.
-      if (total <= BRIDGE && this.#writeAcross(i, addr, array, total)) return total;
-      this.#checkWritable(i, addr, total);
+      if (write && total <= BRIDGE && this.#writeAcross(i, addr, array, total)) return total;
+      this.#checkReachable(i, addr, total, write);
     }
     let done = 0;
     while (done < total) {
@@ -403,19 +403,26 @@ export class GuestMemoryMmap implements Disposable {
   }
 
   /**
-   * Before a write that crosses regions: every region it reaches can take it, so that a
-   * region closed (or made read-only) underneath refuses the whole write instead of leaving
-   * the pieces before it written and marked dirty. A live cached view proves a region
-   * writable; without one, the region says (`BAD_STATE` closed, `ACCESS_DENIED` read-only).
+   * Before a copy that crosses regions: every region it reaches allows it, so that a region
+   * closed (or without the permission) underneath refuses the whole copy instead of leaving
+   * the pieces before it written and marked dirty, or read into the caller's array. A live
+   * cached view proves a region readable and writable; without one, the region says
+   * (`BAD_STATE` closed or unmapped, `ACCESS_DENIED` without the permission).
    */
-  #checkWritable(first: number, addr: number, total: number): void {
+  #checkReachable(first: number, addr: number, total: number, write: boolean): void {
     const end = addr + total;
+    const needs = write ? Prot.WRITE : Prot.READ;
     for (let i = first; i < this.#starts.length && this.#starts[i] < end; i++) {
       if (i > first && this.#starts[i] !== this.#ends[i - 1]) break;
       if (this.#views[i].length !== 0) continue;
       const region = this.#regions[i].region();
-      if ((region.prot() & Prot.WRITE) === 0) {
-        fail(Status.ACCESS_DENIED, `the region at 0x${this.#starts[i].toString(16)} is read-only`);
+      if ((region.prot() & needs) === 0) {
+        fail(
+          Status.ACCESS_DENIED,
+          `the region at 0x${this.#starts[i].toString(16)} is not ${
+            write ? "writable" : "readable"
+          }`,
+        );
       }
       const buf = this.#bufs[i];
       if (buf instanceof SharedBufferSlice && windowOf(buf).lease.dead) {

@@ -192,8 +192,9 @@ function reuse(): void {
 }
 
 /**
- * Writes across regions when the second one was closed underneath or is read-only: the whole
- * write is refused, nothing before the bad region is written or marked dirty.
+ * Copies across regions when the second one was closed underneath, is read-only or has no
+ * access: the whole copy is refused, nothing before the bad region is written, marked dirty
+ * or read into the caller's array.
  */
 function allOrNothing(): void {
   const closedMem = GuestMemoryMmap.fromRanges([[0, P], [P, P]], { dirtyTracking: true });
@@ -202,12 +203,26 @@ function allOrNothing(): void {
     new GuestRegionMmap(MmapRegion.create(P, { dirtyTracking: true }), 0),
     new GuestRegionMmap(MmapRegion.build(null, P, Prot.READ, MapFlags.SHARED), P),
   ]);
-  for (const [name, mem] of [["closed", closedMem], ["readOnly", readOnly]] as const) {
+  const writeOnly = GuestMemoryMmap.fromRegions([
+    new GuestRegionMmap(MmapRegion.create(P, { dirtyTracking: true }), 0),
+    new GuestRegionMmap(MmapRegion.build(null, P, Prot.NONE, MapFlags.SHARED), P),
+  ]);
+  const dst = new Uint8Array(8);
+  for (
+    const [name, mem] of [["closed", closedMem], ["readOnly", readOnly], [
+      "none",
+      writeOnly,
+    ]] as const
+  ) {
+    dst.fill(0xee);
     out[name] = {
       writeSlice: outcome(() => mem.writeSlice(new Uint8Array(8).fill(9), P - 4)),
       write: outcome(() => mem.write(new Uint8Array(8).fill(9), P - 4)),
       writeU64: outcome(() => mem.writeU64(P - 4, 0x0909090909090909n)),
       writeU32: outcome(() => mem.writeU32(P - 2, 0x09090909)),
+      readSlice: outcome(() => mem.readSlice(dst, P - 4)),
+      readU64: outcome(() => mem.readU64(P - 4)),
+      dstUntouched: dst.every((b) => b === 0xee),
       firstBytes: [mem.readU8(P - 4), mem.readU8(P - 1)],
       dirty: mem.dirtyPages(),
     };
