@@ -26,6 +26,7 @@ export const O_ACCMODE = 3;
 export const O_APPEND = 0o2000;
 export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
+export const O_PATH = 0o10000000;
 
 export const F_GETFD = 1;
 export const F_SETFD = 2;

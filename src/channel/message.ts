@@ -11,15 +11,8 @@
  * @module
  */
 
-import {
-  F_SEAL_FUTURE_WRITE,
-  F_SEAL_WRITE,
-  O_ACCMODE,
-  O_CLOEXEC,
-  O_RDONLY,
-  O_RDWR,
-} from "../../ffi/constants.ts";
-import { reopenFd, statusFlags } from "../../ffi/file.ts";
+import { F_SEAL_FUTURE_WRITE, F_SEAL_WRITE, O_CLOEXEC, O_RDONLY } from "../../ffi/constants.ts";
+import { reopenFd } from "../../ffi/file.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
 import {
   isSeqpacketEnd,
@@ -244,24 +237,14 @@ function peerGone(fd: number): boolean {
   return revents > 0 && (revents & (POLLHUP | POLLRDHUP)) !== 0;
 }
 
-/** `O_PATH`: an fd that names a file but can neither read nor write it. */
-const O_PATH = 0o10000000;
-
 /**
- * Why `fd` cannot be what `record` says, or null. A VMO's fd must be able to read (not
- * `O_WRONLY`, not `O_PATH`: a handle with `READ` over it would fail every read); that it is a
- * regular file or memfd is checked by its adoption (`vmoFromReceivedFd`, else `WRONG_TYPE`),
- * which runs before any handle of the message is handed out.
+ * Why `fd` cannot be what `record` says, or null. A VMO's fd is checked by its adoption
+ * (`vmoFromReceivedFd`: a regular file or memfd that can read, else `WRONG_TYPE` or
+ * `ACCESS_DENIED`), which runs before any handle of the message is handed out; a failed
+ * adoption drops the message whole.
  */
 function checkFd(fd: number, record: HandleRecord): string | null {
-  if (record.kind === HandleKind.VMO) {
-    const flags = statusFlags(fd);
-    const mode = flags & O_ACCMODE;
-    if (flags < 0 || (flags & O_PATH) !== 0 || (mode !== O_RDONLY && mode !== O_RDWR)) {
-      return "a VMO's fd cannot read (O_WRONLY or O_PATH)";
-    }
-    return null;
-  }
+  if (record.kind === HandleKind.VMO) return null;
   if (!isSeqpacketEnd(fd)) {
     return "a channel handle's fd is not a connected AF_UNIX SOCK_SEQPACKET socket";
   }

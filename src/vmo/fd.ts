@@ -22,6 +22,7 @@ import {
   O_CREAT,
   O_EXCL,
   O_NONBLOCK,
+  O_PATH,
   O_RDONLY,
   O_RDWR,
   O_TRUNC,
@@ -150,7 +151,8 @@ export interface AdoptOptions {
  * write-sealed memfd, `RESIZE` only for a read-write memfd not sealed against resizing.
  *
  * Errors: `BAD_HANDLE` for a closed fd; `ALREADY_EXISTS` for a VMO's own fd; `WRONG_TYPE` for
- * an fd that is not a regular file or memfd; `OUT_OF_RANGE` for a file past `Vmo.MAX_SIZE`.
+ * an fd that is not a regular file or memfd; `ACCESS_DENIED` for one that cannot read
+ * (`O_WRONLY`, `O_PATH`); `OUT_OF_RANGE` for a file past `Vmo.MAX_SIZE`.
  */
 export function adoptFd(fd: number, opts: AdoptOptions): NewVmo {
   // Seals before size: a peer may shrink and then seal between the two reads, and a size
@@ -168,6 +170,10 @@ export function adoptFd(fd: number, opts: AdoptOptions): NewVmo {
     }
     let flags = statusFlags(fd);
     if (flags < 0) throw syscallError("fcntl", `cannot read the mode of fd ${fd}`);
+    if ((flags & O_PATH) !== 0 || (flags & O_ACCMODE) === O_WRONLY) {
+      // Every handle has READ over its memory: an fd that cannot read would fail every read.
+      fail(Status.ACCESS_DENIED, `fd ${fd} cannot read its file (O_WRONLY or O_PATH)`);
+    }
     if ((flags & O_APPEND) !== 0) {
       // pwrite on an O_APPEND description appends wherever it is asked to write: use a
       // description of our own without it.

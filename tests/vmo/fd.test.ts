@@ -226,6 +226,22 @@ Deno.test("unsafeFromFd errors", async (t) => {
       Deno.removeSync(dir);
     }
   });
+  await t.step("an fd that cannot read (O_WRONLY, O_PATH): ACCESS_DENIED, fd taken over", () => {
+    const path = Deno.makeTempFileSync();
+    Deno.writeFileSync(path, new Uint8Array(P));
+    const O_WRONLY = 1;
+    const O_PATH = 0o10000000;
+    const fds = [libc.open(path, O_WRONLY), libc.open(path, O_PATH)];
+    try {
+      for (const fd of fds) {
+        assert.ok(fd >= 0);
+        assertStatus(() => Vmo.unsafeFromFd(fd), Status.ACCESS_DENIED, `fd flags of ${fd}`);
+      }
+    } finally {
+      closeIfOpen(...fds);
+      Deno.removeSync(path);
+    }
+  });
   await t.step("a closed fd: BAD_HANDLE with cause EBADF", () => {
     const error = assertStatus(() => Vmo.unsafeFromFd(876_543), Status.BAD_HANDLE);
     assert.equal(error.cause?.code, "EBADF");
