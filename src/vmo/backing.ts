@@ -245,8 +245,11 @@ export class Backing {
       return null;
     }
     const stat = fstat(this.fd);
+    // A file that ends inside the VMO's last page (a 100-byte memfd from another program) maps
+    // whole: only pages wholly past the end fault.
     if (
-      stat === null || stat.dev !== this.#dev || stat.ino !== this.#ino || stat.size < this.size
+      stat === null || stat.dev !== this.#dev || stat.ino !== this.#ino ||
+      Math.ceil(stat.size / PAGE_SIZE) * PAGE_SIZE < this.size
     ) {
       return null;
     }
