@@ -63,6 +63,9 @@ const symbols = {
     parameters: ["i64", "pointer", "i32", "i32", "pointer", "pointer", "i32"],
     result: "i64",
   },
+  // ---- speed (issue 9): benches and tools ----
+  /** `clock_gettime(clockid, struct timespec *)`: the benches' thread CPU-time clock. */
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The C library, opened by its soname so that no path is assumed. */
