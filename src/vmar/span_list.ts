@@ -82,6 +82,8 @@ export class SpanList<T extends Span> {
   #best = new MaxTree();
   /** Scratch for `#rebuild`. */
   #values: number[] = [];
+  /** The block array of the last span removed from a one-block list, kept for the next insert. */
+  #spare: T[] | null = null;
   #count = 0;
 
   /** How many spans the list holds. */
@@ -126,7 +128,11 @@ export class SpanList<T extends Span> {
   insert(span: T): void {
     this.#count++;
     if (this.#blocks.length === 0) {
-      this.#blocks.push([span]);
+      // A VMAR that goes empty and back (map, unmap, map...) allocates nothing here.
+      const block = this.#spare ?? [];
+      this.#spare = null;
+      block.push(span);
+      this.#blocks.push(block);
       this.#inner.push(0);
       this.#best.buildOne(0);
       return;
@@ -168,6 +174,13 @@ export class SpanList<T extends Span> {
     const after = at < block.length - 1 ? block[at + 1].base - end(span) : -1;
     block.splice(at, 1);
     this.#count--;
+    if (block.length === 0 && this.#blocks.length === 1) {
+      this.#spare = block;
+      this.#blocks.length = 0;
+      this.#inner.length = 0;
+      this.#best.buildOne(0);
+      return true;
+    }
     if (block.length === 0) {
       this.#blocks.splice(b, 1);
       this.#inner.splice(b, 1);
