@@ -142,7 +142,7 @@ export class SpanList<T extends Span> {
     const at = span.base < block[0].base ? 0 : lastAtOrBefore(block, span.base) + 1;
     // The gap the new span lands in, if it is inside the block.
     const splitGap = at > 0 && at < block.length ? block[at].base - end(block[at - 1]) : -1;
-    block.splice(at, 0, span);
+    insertAt(block, at, span);
     if (block.length > MAX_BLOCK) {
       const upper = block.splice(block.length >> 1);
       this.#blocks.splice(b + 1, 0, upper);
@@ -172,7 +172,7 @@ export class SpanList<T extends Span> {
     if (block[at] !== span) return false;
     const before = at > 0 ? span.base - end(block[at - 1]) : -1;
     const after = at < block.length - 1 ? block[at + 1].base - end(span) : -1;
-    block.splice(at, 1);
+    removeAt(block, at);
     this.#count--;
     if (block.length === 0 && this.#blocks.length === 1) {
       this.#spare = block;
@@ -299,6 +299,24 @@ export class SpanList<T extends Span> {
     }
     return found;
   }
+}
+
+/**
+ * `array.splice(at, 0, item)` as a loop: `splice` is a runtime call that costs more than
+ * moving the at most `MAX_BLOCK` entries of a block by hand.
+ */
+function insertAt<T>(array: T[], at: number, item: T): void {
+  let i = array.length;
+  array.push(item);
+  for (; i > at; i--) array[i] = array[i - 1];
+  array[at] = item;
+}
+
+/** `array.splice(at, 1)` as a loop (see {@linkcode insertAt}). */
+function removeAt<T>(array: T[], at: number): void {
+  const last = array.length - 1;
+  for (let i = at; i < last; i++) array[i] = array[i + 1];
+  array.pop();
 }
 
 /** Index of the last span of `block` starting at or before `addr` (0 if none does). */
