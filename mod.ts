@@ -28,3 +28,6 @@ export { PAGE_SIZE } from "./src/args.ts";
 export * from "./src/vmo/mod.ts";
 export * from "./src/vmar/mod.ts";
 export * from "./src/mapping/mod.ts";
+export * from "./src/guest/mod.ts";
+export * from "./src/channel/mod.ts";
+export * from "./src/futex/mod.ts";

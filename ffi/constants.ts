@@ -75,3 +75,10 @@ export const STAT_INO = 8;
 export const STAT_MODE = 24;
 export const STAT_SIZE_OFFSET = 48;
 export const STAT_BLOCKS = 64;
+
+// Vmo.fromFile's create options (src/vmo/fd.ts).
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_TRUNC = 0o1000;
+/** The mode a created file asks for (the process's umask narrows it), as `Deno.open`'s. */
+export const CREATE_MODE = 0o666;

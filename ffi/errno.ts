@@ -79,6 +79,7 @@ export const ENOENT = 2;
 export const EINTR = 4;
 export const ENXIO = 6;
 export const EBADF = 9;
+export const ENOMEM = 12;
 export const EAGAIN = 11;
 export const EACCES = 13;
 export const EBUSY = 16;

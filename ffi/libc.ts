@@ -63,9 +63,51 @@ const symbols = {
     parameters: ["i64", "pointer", "i32", "i32", "pointer", "pointer", "i32"],
     result: "i64",
   },
+  // channel and futex
+  /** `mremap(old, old_size, new_size, flags, new_address)`, addresses as numbers. */
+  mremap_at: {
+    name: "mremap",
+    parameters: ["usize", "usize", "usize", "i32", "usize"],
+    result: "usize",
+  },
+  socketpair: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  listen: { parameters: ["i32", "i32"], result: "i32" },
+  accept4: { parameters: ["i32", "pointer", "pointer", "i32"], result: "i32" },
+  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  sendmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  recvmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  unlink: { parameters: ["buffer"], result: "i32" },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  /** `poll` on a runtime thread: the event loop runs on while it waits (errno is lost). */
+  poll_async: {
+    name: "poll",
+    parameters: ["buffer", "u64", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  /** `syscall(SYS_futex, uaddr, op, val, timeout, 0, 0)` with the address as a number. */
+  futex_at: {
+    name: "syscall",
+    parameters: ["i64", "usize", "i32", "i32", "usize", "usize", "i32"],
+    result: "i64",
+  },
+  /** The same on a runtime thread, for waits (errno is lost: the caller infers the cause). */
+  futex_wait_async: {
+    name: "syscall",
+    parameters: ["i64", "usize", "i32", "i32", "usize", "usize", "i32"],
+    result: "i64",
+    nonblocking: true,
+  },
   // ---- speed (issue 9): benches and tools ----
   /** `clock_gettime(clockid, struct timespec *)`: the benches' thread CPU-time clock. */
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  /** `getrlimit(resource, struct rlimit *)`: the fd limit, under which vmo keeps its memfds. */
+  getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The C library, opened by its soname so that no path is assumed. */

@@ -6,7 +6,7 @@
 
 import { SC_PAGESIZE } from "../ffi/constants.ts";
 import { libc } from "../ffi/libc.ts";
-import { fail, Status } from "./status.ts";
+import { fail, Status, ZxError } from "./status.ts";
 
 /**
  * The system page size in bytes, read with `sysconf(_SC_PAGESIZE)` at start-up. VMO sizes are
@@ -160,4 +160,53 @@ export function checkSafe(value: number, what: string): void {
 /** Whether any bit of `bits` is set in `value` (an option, flag or permission test). */
 export function has(value: number, bits: number): boolean {
   return (value & bits) !== 0;
+}
+
+/**
+ * Reads an options object once, for a call of the public API: `undefined` is no options;
+ * anything else must be an object whose own string keys are all in `known` (a misspelt key,
+ * `{ writeable: true }`, would otherwise be silently ignored). Returns a null-prototype copy of
+ * the known values that are not `undefined`, read once each, so a getter cannot answer twice.
+ * All `INVALID_ARGS`: not an object, an unknown key, or a Proxy trap or getter that throws (its
+ * error never escapes: the API promises a `ZxError`).
+ */
+export function readOptions<K extends string>(
+  opts: unknown,
+  known: readonly K[],
+  what: string,
+): { [key in K]?: unknown } {
+  const out: { [key in K]?: unknown } = Object.create(null);
+  if (opts === undefined) return out;
+  if (typeof opts !== "object" || opts === null) {
+    fail(Status.INVALID_ARGS, `${what} must be an object, got ${describe(opts)}`);
+  }
+  try {
+    for (const key of Reflect.ownKeys(opts)) {
+      if (typeof key === "string" && !(known as readonly string[]).includes(key)) {
+        fail(
+          Status.INVALID_ARGS,
+          `${what} has an unknown key ${JSON.stringify(key.slice(0, 40))} (known: ${
+            known.join(", ")
+          })`,
+        );
+      }
+    }
+    for (const key of known) {
+      const value = Reflect.get(opts, key);
+      if (value !== undefined) out[key] = value;
+    }
+  } catch (error) {
+    if (error instanceof ZxError) throw error;
+    fail(Status.INVALID_ARGS, `${what} cannot be read (a getter or Proxy trap threw)`);
+  }
+  return out;
+}
+
+/** `INVALID_ARGS` unless `value` is `undefined` or a boolean; `undefined` is `false`. */
+export function optionalBool(value: unknown, what: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== "boolean") {
+    fail(Status.INVALID_ARGS, `${what} must be a boolean, got ${describe(value)}`);
+  }
+  return value;
 }

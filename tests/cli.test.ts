@@ -52,7 +52,9 @@ const [mapping, vmo] = Mapping.allocate(300 * 1024);
 vmo.close();
 for (const page of [0, 10, 74]) mapping.writeU32(page * 4096, 0xfeedface);
 console.log("ready " + Deno.UnsafePointer.value(mapping.asPtrLen()[0]));
-setInterval(() => {}, 1 << 30); // until killed
+// Kept reachable: V8 drops a module's top-level bindings that no function captures once the
+// module has run, and a collected Mapping is unmapped by its finalizer.
+setInterval(() => mapping, 1 << 30); // until killed
 `;
 
 /** A child deno that maps, writes, protects and unmaps VMOs without pause until killed. */
@@ -232,9 +234,10 @@ Deno.test("vmo maps", async (t) => {
   });
 
   await t.step("a zombie (no mappings left): exit 1, says so", async () => {
-    // `sleep 0` exits at once; its parent becomes `sleep 5` by exec, which never reaps it.
+    // `sleep 0.3` exits after its parent became `sleep 5` by exec, which never reaps it (an
+    // instant `sleep 0` could be reaped by the shell before the exec).
     const shell = new Deno.Command("sh", {
-      args: ["-c", "sleep 0 & echo $!; exec sleep 5"],
+      args: ["-c", "sleep 0.3 & echo $!; exec sleep 5"],
       stdout: "piped",
       stdin: "null",
     }).spawn();

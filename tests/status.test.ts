@@ -82,25 +82,28 @@ Deno.test("ZxError shape", async (t) => {
     assert.match(e3.message, /length/);
   });
 
-  await t.step("fromFd of a closed fd: BAD_HANDLE with cause {syscall, errno 9, EBADF}", () => {
-    const fd = 987_654; // far above any fd this process has open
-    const error = assertStatus(() => Vmo.fromFd(fd), Status.BAD_HANDLE);
-    const cause = error.cause as { syscall: string; errno: number; code: string };
-    assert.ok(cause !== undefined, "cause is set when a syscall failed");
-    assert.equal(typeof cause.syscall, "string");
-    assert.ok(cause.syscall.length > 0);
-    assert.equal(cause.errno, 9);
-    assert.equal(cause.code, "EBADF");
-    assert.ok(error.message.startsWith("ZX_ERR_BAD_HANDLE: "));
-  });
+  await t.step(
+    "unsafeFromFd of a closed fd: BAD_HANDLE with cause {syscall, errno 9, EBADF}",
+    () => {
+      const fd = 987_654; // far above any fd this process has open
+      const error = assertStatus(() => Vmo.unsafeFromFd(fd), Status.BAD_HANDLE);
+      const cause = error.cause as { syscall: string; errno: number; code: string };
+      assert.ok(cause !== undefined, "cause is set when a syscall failed");
+      assert.equal(typeof cause.syscall, "string");
+      assert.ok(cause.syscall.length > 0);
+      assert.equal(cause.errno, 9);
+      assert.equal(cause.code, "EBADF");
+      assert.ok(error.message.startsWith("ZX_ERR_BAD_HANDLE: "));
+    },
+  );
 
-  await t.step("fromFd of an fd just closed: BAD_HANDLE, EBADF", () => {
+  await t.step("unsafeFromFd of an fd just closed: BAD_HANDLE, EBADF", () => {
     const path = tempFile("x");
     try {
       const fd = libc.open(path, O_RDONLY);
       assert.ok(fd >= 0);
       assert.equal(libc.close(fd), 0);
-      const error = assertStatus(() => Vmo.fromFd(fd), Status.BAD_HANDLE);
+      const error = assertStatus(() => Vmo.unsafeFromFd(fd), Status.BAD_HANDLE);
       assert.equal(error.cause?.code, "EBADF");
       assert.equal(error.cause?.errno, 9);
     } finally {

@@ -36,7 +36,7 @@
  */
 
 /** What kind of value an accessor carries, which decides its checks. */
-type Kind = "uint" | "int" | "bigint" | "float";
+type Kind = "uint" | "int" | "bigint" | "ibigint" | "float";
 
 /** One typed accessor: `read<name>`/`write<name>`. */
 export interface Accessor {
@@ -58,11 +58,21 @@ export const ACCESSORS: readonly Accessor[] = [
   { name: "F64", size: 8, getter: "getFloat64", setter: "setFloat64", kind: "float" },
 ];
 
+/**
+ * Rows only some targets take (`Target.accessors`): hyperlight's host memory reads and writes
+ * every integer width. `SharedBuffer` does not have them, so its output is unchanged.
+ */
+export const EXTRA_ACCESSORS: readonly Accessor[] = [
+  { name: "I8", size: 1, getter: "getInt8", setter: "setInt8", kind: "int" },
+  { name: "I16", size: 2, getter: "getInt16", setter: "setInt16", kind: "int" },
+  { name: "I64", size: 8, getter: "getBigInt64", setter: "setBigInt64", kind: "ibigint" },
+];
+
 // ---- row helpers: the code pieces a template is built from -------------------------------------
 
 /** The TypeScript type of the value. */
 export function valueType(a: Accessor): string {
-  return a.kind === "bigint" ? "bigint" : "number";
+  return a.kind === "bigint" || a.kind === "ibigint" ? "bigint" : "number";
 }
 
 /** The `DataView` endianness argument: little-endian, none for a byte. */
@@ -98,6 +108,8 @@ export function valueGuard(a: Accessor, value: string): string {
     case "bigint":
       if (a.size !== 8) throw new Error(`${a.name}: only 64-bit bigints are supported`);
       return `typeof ${value} === "bigint" && ${value} >= 0n && ${value} <= 0xffff_ffff_ffff_ffffn`;
+    case "ibigint":
+      return `typeof ${value} === "bigint" && BigInt.asIntN(64, ${value}) === ${value}`;
     case "uint":
       if (a.size === 4) return `typeof ${value} === "number" && ${value} >>> 0 === ${value}`;
       return `typeof ${value} === "number" && (${value} & ${hex(intRange(a)[1])}) === ${value}`;
@@ -116,6 +128,8 @@ export function valueCheck(a: Accessor, value: string): string {
       return `checkNumber(${value}, "value")`;
     case "bigint":
       return `checkU64Big(${value})`;
+    case "ibigint":
+      return `checkI64Big(${value})`;
     case "uint":
     case "int": {
       const [min, max] = intRange(a);
@@ -142,6 +156,8 @@ export interface Target {
   receiver: string;
   /** The position parameter, e.g. `offset: number`. */
   address: string;
+  /** The rows this target is generated for (default: `ACCESSORS`). */
+  accessors?: readonly Accessor[];
   /** A statement run after every successful store (dirty marking): empty for none. */
   afterWrite?: (a: Accessor) => string;
   /**
@@ -167,6 +183,117 @@ function sharedBounds(view: string, a: Accessor): string {
   return `win.${view}.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
     offset + ${a.size} <= state.len`;
 }
+
+/** The imports of the guest-memory targets (one output file). */
+const GUEST_IMPORTS = [
+  `import { checkInt, checkNumber, checkU64Big } from "../mapping/buffer_state.ts";`,
+  `import {
+    checkI64Big, type GuestMemState, type HostState, type SliceState,
+  } from "./accessor_state.ts";`,
+];
+
+/** The fast-path bounds of a host access: a live view, a free lock, the host's own size. */
+function hostBounds(a: Accessor): string {
+  return `h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
+    offset === offset >>> 0 && offset + ${a.size} <= h.size`;
+}
+
+/** The fast-path bounds of a slice access: its cached view, once taken. */
+function sliceBounds(a: Accessor): string {
+  return `s.view.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+    offset + ${a.size} <= s.view.length`;
+}
+
+/** Guest memory: hyperlight's host side, vm-memory's guest addresses and volatile slices. */
+const GUEST_TARGETS: Target[] = [
+  {
+    out: "src/guest/accessors.generated.ts",
+    imports: GUEST_IMPORTS,
+    prefix: "host",
+    owner: "HostSharedMemory",
+    writeOwner: "HostSharedMemory",
+    receiver: "h: HostState",
+    address: "offset: number",
+    accessors: [...ACCESSORS, ...EXTRA_ACCESSORS],
+    read: (a, slow) => `
+      // A usable cached view proves the memory is mapped; the size is the host's own record.
+      if (${hostBounds(a)}) {
+        return ${getCall(a, "h.data", "offset")};
+      }
+      return ${slow}(h, offset);`,
+    readSlow: (a) => `
+      return ${getCall(a, `h.slow(offset, ${a.size})`, "offset")};`,
+    write: (a, slow, hook) => `
+      if (${hostBounds(a)} && ${valueGuard(a, "value")}) {
+        ${setCall(a, "h.data", "offset", "value")};${hook}
+        return;
+      }
+      ${slow}(h, offset, value);`,
+    writeSlow: (a, hook) => `
+      const v = ${valueCheck(a, "value")};
+      ${setCall(a, `h.slow(offset, ${a.size})`, "offset", "v")};${hook}`,
+  },
+  {
+    out: "src/guest/accessors.generated.ts",
+    imports: GUEST_IMPORTS,
+    prefix: "guest",
+    owner: "GuestMemoryMmap",
+    writeOwner: "GuestMemoryMmap",
+    receiver: "m: GuestMemState",
+    address: "addr: number",
+    read: (a, slow) => `
+      const i = m.find(addr);
+      if (i >= 0 && addr + ${a.size} <= m.ends[i]) return m.bufs[i].read${a.name}(addr - m.starts[i]);
+      return ${slow}(m, addr);`,
+    readSlow: (a) => `
+      // Across adjacent regions (a copy), or OUT_OF_RANGE at a hole.
+      return ${getCall(a, `m.spanning(addr, ${a.size})`, "0")};`,
+    write: (a, slow) => `
+      const i = m.find(addr);
+      if (i >= 0 && addr + ${a.size} <= m.ends[i]) {
+        const offset = addr - m.starts[i];
+        m.bufs[i].write${a.name}(offset, value);
+        // Marked after the store: a refused write throws first and marks nothing.
+        const bitmap = m.bitmaps[i];
+        if (bitmap !== null) bitmap.mark(offset, ${a.size});
+        return;
+      }
+      ${slow}(m, addr, value);`,
+    writeSlow: (a) => `
+      const v = ${valueCheck(a, "value")};
+      const bytes = new Uint8Array(${a.size});
+      ${setCall(a, "new DataView(bytes.buffer)", "0", "v")};
+      // Across adjacent regions, all or nothing; writeSlice marks the pages.
+      m.writeSlice(bytes, addr);`,
+  },
+  {
+    out: "src/guest/accessors.generated.ts",
+    imports: GUEST_IMPORTS,
+    prefix: "slice",
+    owner: "VolatileSlice",
+    writeOwner: "VolatileSlice",
+    receiver: "s: SliceState",
+    address: "offset: number",
+    afterWrite: (a) => `if (s.bitmap !== null) s.bitmap.mark(s.base + offset, ${a.size});`,
+    read: (a, slow) => `
+      if (${sliceBounds(a)}) {
+        return ${getCall(a, "s.data", "offset")};
+      }
+      return ${slow}(s, offset);`,
+    readSlow: (a) => `
+      s.cache();
+      return s.buf.read${a.name}(offset);`,
+    write: (a, slow, hook) => `
+      if (${sliceBounds(a)} && ${valueGuard(a, "value")}) {
+        ${setCall(a, "s.data", "offset", "value")};${hook}
+        return;
+      }
+      ${slow}(s, offset, value);`,
+    writeSlow: (a, hook) => `
+      s.cache();
+      s.buf.write${a.name}(offset, value);${hook}`,
+  },
+];
 
 export const TARGETS: readonly Target[] = [
   {
@@ -207,6 +334,7 @@ export const TARGETS: readonly Target[] = [
       accessData(state, typedAt(state, offset, ${a.size}), ${a.size}, READ_WRITE,
         (d, i) => ${setCall(a, "d", "i", "v")});${hook}`,
   },
+  ...GUEST_TARGETS,
 ];
 
 // ---- emitting ----------------------------------------------------------------------------------
@@ -215,7 +343,7 @@ const HEADER = "// generated by tools/gen_accessors.ts; do not edit (run `deno t
 
 function emitTarget(t: Target): string {
   const parts: string[] = [];
-  for (const a of ACCESSORS) {
+  for (const a of t.accessors ?? ACCESSORS) {
     const type = valueType(a);
     const after = t.afterWrite?.(a) ?? "";
     const hook = after === "" ? "" : `\n${after}`;

@@ -613,9 +613,11 @@ export class SharedBufferSliceMut extends SharedBufferSlice {
 
   /**
    * A zero-copy `Uint8Array` over the buffer's memory, which must be readable and writable
-   * (`ACCESS_DENIED` otherwise) and not a file or a memfd whose size another process can
-   * change (`NOT_SUPPORTED`: a view of a page cut off under it would fault). vmo detaches it (length 0, reads `undefined`, writes
-   * ignored) before that memory stops being read-write, so using it can never fault. Do not
+   * (`ACCESS_DENIED` otherwise) and not memory someone else can cut: a file, or a memfd not
+   * sealed against shrinking, such as a `RESIZABLE` VMO's (`NOT_SUPPORTED`: a view of a page cut
+   * off under it would fault; copy with `readAt`/`writeAt` instead). vmo detaches it (length 0,
+   * reads `undefined`, writes ignored) before that memory stops being read-write, so using it
+   * can never fault. Do not
    * move its buffer away (`transfer()`, `postMessage` with a transfer list): the moved memory
    * escapes that guarantee.
    *

@@ -4,7 +4,8 @@
  * A child VMAR is a `PROT_NONE`, `MAP_NORESERVE` anonymous reservation; mappings are placed in
  * it with `MAP_FIXED`, and unmapping puts the reservation back rather than leaving a hole that
  * any other code could take. In the root VMAR (the whole process) the library only touches
- * what it placed: `MAP_FIXED_NOREPLACE` for specific addresses, the kernel's choice otherwise.
+ * what it placed: `MAP_FIXED_NOREPLACE` for specific addresses, the kernel's choice otherwise;
+ * and it never places anything in the main thread's stack growth area (`stack_area.ts`).
  *
  * @module
  */
@@ -19,15 +20,16 @@ import {
   MAP_NORESERVE,
   MAP_PRIVATE,
   MAP_SHARED,
-  O_CLOEXEC,
-  O_RDONLY,
   PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
 } from "../../ffi/constants.ts";
-import { EEXIST, EINVAL } from "../../ffi/errno.ts";
+import { EEXIST, ENOMEM } from "../../ffi/errno.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
 import { PAGE_SIZE } from "../args.ts";
 import { fail, Status, syscallError, ZxError } from "../status.ts";
-import { cString } from "../../ffi/file.ts";
+import { procSelfMaps } from "./proc.ts";
+import { stackGrowthArea, touchesStackArea } from "./stack_area.ts";
 
 /** The bounds of the root VMAR: what Linux lets a 47-bit x86_64 process map. */
 export const USER_BASE: number = Math.max(0x10000, PAGE_SIZE);
@@ -52,6 +54,25 @@ export function reserveFixed(addr: number, size: number): void {
   );
   if (address(result) !== addr) {
     throw syscallError("mmap", `cannot reserve ${size} bytes at 0x${addr.toString(16)}`);
+  }
+}
+
+/**
+ * Puts private anonymous zero pages, readable and writable, over `[addr, addr + size)`,
+ * replacing what is there: memory that a runtime operation may still hold a pointer into
+ * (a view it took before vmo detached it) reads zeros and takes writes that land nowhere.
+ */
+export function zeroFixed(addr: number, size: number): void {
+  const result = libc.mmap_at(
+    BigInt(addr),
+    BigInt(size),
+    PROT_READ | PROT_WRITE,
+    RESERVE_FLAGS | MAP_FIXED,
+    -1,
+    0n,
+  );
+  if (address(result) !== addr) {
+    throw syscallError("mmap", `cannot put zero pages at 0x${addr.toString(16)}`);
   }
 }
 
@@ -81,6 +102,25 @@ export function mapFileFixed(
   if (address(result) !== addr) {
     throw syscallError("mmap", `cannot map ${size} bytes at 0x${addr.toString(16)}`);
   }
+}
+
+/**
+ * Whether the kernel can map `fd` at `offset` at all, tried with a one-page `PROT_NONE`
+ * mapping wherever the kernel likes, before anything in a VMAR changes: a file whose mmap the
+ * kernel refuses (sysfs: ENODEV; some procfs files: EIO) would otherwise fail a `MAP_FIXED`
+ * that has already removed the pages under it. `NOT_SUPPORTED` when it cannot; `NO_MEMORY`
+ * when the process is out of mappings.
+ */
+export function checkMappable(fd: number, offset: number): void {
+  const result = libc.mmap_at(0n, BigInt(PAGE_SIZE), PROT_NONE, MAP_SHARED, fd, BigInt(offset));
+  const at = address(result);
+  if (at >= 0) {
+    libc.munmap_at(BigInt(at), BigInt(PAGE_SIZE));
+    return;
+  }
+  const errno = lastErrno();
+  if (errno === ENOMEM) throw syscallError("mmap", "cannot try mapping the VMO's file", errno);
+  fail(Status.NOT_SUPPORTED, `the kernel cannot map the VMO's file (errno ${errno})`);
 }
 
 /** Changes the protection of `[addr, addr + size)`. */
@@ -115,6 +155,12 @@ export function reserveInProcess(
   const result = libc.mmap_at(0n, BigInt(size + slack), PROT_NONE, RESERVE_FLAGS, -1, 0n);
   const start = address(result);
   if (start < 0) throw syscallError("mmap", `cannot reserve ${size} bytes`);
+  if (touchesStackArea(start, start + size + slack)) {
+    // The kernel's top-down search keeps below the stack's area; only its bottom-up fallback,
+    // with the address space nearly full, can land here: search below the area instead.
+    release(start, size + slack);
+    return reserveBelow(stackGrowthArea()[0], size, align);
+  }
   if (slack === 0) return start;
   const aligned = Math.ceil(start / align) * align;
   if (aligned > start) release(start, aligned - start);
@@ -124,6 +170,9 @@ export function reserveInProcess(
 }
 
 function reserveExactly(addr: number, size: number): number {
+  if (touchesStackArea(addr, addr + size)) {
+    fail(Status.ALREADY_EXISTS, `0x${addr.toString(16)} is in the main thread's stack area`);
+  }
   const flags = RESERVE_FLAGS | MAP_FIXED_NOREPLACE;
   const result = libc.mmap_at(BigInt(addr), BigInt(size), PROT_NONE, flags, -1, 0n);
   const got = address(result);
@@ -157,6 +206,11 @@ function reserveBelow(limit: number, size: number, align: number): number {
 /** The highest aligned address where `size` bytes fit below `limit`, from `/proc/self/maps`. */
 function highestFreeBelow(limit: number, size: number, align: number): number {
   const taken = procSelfMaps();
+  const [stackStart, stackEnd] = stackGrowthArea();
+  if (stackEnd > stackStart) {
+    taken.push([stackStart, stackEnd]);
+    taken.sort((a, b) => a[0] - b[0]);
+  }
   let best = -1;
   let gapStart = USER_BASE;
   for (const [start, end] of [...taken, [USER_END, USER_END]]) {
@@ -169,38 +223,4 @@ function highestFreeBelow(limit: number, size: number, align: number): number {
   return best;
 }
 
-/** The `[start, end)` ranges of `/proc/self/maps`, read through FFI (Deno's APIs refuse /proc). */
-export function procSelfMaps(): [number, number][] {
-  const text = readProcFile("/proc/self/maps");
-  const ranges: [number, number][] = [];
-  for (const line of text.split("\n")) {
-    const dash = line.indexOf("-");
-    const space = line.indexOf(" ");
-    if (dash < 0 || space < dash) continue;
-    ranges.push([parseInt(line.slice(0, dash), 16), parseInt(line.slice(dash + 1, space), 16)]);
-  }
-  return ranges;
-}
-
-/** The whole text of a file under /proc. */
-export function readProcFile(path: string): string {
-  const fd = libc.open(cString(path), O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0) throw syscallError("open", `cannot open ${path}`);
-  try {
-    const chunks: Uint8Array[] = [];
-    const chunk = new Uint8Array(64 * 1024);
-    for (;;) {
-      const n = Number(libc.read(fd, chunk, BigInt(chunk.length)));
-      if (n < 0) {
-        if (lastErrno() === EINVAL) break;
-        throw syscallError("read", `cannot read ${path}`);
-      }
-      if (n === 0) break;
-      chunks.push(chunk.slice(0, n));
-    }
-    const decoder = new TextDecoder();
-    return chunks.map((c) => decoder.decode(c, { stream: true })).join("") + decoder.decode();
-  } finally {
-    libc.close(fd);
-  }
-}
+export { mappingsLeft, procSelfMaps, readProcFile } from "./proc.ts";

@@ -4,6 +4,8 @@
  * @module
  */
 
+import "./warm_up.ts";
+
 export { Vmar } from "./vmar.ts";
 export type { MapInfo, MappingInfo, VmarInfo } from "./info.ts";
 export { MapInfoType, VmarFlags, VmarOp } from "./constants.ts";

@@ -8,7 +8,9 @@
 import { has, isPageAligned, PAGE_SIZE } from "../args.ts";
 import { fail, Status } from "../status.ts";
 import { VmarFlags } from "./constants.ts";
+import { takeWindow } from "./quarantine.ts";
 import type { Placement, VmarObject } from "./region.ts";
+import type { Backing } from "../vmo/backing.ts";
 
 const KNOWN_OPTIONS = 0xffff;
 
@@ -36,6 +38,7 @@ export function placement(
   options: number,
   align: number,
   overwrite: boolean,
+  window?: { backing: Backing; key: string },
 ): Placement {
   const specific = has(options, VmarFlags.SPECIFIC) || overwrite;
   const upperLimit = has(options, VmarFlags.OFFSET_IS_UPPER_LIMIT);
@@ -67,13 +70,34 @@ export function placement(
         `[0x${addr.toString(16)}, +${size}) overlaps a child of the VMAR`,
       );
     }
+    if (vmar.quarantined.count > 0 && vmar.quarantined.overlapping(addr, addr + size).length > 0) {
+      fail(
+        Status.ALREADY_EXISTS,
+        `[0x${addr.toString(16)}, +${size}) holds memory a runtime operation may still use`,
+      );
+    }
     return { addr, align, limit: null };
   }
   const limit = upperLimit ? vmar.base + offset : null;
-  if (vmar.isRoot) return { addr: null, align, limit };
-  const addr = vmar.children.findFree(vmar.base, limit ?? vmar.end, size, align);
-  if (addr < 0) {
-    fail(Status.NO_RESOURCES, `no room for ${size} bytes aligned to ${align} in the VMAR`);
+  if (window !== undefined && limit === null && align === PAGE_SIZE) {
+    // A quarantined range of the same VMO window: late writes there land in the same memory.
+    const recycled = takeWindow(vmar, window.backing, window.key);
+    if (recycled !== null) return { addr: recycled.base, align, limit, recycled };
   }
-  return { addr, align, limit };
+  if (vmar.isRoot) return { addr: null, align, limit };
+  const hi = limit ?? vmar.end;
+  let lo = vmar.base;
+  for (;;) {
+    const addr = vmar.children.findFree(lo, hi, size, align);
+    if (addr < 0) {
+      fail(Status.NO_RESOURCES, `no room for ${size} bytes aligned to ${align} in the VMAR`);
+    }
+    // First fit skips quarantined ranges (`quarantine.ts`).
+    const quarantined = vmar.quarantined.count === 0
+      ? []
+      : vmar.quarantined.overlapping(addr, addr + size);
+    if (quarantined.length === 0) return { addr, align, limit };
+    const last = quarantined[quarantined.length - 1];
+    lo = last.base + last.size;
+  }
 }

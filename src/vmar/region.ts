@@ -1,22 +1,27 @@
 /**
- * The region tree: VMARs, the mappings in them (with their permission ranges), and the
- * changes to them (place, map, overwrite, merge, cut, unmap, destroy, protect) and walks over
- * them.
+ * The region tree: VMARs, the mappings in them (with their permission ranges), the changes
+ * that add to it (place, map, overwrite, merge, cut) and walks over it; `teardown.ts` takes
+ * memory away (unmap, destroy, protect).
  *
  * This is the single record of what vmo has mapped. Every change goes through `linux.ts` and
- * the tree changes only after the system call succeeded. Before a change, the mapping's
+ * the tree changes only after the system call succeeded; a call that fails halfway is undone
+ * (`restoreRange`), and a file the kernel cannot map is refused before anything changes
+ * (`checkMappable`). Before a change, the mapping's
  * watches (`watch.ts`) that it would break are fired: views over mapped memory are detached
  * before the memory under them stops being readable and writable.
  *
  * @module
  */
 
+import { PAGE_SIZE } from "../args.ts";
 import { KernelObject, ObjType } from "../handle.ts";
-import { fail, Status } from "../status.ts";
+import { fail, Status, ZxError } from "../status.ts";
 import type { Backing } from "../vmo/backing.ts";
 import type { VmoObject } from "../vmo/object.ts";
 import * as linux from "./linux.ts";
 import { type Span, SpanList } from "./span_list.ts";
+import { ensureHeadroom } from "./headroom.ts";
+import { forgetQuarantine, type Quarantine, QuarantineList } from "./quarantine.ts";
 import { revokeWatches, type Watch, type Watched } from "./watch.ts";
 
 /** `PERM_READ | PERM_WRITE | PERM_EXECUTE`; equal to `PROT_READ | PROT_WRITE | PROT_EXEC`. */
@@ -180,6 +185,8 @@ export class VmarObject extends KernelObject implements Span {
   readonly flags: number;
   readonly name: string;
   readonly children: SpanList<RegionChild> = new SpanList();
+  /** Ranges holding zero pages in place of memory views may still use (`quarantine.ts`). */
+  readonly quarantined: QuarantineList = new QuarantineList();
   alive = true;
 
   constructor(init: {
@@ -244,7 +251,7 @@ function track(record: MappingRecord): void {
   record.vmo.mappingCount++;
 }
 
-function untrack(record: MappingRecord): void {
+export function untrack(record: MappingRecord): void {
   record.alive = false;
   recordsByBacking.get(record.vmo.backing)?.delete(record);
   record.vmo.mappingCount--;
@@ -261,6 +268,8 @@ export interface Placement {
   addr: number | null;
   align: number;
   limit: number | null;
+  /** A quarantined range of the same VMO window, which the mapping goes over. */
+  recycled?: Quarantine;
 }
 
 /** Creates a sub-VMAR at an address already checked free (in a sub-VMAR) or in the process. */
@@ -271,6 +280,7 @@ export function createRegion(
   flags: number,
 ): VmarObject {
   let addr: number;
+  ensureHeadroom();
   if (parent.isRoot) {
     addr = linux.reserveInProcess(placement.addr, size, placement.align, placement.limit);
   } else {
@@ -291,29 +301,61 @@ export function createMapping(
   placement: Placement,
   init: { vmo: VmoObject; vmoOffset: number; perms: number; maxPerms: number; options: number },
 ): [MappingRecord, number] {
-  init.vmo.backing.checkFd();
-  const fd = init.vmo.backing.fd;
   const fileOffset = init.vmo.offset + init.vmoOffset;
+  checkMappable(init.vmo, fileOffset);
   const fileBytes = init.vmo.kind === "slice"
     ? Math.min(size, Math.max(0, init.vmo.size - init.vmoOffset))
     : size;
+  ensureHeadroom();
   let addr: number;
-  if (vmar.isRoot) {
+  if (placement.recycled !== undefined) {
+    // Over the zero pages of a quarantined range of this very window (`quarantine.ts`).
+    addr = placement.addr!;
+    mapVmoFixed(init.vmo, addr, size, init.perms, fileOffset);
+    forgetQuarantine(placement.recycled);
+  } else if (vmar.isRoot) {
     addr = linux.reserveInProcess(placement.addr, size, placement.align, placement.limit);
     try {
-      if (fileBytes > 0) linux.mapFileFixed(addr, fileBytes, init.perms, fd, fileOffset);
+      if (fileBytes > 0) mapVmoFixed(init.vmo, addr, fileBytes, init.perms, fileOffset);
     } catch (error) {
       linux.release(addr, size);
       throw error;
     }
   } else {
     addr = placement.addr!;
-    if (fileBytes > 0) linux.mapFileFixed(addr, fileBytes, init.perms, fd, fileOffset);
+    try {
+      if (fileBytes > 0) mapVmoFixed(init.vmo, addr, fileBytes, init.perms, fileOffset);
+    } catch (error) {
+      // A failed MAP_FIXED may have removed the reservation first: put it back.
+      bestEffort(() => linux.reserveFixed(addr, size));
+      throw error;
+    }
   }
   return [
     insertMapping(vmar, new MappingRecord({ ...init, base: addr, size, parent: vmar })),
     addr,
   ];
+}
+
+/**
+ * Maps `size` bytes of a VMO's file at `fileOffset` over `[addr, addr + size)`. A writable
+ * mapping of a memfd sealed with `F_SEAL_FUTURE_WRITE` by a read-only send (src/channel)
+ * cannot come from `mmap`: it duplicates the backing's pre-seal mapping instead.
+ */
+function mapVmoFixed(
+  vmo: VmoObject,
+  addr: number,
+  size: number,
+  perms: number,
+  fileOffset: number,
+): void {
+  const backing = vmo.backing;
+  if ((perms & PERM_WRITE) === 0 || !backing.futureWriteSealed) {
+    linux.mapFileFixed(addr, size, perms, backing.fd, fileOffset);
+    return;
+  }
+  backing.duplicateWritable(addr, size, fileOffset);
+  if (perms !== (PERM_READ | PERM_WRITE)) linux.protect(addr, size, perms);
 }
 
 /**
@@ -327,7 +369,8 @@ export function overwriteMapping(
   size: number,
   init: { vmo: VmoObject; vmoOffset: number; perms: number; maxPerms: number; options: number },
 ): MappingRecord {
-  init.vmo.backing.checkFd();
+  checkMappable(init.vmo, init.vmo.offset + init.vmoOffset);
+  ensureHeadroom();
   const end = addr + size;
   const covered = vmar.children.overlapping(addr, end) as MappingRecord[];
   const claimed: [number, number][] = [];
@@ -351,24 +394,124 @@ export function overwriteMapping(
   const fileBytes = init.vmo.kind === "slice"
     ? Math.min(size, Math.max(0, init.vmo.size - init.vmoOffset))
     : size;
+  // What the old pages may have lost when a call fails: the file mapping's range when it was
+  // replaced (the second call failed) or when the failing file mmap removed it first (the
+  // kernel does, for a file it cannot map; out of mappings, it fails before removing
+  // anything); a reservation fails only for lack of mappings, before it removes anything.
+  if (fileBytes > 0 && fileBytes < size && linux.mappingsLeft() < TWO_CALL_MAPPINGS) {
+    // Two calls: the kernel could do the first and refuse the second, and then have no room
+    // to put the old pages back. Refuse before either.
+    for (const [start, stop] of claimed) bestEffort(() => linux.release(start, stop - start));
+    fail(Status.NO_MEMORY, "the process is out of mappings (vm.max_map_count)");
+  }
+  let changedEnd = addr;
+  let mappingFile = false;
   try {
     // One MAP_FIXED call replaces the old pages atomically; a slice's tail becomes reservation.
     if (fileBytes > 0) {
-      linux.mapFileFixed(
-        addr,
-        fileBytes,
-        init.perms,
-        init.vmo.backing.fd,
-        init.vmo.offset + init.vmoOffset,
-      );
+      mappingFile = true;
+      mapVmoFixed(init.vmo, addr, fileBytes, init.perms, init.vmo.offset + init.vmoOffset);
+      mappingFile = false;
+      changedEnd = addr + fileBytes;
     }
     if (fileBytes < size) linux.reserveFixed(addr + fileBytes, size - fileBytes);
   } catch (error) {
-    for (const [start, stop] of claimed) linux.release(start, stop - start);
+    if (mappingFile && !(error instanceof ZxError && error.status === Status.NO_MEMORY)) {
+      changedEnd = addr + fileBytes;
+    }
+    // All or nothing: put the old mappings back as the tree has them.
+    if (changedEnd > addr) {
+      restoreRange(
+        vmar,
+        addr,
+        changedEnd,
+        vmar.children.overlapping(addr, changedEnd) as MappingRecord[],
+      );
+    }
+    for (const [start, stop] of claimed) bestEffort(() => linux.release(start, stop - start));
     throw error;
   }
   for (const m of covered) cutMapping(m, addr, end);
   return insertMapping(vmar, new MappingRecord({ ...init, base: addr, size, parent: vmar }));
+}
+
+const knownMappable = new WeakSet<Backing>();
+
+/** The kernel mappings a slice window plus its reservation tail may add (splits included). */
+const TWO_CALL_MAPPINGS = 6;
+
+/**
+ * `BAD_HANDLE` unless the VMO's fd is still its file, and `NOT_SUPPORTED` when the kernel
+ * cannot map that file: checked before the address space changes. A memfd always maps; a file
+ * is tried once (`linux.checkMappable`).
+ */
+function checkMappable(vmo: VmoObject, fileOffset: number): void {
+  const backing = vmo.backing;
+  backing.checkFd();
+  if (!backing.isFile || knownMappable.has(backing)) return;
+  linux.checkMappable(backing.fd, Math.floor(fileOffset / PAGE_SIZE) * PAGE_SIZE);
+  knownMappable.add(backing);
+}
+
+/** Runs `undo`, a step of putting memory back after a failure, ignoring its own failure. */
+export function bestEffort(undo: () => void): void {
+  try {
+    undo();
+  } catch {
+    // The original error is the one to report; the fallback below keeps the tree true.
+  }
+}
+
+/**
+ * After a failed change of `[start, end)` of a VMAR (only what the failed calls may have
+ * changed: restoring more could need VMA splits the kernel has no room for), puts back what
+ * the tree says is there:
+ * each covered mapping's pages with their permissions (reservation past a slice's end), and
+ * reservation over the holes of a sub-VMAR. If that fails too (the process is out of
+ * mappings), the range becomes reservation (a sub-VMAR) or is given back (the root), and the
+ * covered mappings leave the tree, so that it never lists memory that is not there.
+ */
+function restoreRange(
+  vmar: VmarObject,
+  start: number,
+  end: number,
+  covered: MappingRecord[],
+): void {
+  try {
+    let cursor = start;
+    for (const m of covered) {
+      const from = Math.max(start, m.base);
+      const to = Math.min(end, m.end);
+      if (from > cursor && !vmar.isRoot) linux.reserveFixed(cursor, from - cursor);
+      const fileEnd = m.fileEnd;
+      for (const range of m.rangesIn(from, to)) {
+        const mapEnd = Math.min(range.end, fileEnd);
+        if (mapEnd > range.start) {
+          mapVmoFixed(
+            m.vmo,
+            range.start,
+            mapEnd - range.start,
+            range.perms,
+            m.fileOffsetAt(range.start),
+          );
+        }
+        const tail = Math.max(range.start, fileEnd);
+        if (range.end > tail) linux.reserveFixed(tail, range.end - tail);
+      }
+      cursor = to;
+    }
+    if (cursor < end && !vmar.isRoot) linux.reserveFixed(cursor, end - cursor);
+  } catch {
+    for (const m of covered) {
+      const from = Math.max(start, m.base);
+      const to = Math.min(end, m.end);
+      bestEffort(() =>
+        vmar.isRoot ? linux.release(from, to - from) : linux.reserveFixed(from, to - from)
+      );
+      cutMapping(m, start, end);
+    }
+    if (!vmar.isRoot) bestEffort(() => linux.reserveFixed(start, end - start));
+  }
 }
 
 function insertMapping(vmar: VmarObject, record: MappingRecord): MappingRecord {
@@ -405,7 +548,7 @@ function mergeInto(left: MappingRecord, right: MappingRecord): MappingRecord {
  * Removes `[start, end)` from a mapping's record: the whole record, its left or right part, or
  * a hole in its middle (the right piece becomes a new record). The memory was already changed.
  */
-function cutMapping(m: MappingRecord, start: number, end: number): void {
+export function cutMapping(m: MappingRecord, start: number, end: number): void {
   const vmar = m.parent;
   if (start <= m.base && end >= m.end) {
     vmar.children.remove(m);
@@ -447,64 +590,6 @@ function cutMapping(m: MappingRecord, start: number, end: number): void {
     m.size -= cut;
   }
   vmar.children.insert(m);
-}
-
-// ---- Removing things ----
-
-function detachAll(region: VmarObject): void {
-  for (const child of region.children) {
-    if (child instanceof MappingRecord) child.revoke(child.base, child.end);
-    else detachAll(child);
-  }
-}
-
-function killTree(region: VmarObject): void {
-  for (const child of region.children) {
-    if (child instanceof MappingRecord) untrack(child);
-    else killTree(child);
-  }
-  region.children.clear();
-  region.alive = false;
-}
-
-/** Destroys a sub-VMAR and everything in it; its range goes back to the parent. */
-export function destroyRegion(region: VmarObject): void {
-  const parent = region.parent!;
-  detachAll(region);
-  if (parent.isRoot) linux.release(region.base, region.size);
-  else linux.reserveFixed(region.base, region.size);
-  killTree(region);
-  parent.children.remove(region);
-}
-
-/**
- * Unmaps `[start, end)` of a VMAR, whose checks passed: sub-VMARs in it are wholly inside and
- * are destroyed; mappings are removed, trimmed or split. In a sub-VMAR the range becomes
- * reservation again (one call); in the process root only what vmo mapped is given back.
- */
-export function unmapRange(vmar: VmarObject, start: number, end: number): void {
-  const items = vmar.children.overlapping(start, end);
-  if (items.length === 0) return;
-  for (const item of items) {
-    if (item instanceof MappingRecord) item.revoke(start, end);
-    else detachAll(item);
-  }
-  if (vmar.isRoot) {
-    for (const item of items) {
-      const from = Math.max(start, item.base);
-      linux.release(from, Math.min(end, item.base + item.size) - from);
-    }
-  } else {
-    linux.reserveFixed(start, end - start);
-  }
-  for (const item of items) {
-    if (item instanceof MappingRecord) {
-      cutMapping(item, start, end);
-    } else {
-      killTree(item);
-      vmar.children.remove(item);
-    }
-  }
 }
 
 // ---- Walking ----
@@ -564,17 +649,4 @@ export function mappingAt(vmar: VmarObject, addr: number): MappingRecord | undef
   let node: RegionChild | undefined = vmar.children.find(addr);
   while (node instanceof VmarObject) node = node.children.find(addr);
   return node;
-}
-
-/** Sets `perms` on the pieces of a walk that passed the checks, revoking views first. */
-export function protectPieces(
-  pieces: { record: MappingRecord; start: number; end: number }[],
-  perms: number,
-): void {
-  for (const { record, start, end } of pieces) {
-    record.revoke(start, end, perms);
-    const fileEnd = Math.min(end, record.fileEnd);
-    if (fileEnd > start) linux.protect(start, fileEnd - start, perms);
-    record.setPerms(start, end, perms);
-  }
 }

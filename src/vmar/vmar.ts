@@ -24,10 +24,11 @@ import { collectMaps, type MapInfo, type VmarInfo } from "./info.ts";
 import { copyMemory } from "./memory.ts";
 import { opRange, populateCommitted } from "./op_range.ts";
 import { placement, splitFlags } from "./placement.ts";
+import { quarantinedCount, windowKey } from "./quarantine.ts";
+import { destroyRegion, protectPieces, unmapRange } from "./teardown.ts";
 import {
   createMapping,
   createRegion,
-  destroyRegion,
   MappingRecord,
   needAlive,
   overwriteMapping,
@@ -35,8 +36,6 @@ import {
   PERM_MASK,
   PERM_READ,
   PERM_WRITE,
-  protectPieces,
-  unmapRange,
   VmarObject,
   walk,
 } from "./region.ts";
@@ -105,7 +104,9 @@ export class Vmar extends Handle {
   /**
    * A handle to the root VMAR: this process's user address space. It can map and allocate
    * anywhere, specific addresses included, but never touches memory the library did not map
-   * (a specific request over such memory is `ALREADY_EXISTS`), and cannot be destroyed.
+   * (a specific request over such memory is `ALREADY_EXISTS`), and cannot be destroyed. The
+   * main thread's stack growth area (`RLIMIT_STACK` below `[stack]`'s top plus the kernel's
+   * guard gap) counts as such memory: nothing is ever placed there.
    *
    * @example
    * ```ts
@@ -161,7 +162,8 @@ export class Vmar extends Handle {
         fail(Status.ACCESS_DENIED, `CAN_MAP_${name} needs the ${name} right`);
       }
     }
-    const { options, align } = splitFlags(flags);
+    // Zircon strips PERM_READ_IF_XOM_UNSUPPORTED before the "no PERM_* bits" check.
+    const { options, align } = splitFlags(flags & ~VmarFlags.PERM_READ_IF_XOM_UNSUPPORTED);
     if (has(options, PERMS)) fail(Status.INVALID_ARGS, "allocate takes no PERM_* flags");
     if (!isPageAligned(size)) fail(Status.INVALID_ARGS, `size ${size} is not page aligned`);
     if ((options & ~ALLOCATE_OPTIONS) !== 0) {
@@ -202,7 +204,11 @@ export class Vmar extends Handle {
    * offset or range, or a SPECIFIC_OVERWRITE over a sub-VMAR; `NOT_SUPPORTED` for
    * `REQUIRE_NON_RESIZABLE` with a resizable VMO or a `DISCARDABLE` VMO without
    * `ALLOW_FAULTS`; `OUT_OF_RANGE` when lengths overflow; `BAD_STATE`, `ALREADY_EXISTS`,
-   * `NO_RESOURCES` as for {@linkcode Vmar.allocate}.
+   * `NO_RESOURCES` as for {@linkcode Vmar.allocate} (a range quarantined after an unmap under
+   * live views is `ALREADY_EXISTS` to a SPECIFIC request, and first fit skips it);
+   * `NOT_SUPPORTED` for a VMO whose file the kernel cannot map (sysfs, some procfs files);
+   * `NO_MEMORY` when the process is out of kernel mappings. A failed map leaves the memory as
+   * it was.
    *
    * @example
    * ```ts
@@ -276,7 +282,11 @@ export class Vmar extends Handle {
     }
     needAlive(vmar);
     if (size === 0) fail(Status.INVALID_ARGS, "len is 0");
-    const where = placement(vmar, vmarOffset, size, options, align, overwrite);
+    // Only with quarantined ranges about is there a range of the same window to reuse.
+    const window = quarantinedCount() === 0 || object.kind === "slice"
+      ? undefined
+      : { backing: object.backing, key: windowKey(object.offset + vmoOffset, size) };
+    const where = placement(vmar, vmarOffset, size, options, align, overwrite, window);
     // The placement flags stay with a mapping and must match for it to merge (Zircon's mapping
     // flags); ALLOW_FAULTS and REQUIRE_NON_RESIZABLE are checks, not kept.
     const kept = VmarFlags.SPECIFIC | VmarFlags.SPECIFIC_OVERWRITE |
@@ -305,7 +315,9 @@ export class Vmar extends Handle {
    * Unmaps `[addr, addr + len)` (`len` rounded up to pages): mappings in it are removed,
    * trimmed or split, sub-VMARs wholly inside are destroyed (this handle needs
    * `OP_CHILDREN`), and holes are fine. Only this VMAR's direct children are affected. In a
-   * sub-VMAR the range becomes reservation again.
+   * sub-VMAR the range becomes reservation again. Memory over which a view's buffer is still
+   * alive (a runtime operation may hold it) becomes zero pages, quarantined until the buffer is
+   * collected: no SPECIFIC request or first-fit placement takes it meanwhile.
    *
    * Errors: `INVALID_ARGS` for an unaligned `addr`, a zero `len`, a range outside the VMAR, a
    * sub-VMAR only partly inside the range, or any sub-VMAR in it without `OP_CHILDREN` (nothing
@@ -360,7 +372,9 @@ export class Vmar extends Handle {
    * (`PERM_*` only; 0 is allowed). The range may cross mappings and sub-VMARs but must have no
    * hole; each mapping's maximum permissions bound it, and through a sub-VMAR permissions can
    * only be removed. Every check passes before anything changes. Views over memory that stops
-   * being read-write are detached first.
+   * being read-write are detached first; if their buffers are still alive (a runtime operation
+   * may hold them), the kernel's protection follows once they are collected, while vmo refuses
+   * every access the new permissions forbid at once.
    *
    * Errors, in Zircon's order: `ACCESS_DENIED` for a permission this handle lacks;
    * `INVALID_ARGS` for WRITE or EXECUTE without READ, an unaligned `addr`, other flags, a zero

@@ -67,11 +67,15 @@ export function fire(watch: Watch): void {
   }
 }
 
-/** Whether a watch no longer guards anything: its target was collected, detached or died. */
+/**
+ * Whether a watch no longer guards anything: its target was collected, or it is a lease that
+ * died. A detached view still counts while its buffer is alive: a runtime operation may hold
+ * its memory ({@linkcode liveViews}).
+ */
 function spent(watch: Watch): boolean {
   const target = watch.target.deref();
   if (target === undefined) return true;
-  return watch.isView ? isDetached(target) : (target as Lease).dead;
+  return !watch.isView && (target as Lease).dead;
 }
 
 /** Adds `watch` to a holder's set, sweeping spent watches whenever the set has doubled. */
@@ -100,7 +104,47 @@ export function revokeWatches(holder: Watched, start: number, end: number, perms
       watch.start < end && watch.end > start && (perms === -1 || (watch.needs & ~perms) !== 0)
     ) {
       fire(watch);
-      watches.delete(watch);
+      // A view stays listed (detached) while its buffer lives: see `liveViews`.
+      if (!watch.isView) watches.delete(watch);
     }
   }
+}
+
+/**
+ * The views over `[start, end)` of a holder whose buffer objects are still alive (detached or
+ * not: a runtime operation that took one before it was detached keeps it reachable and may
+ * still use its memory), and the hull of their ranges clipped to `[start, end)`; `null` when
+ * there is none. Call before {@linkcode revokeWatches}, which forgets the watches it fires.
+ */
+export function liveViews(
+  holder: Watched,
+  start: number,
+  end: number,
+): LiveViews | null {
+  let found: LiveViews | null = null;
+  for (const watch of holder.watches) {
+    if (!watch.isView || watch.start >= end || watch.end <= start) continue;
+    const target = watch.target.deref();
+    if (target === undefined) continue;
+    const from = Math.max(start, watch.start);
+    const to = Math.min(end, watch.end);
+    const ref = watch.target as WeakRef<ArrayBuffer>;
+    if (found === null) {
+      found = { start: from, end: to, buffers: [target as ArrayBuffer], refs: [ref] };
+    } else {
+      found.start = Math.min(found.start, from);
+      found.end = Math.max(found.end, to);
+      found.buffers.push(target as ArrayBuffer);
+      found.refs.push(ref);
+    }
+  }
+  return found;
+}
+
+/** What {@linkcode liveViews} found: the hull, the buffers and the watches' weak references. */
+export interface LiveViews {
+  start: number;
+  end: number;
+  buffers: ArrayBuffer[];
+  refs: WeakRef<ArrayBuffer>[];
 }

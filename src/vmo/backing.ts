@@ -2,10 +2,11 @@
  * The file behind VMOs: a memfd, or a regular file for file-backed VMOs.
  *
  * A root VMO, its slices and its references share one backing (the same pages at the same file
- * offsets); a snapshot gets a new one; a file adopted twice (`fromFd`, `fromFile`, even through
+ * offsets); a snapshot gets a new one; a file adopted twice (`unsafeFromFd`, `fromFile`, even through
  * `/proc/self/fd`) gets the backing it already has, so a resize is seen by every mapping of it.
  * Copies in and out use `pread`/`pwrite`, which cannot fault whatever another process does to
  * the file, or an internal mapping of a memfd sealed against shrinking, which nothing can cut.
+ * A file or unsealed memfd is {@linkcode Backing.cuttable}: the layers above give no view of it.
  *
  * @module
  */
@@ -42,6 +43,8 @@ import { byteLength, bytesWindow, copyBytes, PAGE_SIZE, zeroBytes } from "../arg
 import { fail, Status, syscallError } from "../status.ts";
 
 const zeroChunk = new Uint8Array(64 * 1024);
+const MREMAP_MAYMOVE = 1;
+const MREMAP_FIXED = 2;
 const residency = new Uint8Array(256);
 
 /**
@@ -85,8 +88,6 @@ export interface BackingInit {
   resizable: boolean;
   /** A regular file rather than a memfd. */
   isFile: boolean;
-  /** Whether another process may hold the file too (an adopted fd). */
-  exported: boolean;
   /** Its `fstat`, read after `seals`: the device and inode it is found under again. */
   identity: FileStat;
   /** Its seals (0 for a file), read before `identity`. */
@@ -106,7 +107,6 @@ export class Backing {
   /** Told before and after a change of size. */
   readonly resizeListeners: Set<ResizeListener> = new Set();
   #refs = 0;
-  #exported: boolean;
   /** Sealed against shrinking when it was wrapped; seals are never removed. */
   readonly #shrinkSealed: boolean;
   readonly #dev: bigint;
@@ -114,6 +114,12 @@ export class Backing {
   readonly #key: string;
   /** `undefined` until first wanted; `null` when this file cannot have one. */
   #internal: InternalMapping | null | undefined = undefined;
+  /**
+   * This process added `F_SEAL_FUTURE_WRITE` (a handle without `WRITE` crossed a channel): no
+   * new write access for anyone, so this process writes only through its internal mapping,
+   * made writable before the seal.
+   */
+  #futureWriteSealed = false;
 
   /**
    * Wraps an open fd; the backing owns it from now on. See {@linkcode BackingInit} for what
@@ -124,7 +130,6 @@ export class Backing {
     this.size = init.size;
     this.resizable = init.resizable;
     this.isFile = init.isFile;
-    this.#exported = init.exported;
     // `seals` were read before the size (`identity`): a shrink seal seen then protects it.
     this.#shrinkSealed = !init.isFile && (init.seals & F_SEAL_SHRINK) !== 0;
     this.#dev = init.identity.dev;
@@ -135,7 +140,7 @@ export class Backing {
 
   /**
    * `BAD_HANDLE` unless `fd` still names this file. Something outside the library (another
-   * Worker's `fromFd` of the same number, say) may have closed it and the number been reused
+   * Worker's `unsafeFromFd` of the same number, say) may have closed it and the number been reused
    * for another file; mapping that one at this size could fault.
    */
   checkFd(): void {
@@ -167,17 +172,20 @@ export class Backing {
   }
 
   /**
-   * Whether someone outside this library can change the file's size under a mapping of it: a
-   * regular file (anyone with write access can truncate it), or a memfd not sealed against
-   * shrinking whose fd another process may hold. No view is ever made over such memory.
+   * Whether someone else can cut the file under a mapping of it: a regular file (anyone with
+   * write access can truncate it), or a memfd not sealed against shrinking. An unsealed memfd
+   * is reachable by every process of the same user through `/proc/<pid>/fd/<n>` (and by this
+   * one through `/proc/self/fd/<n>`), whatever this library did with its fd, so it counts as
+   * cut-able from the start. No zero-copy view is ever made over such memory, and `read`/
+   * `write` copy with `pread`/`pwrite`, which cannot fault.
    */
-  get shrinkableByOthers(): boolean {
-    return this.isFile || (!this.#shrinkSealed && this.#exported);
+  get cuttable(): boolean {
+    return this.isFile || !this.#shrinkSealed;
   }
 
-  /** Records that the fd was handed out (`unsafeDupFd`). */
-  markExported(): void {
-    this.#exported = true;
+  /** The same as {@linkcode Backing.cuttable}: the name the region tree asks by. */
+  get shrinkableByOthers(): boolean {
+    return this.cuttable;
   }
 
   /**
@@ -204,7 +212,7 @@ export class Backing {
       throw error;
     }
     const seals = getSeals(fd);
-    return new Backing({ fd, size, resizable, isFile: false, exported: false, identity, seals });
+    return new Backing({ fd, size, resizable, isFile: false, identity, seals });
   }
 
   /** Adds a VMO that uses this backing. */
@@ -233,12 +241,9 @@ export class Backing {
   #mapping(): InternalMapping | null {
     if (this.#internal !== undefined) return this.#internal;
     this.#internal = null;
-    if (this.resizable || this.isFile || this.size === 0 || this.size > MAX_INTERNAL_MAPPING) {
+    if (this.cuttable || this.resizable || this.size === 0 || this.size > MAX_INTERNAL_MAPPING) {
       return null;
     }
-    // Only a file sealed against shrinking when its size was read, and still that size: then
-    // nothing can cut it under the mapping.
-    if (!this.#shrinkSealed) return null;
     const stat = fstat(this.fd);
     if (
       stat === null || stat.dev !== this.#dev || stat.ino !== this.#ino || stat.size < this.size
@@ -253,6 +258,66 @@ export class Backing {
     const buffer = Deno.UnsafePointerView.getArrayBuffer(pointer, this.size) as ArrayBuffer;
     this.#internal = { pointer, view: new Uint8Array(buffer), writable };
     return this.#internal;
+  }
+
+  /** Whether this process sealed the memfd with `F_SEAL_FUTURE_WRITE`. */
+  get futureWriteSealed(): boolean {
+    return this.#futureWriteSealed;
+  }
+
+  /**
+   * Seals the memfd with `F_SEAL_FUTURE_WRITE`, so that no process, this one included, can
+   * gain write access to it again (a reopen of `/proc/self/fd/N` read-write gives no write
+   * either), while this process keeps writing through its internal mapping, made writable
+   * first: mappings made before the seal keep their access. Later writable mappings duplicate
+   * it ({@linkcode Backing.duplicateWritable}); `Vmo.write` and decommit go through it (decommit then
+   * zeroes pages instead of freeing them). Idempotent.
+   *
+   * Errors: `NOT_SUPPORTED` for a file, a resizable memfd (a resize would need write access),
+   * or one that cannot have a writable internal mapping (larger than 64 GiB, not sealed
+   * against shrinking, already write-sealed by someone else).
+   */
+  sealFutureWrite(): void {
+    if (this.#futureWriteSealed) return;
+    if (this.isFile || this.resizable) {
+      fail(Status.NOT_SUPPORTED, "only a non-resizable memfd can be sealed read-only for others");
+    }
+    const internal = this.size === 0 ? null : this.#mapping();
+    if (this.size !== 0 && (internal === null || !internal.writable)) {
+      fail(Status.NOT_SUPPORTED, "the VMO cannot keep a writable mapping across the seal");
+    }
+    if (addSeals(this.fd, F_SEAL_FUTURE_WRITE) !== 0) {
+      throw syscallError("fcntl", "cannot seal the VMO with F_SEAL_FUTURE_WRITE");
+    }
+    this.#futureWriteSealed = true;
+  }
+
+  /**
+   * After {@linkcode Backing.sealFutureWrite}: places a read-write shared mapping of the file's
+   * `[offset, offset + size)` at `addr` (replacing what is there, as `MAP_FIXED` does) by
+   * duplicating the internal mapping, which was made before the seal: `mremap` with an old
+   * size of 0 makes a second mapping of the same pages, with the same access. A new `mmap`
+   * could not be writable.
+   */
+  duplicateWritable(addr: number, size: number, offset: number): void {
+    const internal = this.#mapping();
+    if (internal === null || !internal.writable || offset + size > this.size) {
+      fail(
+        Status.ACCESS_DENIED,
+        "the VMO is sealed read-only for others and has no writable mapping to share",
+      );
+    }
+    const from = BigInt(Deno.UnsafePointer.value(internal.pointer)) + BigInt(offset);
+    const result = libc.mremap_at(
+      from,
+      0n,
+      BigInt(size),
+      MREMAP_MAYMOVE | MREMAP_FIXED,
+      BigInt(addr),
+    );
+    if (result !== BigInt(addr)) {
+      throw syscallError("mremap", `cannot place a writable mapping at 0x${addr.toString(16)}`);
+    }
   }
 
   /** Whether every page of `[pos, pos + len)` of the internal mapping is in memory. */
@@ -304,7 +369,7 @@ export class Backing {
     const total = byteLength(src);
     if (
       internal !== null && internal.writable &&
-      (total < CHECKED_COPY || this.#resident(internal, pos, total))
+      (total < CHECKED_COPY || this.#futureWriteSealed || this.#resident(internal, pos, total))
     ) {
       copyBytes(internal.view, src, pos);
       return;
@@ -331,6 +396,11 @@ export class Backing {
    */
   zero(pos: number, len: number): void {
     if (len === 0) return;
+    if (this.#futureWriteSealed) {
+      // Hole punching is writing: the seal refuses it. Zero through the mapping instead.
+      if (this.size !== 0) this.#mapping()!.view.fill(0, pos, pos + len);
+      return;
+    }
     const mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
     if (libc.fallocate(this.fd, mode, BigInt(pos), BigInt(len)) === 0) return;
     const errno = lastErrno();

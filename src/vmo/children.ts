@@ -174,7 +174,9 @@ function snapshot(
     stream: { value: size },
     kind: "snapshot",
     parent,
-    immutable: noWrite,
+    // Zircon flags only the plain SNAPSHOT | NO_WRITE immutable; the other kinds are sealed
+    // all the same (their handle has no WRITE), but info does not say so.
+    immutable: noWrite && type === VmoChildOptions.SNAPSHOT,
     pagerDerived: pagerBacked,
   });
 }

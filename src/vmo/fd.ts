@@ -1,6 +1,6 @@
 /**
- * File descriptors becoming VMOs: adopting an fd (`Vmo.fromFd`, a channel's received fd),
- * opening a path and duplicating a `Deno.FsFile`'s descriptor (`Vmo.fromFile`), and the checks
+ * File descriptors becoming VMOs: adopting an fd (`Vmo.unsafeFromFd`, a channel's received fd),
+ * opening (or creating) a path and duplicating a `Deno.FsFile`'s descriptor (`Vmo.fromFile`), and the checks
  * on the way (a regular file or memfd, its seals, its access mode, no `O_APPEND`, the same file
  * twice sharing one backing).
  *
@@ -11,6 +11,7 @@
  */
 
 import {
+  CREATE_MODE,
   F_SEAL_FUTURE_WRITE,
   F_SEAL_GROW,
   F_SEAL_SHRINK,
@@ -18,40 +19,117 @@ import {
   O_ACCMODE,
   O_APPEND,
   O_CLOEXEC,
+  O_CREAT,
+  O_EXCL,
   O_NONBLOCK,
   O_RDONLY,
   O_RDWR,
+  O_TRUNC,
   O_WRONLY,
   S_IFMT,
   S_IFREG,
 } from "../../ffi/constants.ts";
 import {
   closeFd,
+  cString,
   dupCloexec,
   fstat,
   getSeals,
-  openFile,
   reopenFd,
   setStatusFlags,
   statusFlags,
 } from "../../ffi/file.ts";
-import { checkU64, describe, roundUpPage } from "../args.ts";
+import { libc } from "../../ffi/libc.ts";
+import { checkU64, describe, optionalBool, readOptions, roundUpPage } from "../args.ts";
 import { DEFAULT_VMO_RIGHTS, Rights } from "../rights.ts";
 import { fail, Status, syscallError, ZxError } from "../status.ts";
 import { Backing } from "./backing.ts";
 import { MAX_VMO_SIZE, type NewVmo, VmoObject } from "./object.ts";
 import type { Vmo } from "./vmo.ts";
 
-/** Options of {@linkcode Vmo.fromFile}. */
+/**
+ * Options of {@linkcode Vmo.fromFile}, checked as `Deno.open`'s are: `create`, `createNew`,
+ * `truncate` and `size` change the file, so they need `writable` (`INVALID_ARGS` otherwise), and
+ * `create`, `createNew` and `truncate` need a path, not an open `Deno.FsFile`. Unknown keys are
+ * `INVALID_ARGS`.
+ */
 export interface FromFileOptions {
   /** Open the file for writing too; needs Deno's write permission for a path. */
   writable?: boolean;
+  /** Create the file if it is missing (as `Deno.OpenOptions.create`). */
+  create?: boolean;
+  /**
+   * Create the file, which must not exist (`ALREADY_EXISTS` otherwise; as
+   * `Deno.OpenOptions.createNew`, it makes `create` and `truncate` moot).
+   */
+  createNew?: boolean;
+  /** Cut the file to length 0 on opening (as `Deno.OpenOptions.truncate`). */
+  truncate?: boolean;
+  /**
+   * Give the file this length in bytes before the VMO is made (as `Deno.FsFile.truncateSync`:
+   * it grows with zeros or cuts). The VMO's stream size is then `size`, its size `size`
+   * rounded up to pages. Above `Vmo.MAX_SIZE`: `OUT_OF_RANGE`.
+   */
+  size?: number;
 }
 
-/** Options of {@linkcode Vmo.fromFd}. */
+/** The keys of {@linkcode FromFileOptions}. */
+export const FROM_FILE_KEYS = ["writable", "create", "createNew", "truncate", "size"] as const;
+
+/** Options of {@linkcode Vmo.unsafeFromFd}. */
 export interface FromFdOptions {
   /** The rights the handle gets, at most what the fd allows. */
   rights?: number;
+}
+
+/** The keys of {@linkcode FromFdOptions}. */
+export const FROM_FD_KEYS = ["rights"] as const;
+
+/** {@linkcode FromFileOptions} read and checked once: what {@linkcode openPath} does. */
+export interface FileOpening {
+  writable: boolean;
+  create: boolean;
+  createNew: boolean;
+  truncate: boolean;
+  /** The length to give the file, or `undefined` to keep it. */
+  size: number | undefined;
+}
+
+/**
+ * Reads and checks `Vmo.fromFile`'s options before anything is opened, so that a bad call
+ * creates or cuts nothing. `INVALID_ARGS` for an unknown key, a value of the wrong type, a
+ * change to the file without `writable`, or `create`/`createNew`/`truncate` on an open
+ * `Deno.FsFile`; `OUT_OF_RANGE` for a size above `Vmo.MAX_SIZE`.
+ */
+export function readFromFileOptions(opts: unknown, isPath: boolean): FileOpening {
+  const raw = readOptions(opts, FROM_FILE_KEYS, "opts");
+  const opening: FileOpening = {
+    writable: optionalBool(raw.writable, "opts.writable"),
+    create: optionalBool(raw.create, "opts.create"),
+    createNew: optionalBool(raw.createNew, "opts.createNew"),
+    truncate: optionalBool(raw.truncate, "opts.truncate"),
+    size: raw.size === undefined ? undefined : checkU64(raw.size, "opts.size"),
+  };
+  const changes = opening.create || opening.createNew || opening.truncate;
+  if ((changes || opening.size !== undefined) && !opening.writable) {
+    fail(Status.INVALID_ARGS, "create, createNew, truncate and size need writable: true");
+  }
+  if (changes && !isPath) {
+    fail(Status.INVALID_ARGS, "create, createNew and truncate need a path, not an open FsFile");
+  }
+  if (opening.size !== undefined && roundUpPage(opening.size) > MAX_VMO_SIZE) {
+    fail(Status.OUT_OF_RANGE, `opts.size ${opening.size} exceeds Vmo.MAX_SIZE`);
+  }
+  return opening;
+}
+
+/** Gives the file open as `fd` the length `size`; the fd is closed if that fails. */
+export function sizeFile(fd: number, size: number): void {
+  if (libc.ftruncate(fd, BigInt(size)) !== 0) {
+    const error = syscallError("ftruncate", `cannot give the file the size ${size}`);
+    closeFd(fd);
+    throw error;
+  }
 }
 
 /** How {@linkcode adoptFd} treats an fd. */
@@ -125,7 +203,6 @@ export function adoptFd(fd: number, opts: AdoptOptions): NewVmo {
         size,
         resizable,
         isFile: !isMemfd,
-        exported: true,
         identity: stat,
         seals,
       });
@@ -170,7 +247,7 @@ export function checkFdNumber(fd: unknown): number {
 /**
  * The receive path of a channel: the fd that came with a message (`SCM_RIGHTS`) becomes a
  * `Vmo` whose rights are those the sender's handle had (`rights`), narrowed to what the fd
- * allows. The fd is taken over as by `Vmo.fromFd` (closed on failure), with its statuses.
+ * allows. The fd is taken over as by `Vmo.unsafeFromFd` (closed on failure), with its statuses.
  */
 export function vmoFromReceivedFd(fd: number, rights: number): Vmo {
   if (wrapVmo === null) {
@@ -181,19 +258,29 @@ export function vmoFromReceivedFd(fd: number, rights: number): Vmo {
 }
 
 /**
- * A new fd of the regular file at `path`, read-only or read-write, after checking Deno's read
- * (and write) permission for it.
+ * A new fd of the regular file at `path`, read-only or read-write, created or truncated as
+ * `opening` says, after checking Deno's read (and write) permission for it. Errors: `NOT_FOUND`
+ * for a missing file without `create`; `ALREADY_EXISTS` for an existing one with `createNew`;
+ * `ACCESS_DENIED` for a permission Deno or the file system refuses; `WRONG_TYPE` for a
+ * directory or other non-file.
  */
-export function openPath(path: string, writable: boolean): number {
+export function openPath(path: string, opening: FileOpening): number {
   if (typeof path !== "string" || path.includes("\0")) fail(Status.INVALID_ARGS, "bad path");
+  const writable = opening.writable;
   for (const name of writable ? ["read", "write"] as const : ["read"] as const) {
     if (Deno.permissions.querySync({ name, path }).state !== "granted") {
       fail(Status.ACCESS_DENIED, `Deno's ${name} permission for ${path} is not granted`);
     }
   }
+  let flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK;
+  if (opening.createNew) flags |= O_CREAT | O_EXCL;
+  else {
+    if (opening.create) flags |= O_CREAT;
+    if (opening.truncate) flags |= O_TRUNC;
+  }
   // O_NONBLOCK so that opening a FIFO does not wait for a writer; it is cleared once fstat
   // has told a regular file.
-  const fd = openFile(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK);
+  const fd = libc.open(cString(path), flags, CREATE_MODE);
   if (fd < 0) throw syscallError("open", `cannot open ${path}`);
   const stat = fstat(fd);
   if (stat === null || (stat.mode & S_IFMT) !== S_IFREG) {
@@ -201,7 +288,20 @@ export function openPath(path: string, writable: boolean): number {
     fail(Status.WRONG_TYPE, `${path} is not a regular file`);
   }
   setStatusFlags(fd, statusFlags(fd) & ~O_NONBLOCK);
+  if (opening.size !== undefined) sizeFile(fd, opening.size);
   return fd;
+}
+
+/**
+ * Whether `value` is a `Deno.FsFile`. `instanceof` runs a Proxy's `getPrototypeOf` trap (and a
+ * revoked Proxy throws): such a value is no FsFile, and the trap's error does not escape.
+ */
+function isFsFile(value: unknown): boolean {
+  try {
+    return value instanceof Deno.FsFile;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -209,7 +309,7 @@ export function openPath(path: string, writable: boolean): number {
  * found among this process's fds by device and inode (and access mode), then duplicated.
  */
 export function dupFsFile(file: Deno.FsFile, writable: boolean): number {
-  if (!(file instanceof Deno.FsFile)) {
+  if (!isFsFile(file)) {
     fail(Status.INVALID_ARGS, `file must be a path or Deno.FsFile, got ${describe(file)}`);
   }
   let dev: bigint;

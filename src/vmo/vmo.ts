@@ -11,8 +11,8 @@ import {
   checkedEnd,
   checkU32,
   checkU64,
-  describe,
   MAX_U64,
+  readOptions,
   roundUpPage,
 } from "../args.ts";
 import { Handle, type KernelObject, liveObjectOfType, ObjType, rightsOf } from "../handle.ts";
@@ -25,10 +25,13 @@ import {
   adoptFd,
   checkFdNumber,
   dupFsFile,
+  FROM_FD_KEYS,
   type FromFdOptions,
   type FromFileOptions,
   openPath,
+  readFromFileOptions,
   setVmoWrapper,
+  sizeFile,
 } from "./fd.ts";
 import { MAX_VMO_SIZE, VmoObject } from "./object.ts";
 import { opRange } from "./op_range.ts";
@@ -50,7 +53,8 @@ export function vmoObjectOf(handle: unknown, what = "the handle"): VmoObject {
  * mapping that nothing can cut (memcpy speed; large reads take it only for pages already in
  * memory, so a read commits nothing). A VMO made without `VmoOptions.RESIZABLE` is sealed against
  * shrinking and growing (`F_SEAL_SHRINK | F_SEAL_GROW`), so no process can make a mapping of it
- * fault.
+ * fault. A resizable one cannot be sealed, so it counts as memory someone else can cut, as a
+ * file does: `read`/`write` use `pread`/`pwrite` and no zero-copy view of it is given.
  *
  * @example Create, write, snapshot
  * ```ts
@@ -85,13 +89,16 @@ export class Vmo extends Handle {
 
   /**
    * Creates a VMO of `size` bytes rounded up to the page size (0 is allowed), zero-filled.
-   * `options` combines {@linkcode VmoOptions}: `RESIZABLE` (the handle gets `RESIZE`),
+   * `options` combines {@linkcode VmoOptions}: `RESIZABLE` (the handle gets `RESIZE`; its
+   * memfd stays unsealed, so any process of the same user can cut it through
+   * `/proc/<pid>/fd/<n>`: it gets no zero-copy view, only copies, which never fault),
    * `DISCARDABLE` (lockable with `TRY_LOCK`/`UNLOCK`; Linux never discards it), `UNBOUNDED`
    * (the size is `Vmo.MAX_SIZE`, sparse, and `size` only sets the stream size).
    *
-   * Errors: `INVALID_ARGS` for a bad size or unknown options or `RESIZABLE | UNBOUNDED`;
-   * `OUT_OF_RANGE` when the rounded size exceeds `Vmo.MAX_SIZE`; `NO_MEMORY`,
-   * `NO_RESOURCES` when Linux refuses the memfd.
+   * Errors, in Zircon's order: `INVALID_ARGS` for a size or options that are not integers;
+   * `OUT_OF_RANGE` when the rounded size exceeds `Vmo.MAX_SIZE` (not checked with `UNBOUNDED`,
+   * whose stream size is clamped to `Vmo.MAX_SIZE`); `INVALID_ARGS` for unknown options or
+   * `RESIZABLE | UNBOUNDED`; `NO_MEMORY`, `NO_RESOURCES` when Linux refuses the memfd.
    *
    * @example
    * ```ts
@@ -106,24 +113,27 @@ export class Vmo extends Handle {
   static create(size: number, options = 0): Vmo {
     checkU64(size, "size");
     checkU32(options, "options");
-    const known = VmoOptions.RESIZABLE | VmoOptions.DISCARDABLE | VmoOptions.UNBOUNDED;
-    if ((options & ~known) !== 0) fail(Status.INVALID_ARGS, `unknown VMO options ${options}`);
     const resizable = (options & VmoOptions.RESIZABLE) !== 0;
     const unbounded = (options & VmoOptions.UNBOUNDED) !== 0;
+    // Zircon's order: the size before the leftover option bits, and no range check at all
+    // with UNBOUNDED, whose size argument is only the stream size.
+    if (!unbounded && roundUpPage(size) > MAX_SIZE) {
+      fail(Status.OUT_OF_RANGE, `size ${size} exceeds Vmo.MAX_SIZE`);
+    }
+    const known = VmoOptions.RESIZABLE | VmoOptions.DISCARDABLE | VmoOptions.UNBOUNDED;
+    if ((options & ~known) !== 0) fail(Status.INVALID_ARGS, `unknown VMO options ${options}`);
     if (resizable && unbounded) {
       fail(Status.INVALID_ARGS, "RESIZABLE and UNBOUNDED exclude each other");
     }
-    // For UNBOUNDED the size argument is only the stream size, which must fit in the VMO too.
     const rounded = unbounded ? MAX_SIZE : roundUpPage(size);
-    if (roundUpPage(size) > MAX_SIZE) {
-      fail(Status.OUT_OF_RANGE, `size ${size} exceeds Vmo.MAX_SIZE`);
-    }
     const backing = Backing.memfd(rounded, resizable, "vmo");
     const object = new VmoObject({
       backing,
       offset: 0,
       sliceSize: null,
-      stream: { value: size },
+      // An UNBOUNDED stream size past the VMO's end is clamped to it: the stream never ends
+      // beyond the VMO.
+      stream: { value: Math.min(size, rounded) },
       kind: "root",
       parent: null,
       discardable: (options & VmoOptions.DISCARDABLE) !== 0,
@@ -146,10 +156,22 @@ export class Vmo extends Handle {
    * gets no zero-copy view: `SharedBuffer` copies go through `process_vm_readv`/`writev`, which
    * fail instead of faulting.
    *
-   * Errors: `ACCESS_DENIED` without the Deno permission or when the file or descriptor is not
-   * writable; `NOT_FOUND` for a missing path; `WRONG_TYPE` for a directory or other non-file.
+   * `opts` ({@linkcode FromFileOptions}) are checked as `Deno.open`'s: `writable`, then, to
+   * change the file (each needs `writable`), `create` (make it if missing), `createNew` (make
+   * it; it must not exist), `truncate` (cut it to 0 on opening) and `size` (give it this
+   * length, growing with zeros or cutting, before the VMO is made). Nothing is opened, created
+   * or cut when the options are wrong.
    *
-   * @example
+   * Errors: `INVALID_ARGS` for an unknown option key, a value of the wrong type, `create`,
+   * `createNew`, `truncate` or `size` without `writable`, or `create`, `createNew`, `truncate`
+   * with an `FsFile` (or a Proxy whose traps throw, as the file or the options);
+   * `ACCESS_DENIED` without the Deno permission, when the file system refuses (a file or
+   * directory without the permission bits) or when the descriptor is not writable;
+   * `NOT_FOUND` for a missing path without `create`; `ALREADY_EXISTS` for an existing path with
+   * `createNew`; `WRONG_TYPE` for a directory or other non-file; `OUT_OF_RANGE` for a `size`
+   * above `Vmo.MAX_SIZE`.
+   *
+   * @example Read a file
    * ```ts
    * import { Vmo } from "@vmo/vmo";
    * import assert from "node:assert/strict";
@@ -161,13 +183,41 @@ export class Vmo extends Handle {
    * assert.equal(vmo.getStreamSize(), 9);
    * Deno.removeSync(path);
    * ```
+   *
+   * @example Create a file of a given size and edit it
+   * ```ts
+   * import { Status, Vmo, ZxError } from "@vmo/vmo";
+   * import assert from "node:assert/strict";
+   *
+   * const path = Deno.makeTempDirSync() + "/data.bin";
+   * {
+   *   using vmo = Vmo.fromFile(path, { writable: true, createNew: true, size: 10_000 });
+   *   vmo.write(new TextEncoder().encode("header"), 0);
+   *   assert.equal(vmo.getStreamSize(), 10_000);
+   * }
+   * assert.equal(Deno.statSync(path).size, 10_000);
+   * // It exists now: createNew refuses it, and a change needs writable.
+   * assert.throws(
+   *   () => Vmo.fromFile(path, { writable: true, createNew: true }),
+   *   (e) => e instanceof ZxError && e.status === Status.ALREADY_EXISTS,
+   * );
+   * assert.throws(
+   *   () => Vmo.fromFile(path, { truncate: true }),
+   *   (e) => e instanceof ZxError && e.status === Status.INVALID_ARGS,
+   * );
+   * Deno.removeSync(path);
+   * ```
    */
-  static fromFile(file: Deno.FsFile | string, opts: FromFileOptions = {}): Vmo {
-    if (typeof opts !== "object" || opts === null) {
-      fail(Status.INVALID_ARGS, `opts must be an object, got ${describe(opts)}`);
+  static fromFile(file: Deno.FsFile | string, opts?: FromFileOptions): Vmo {
+    const isPath = typeof file === "string";
+    const opening = readFromFileOptions(opts, isPath);
+    const writable = opening.writable;
+    let fd: number;
+    if (isPath) fd = openPath(file, opening);
+    else {
+      fd = dupFsFile(file, writable);
+      if (opening.size !== undefined) sizeFile(fd, opening.size);
     }
-    const writable = opts.writable === true;
-    const fd = typeof file === "string" ? openPath(file, writable) : dupFsFile(file, writable);
     const adopted = adoptFd(fd, {
       rightsMask: writable ? undefined : ~Rights.WRITE >>> 0,
       fromFilePath: true,
@@ -177,27 +227,33 @@ export class Vmo extends Handle {
 
   /**
    * Adopts an open file descriptor of a memfd or regular file (one received from another
-   * process, say); the VMO owns it from now on and closes it. What the fd allows bounds the
-   * rights: no `WRITE` for a read-only fd or a write-sealed memfd, `RESIZE` only for a memfd
-   * not sealed against resizing. `opts.rights` narrows them further.
+   * process, say); the VMO owns it from now on and closes it. Unsafe, as Rust's
+   * `FromRawFd::from_raw_fd` is: vmo cannot know who else owns the number.
    *
-   * A memfd is taken as an anonymous VMO, resizable (by this handle) when the fd is read-write
-   * and not sealed with `F_SEAL_SHRINK` and `F_SEAL_GROW`; a regular file as in
-   * {@linkcode Vmo.fromFile}. Whatever the fd's mode, a memfd without `F_SEAL_SHRINK` counts as
-   * one another process can shrink: mapping it with `REQUIRE_NON_RESIZABLE` (as `Mapping` does)
-   * is `NOT_SUPPORTED`, and no view is made over it. If this process already has the file as a
-   * VMO, the two share it and the new fd is closed at once; the VMO's own fd number is
-   * `ALREADY_EXISTS`.
+   * **The danger.** The fd is taken over whether adoption succeeds or fails (it is closed on
+   * failure too). An fd that something else in this process still uses is closed under it when
+   * the VMO goes: a `Deno.FsFile`'s, a VMO's in another Worker, or the runtime's own (a
+   * `deno run` process keeps its cache files open at small fd numbers), after which that
+   * owner reads, writes or maps whatever file next gets the number. vmo checks that a VMO's fd
+   * still names its file before every mapping it makes (`BAD_HANDLE` otherwise), but the other
+   * owner is on its own. Pass only an fd you own and nothing else uses: one from
+   * `unsafeDupFd`, or one you opened yourself. To receive memory from another process safely,
+   * use a channel; to open a file, use {@linkcode Vmo.fromFile}, which makes a descriptor of
+   * its own.
    *
-   * The fd is taken over whether adoption succeeds or fails (it is closed on failure), as with
-   * Rust's `FromRawFd`: pass only an fd you own. An fd that something else in this process
-   * still uses (a `Deno.FsFile`'s, a VMO's in another Worker) would be closed under it; vmo
-   * checks that a VMO's fd still names its file before every mapping it makes
-   * (`BAD_HANDLE` otherwise), but the other owner is on its own. To share a file safely, use
-   * {@linkcode Vmo.fromFile}, which opens or duplicates a descriptor of its own.
+   * What the fd allows bounds the rights: no `WRITE` for a read-only fd or a write-sealed
+   * memfd, `RESIZE` only for a memfd not sealed against resizing. `opts.rights` narrows them
+   * further. A memfd is taken as an anonymous VMO, resizable (by this handle) when the fd is
+   * read-write and not sealed with `F_SEAL_SHRINK` and `F_SEAL_GROW`; a regular file as in
+   * {@linkcode Vmo.fromFile}. Whatever the fd's mode, a memfd without `F_SEAL_SHRINK` can be
+   * cut by any process of the same user: mapping it with `REQUIRE_NON_RESIZABLE` (as `Mapping`
+   * does) is `NOT_SUPPORTED`, and no view is made over it. If this process already has the
+   * file as a VMO, the two share it and the new fd is closed at once; the VMO's own fd number
+   * is `ALREADY_EXISTS`.
    *
-   * Errors: `INVALID_ARGS` for a value that is no fd number; `BAD_HANDLE` for a closed fd;
-   * `WRONG_TYPE` for an fd that is not a regular file or memfd.
+   * Errors: `INVALID_ARGS` for a value that is no fd number, or options that are not an object
+   * or have a key other than `rights`; `BAD_HANDLE` for a closed fd; `WRONG_TYPE` for an fd
+   * that is not a regular file or memfd.
    *
    * @example
    * ```ts
@@ -206,16 +262,15 @@ export class Vmo extends Handle {
    *
    * using original = Vmo.create(4096);
    * original.write(new Uint8Array([42]), 0);
-   * using adopted = Vmo.fromFd(original.unsafeDupFd());
+   * // An fd this code owns and nothing else uses: a fresh duplicate.
+   * using adopted = Vmo.unsafeFromFd(original.unsafeDupFd());
    * assert.equal(adopted.readToArray(0, 1)[0], 42);
    * ```
    */
-  static fromFd(fd: number, opts: FromFdOptions = {}): Vmo {
-    if (typeof opts !== "object" || opts === null) {
-      fail(Status.INVALID_ARGS, `opts must be an object, got ${describe(opts)}`);
-    }
+  static unsafeFromFd(fd: number, opts?: FromFdOptions): Vmo {
+    const raw = readOptions(opts, FROM_FD_KEYS, "opts");
     checkFdNumber(fd);
-    const rightsMask = opts.rights === undefined ? undefined : checkU32(opts.rights, "rights");
+    const rightsMask = raw.rights === undefined ? undefined : checkU32(raw.rights, "rights");
     const adopted = adoptFd(fd, { rightsMask, fromFilePath: false });
     return new Vmo(adopted.object, adopted.rights);
   }
@@ -577,7 +632,7 @@ export class Vmo extends Handle {
 
   /**
    * A new file descriptor for the VMO's memory (`F_DUPFD_CLOEXEC`), owned by the caller, to
-   * hand to another process or to {@linkcode Vmo.fromFd}. Unsafe: the fd carries none of the
+   * hand to another process or to {@linkcode Vmo.unsafeFromFd}. Unsafe: the fd carries none of the
    * handle's rights except what the kernel enforces (seals, the fd's access mode), its holder
    * can resize a resizable VMO under this process's mappings, and for a slice it shows the
    * whole parent. Needs `TRANSFER`.
@@ -588,7 +643,7 @@ export class Vmo extends Handle {
    * import assert from "node:assert/strict";
    *
    * using vmo = Vmo.create(4096);
-   * using again = Vmo.fromFd(vmo.unsafeDupFd());
+   * using again = Vmo.unsafeFromFd(vmo.unsafeDupFd());
    * assert.equal(again.getSize(), 4096);
    * ```
    */
@@ -597,8 +652,6 @@ export class Vmo extends Handle {
     needRights(rightsOf(this), Rights.TRANSFER, "unsafeDupFd");
     const fd = dupCloexec(object.backing.fd);
     if (fd < 0) throw syscallError("fcntl", "cannot duplicate the VMO's fd");
-    // From now on the holder of the fd may resize the file: no new views over it.
-    object.backing.markExported();
     return fd;
   }
 }

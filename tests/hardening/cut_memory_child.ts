@@ -8,6 +8,8 @@
  * - `libc-open`: this process, with libc `open` of /proc/self/fd/<n> and `ftruncate`.
  * - `other-process`: `truncate -s 0 /proc/<pid>/fd/<n>` run as a child process.
  * - `shrink-half`: as `libc-open`, to half the size (the cut lands mid-mapping).
+ * - `set-size`: the owner itself, `vmo.setSize` to half the size (the same rule: no view of a
+ *   resizable VMO was given, so there is nothing to detach).
  *
  * The child asks for every zero-copy view the library offers (`bytes()`, `int32View()`,
  * `bigInt64View()`, a mutable slice's `bytes()`) before the cut, then touches whatever it was
@@ -93,6 +95,8 @@ if (attack === "deno-open") {
     args: ["-s", "0", `/proc/${Deno.pid}/fd/${fd}`],
   }).outputSync();
   if (!out.success) throw new Error(`truncate failed: ${new TextDecoder().decode(out.stderr)}`);
+} else if (attack === "set-size") {
+  vmo.setSize(SIZE / 2);
 } else {
   throw new Error(`unknown attack ${attack}`);
 }
@@ -109,6 +113,19 @@ for (let round = 0; round < 100; round++) {
   status("vmo.read", () => vmo.read(new Uint8Array(8), SIZE - 8));
   status("later bytes", () => buffer.bytes().length);
 }
+// Vmo.read/write of a large range (where a sealed memfd would copy through an internal
+// mapping) of a resizable VMO cut to nothing: pread/pwrite, never a fault.
+const BIG = 256 * 1024;
+const big = Vmo.create(BIG, VmoOptions.RESIZABLE);
+big.write(new Uint8Array(BIG).fill(3), 0);
+status("big vmo.read before", () => big.read(new Uint8Array(BIG), 0));
+const bigFd = big.unsafeDupFd();
+if (libc.ftruncate(bigFd, 0n) !== 0) throw new Error("cut failed");
+libc.close(bigFd);
+const back = new Uint8Array(BIG).fill(1);
+status("big vmo.read", () => big.read(back, 0));
+seen["big vmo.read zeros"] = String(back.every((b) => b === 0));
+status("big vmo.write", () => big.write(new Uint8Array(BIG).fill(4), 0));
 report({ attack, seen, viewsGiven: views.length });
 let sum = 0;
 for (const v of views) {

@@ -40,20 +40,20 @@ function noTreeProblems(r: Record<string, unknown>): void {
 // takes (intruders: 1; for firstfit the library then cannot find the old mapping: NOT_FOUND).
 // sysfs-root passes (the root path releases its reservation on failure).
 const sysfsCases = [
-  { name: "sysfs-overwrite", KNOWN_DEFECT: true },
-  { name: "sysfs-sub-overwrite", KNOWN_DEFECT: true },
-  { name: "sysfs-sub", KNOWN_DEFECT: true },
-  { name: "sysfs-sub-firstfit", KNOWN_DEFECT: true },
+  { name: "sysfs-overwrite", KNOWN_DEFECT: false },
+  { name: "sysfs-sub-overwrite", KNOWN_DEFECT: false },
+  { name: "sysfs-sub", KNOWN_DEFECT: false },
+  { name: "sysfs-sub-firstfit", KNOWN_DEFECT: false },
   { name: "sysfs-root", KNOWN_DEFECT: false },
   // /proc/sys/kernel/hostname has size 0: nothing of it is mmapped, so nothing can go wrong.
   { name: "procfs-overwrite", KNOWN_DEFECT: false },
   { name: "procfs-sub", KNOWN_DEFECT: false },
   // /proc/version's mmap fails with EIO: the same hole as sysfs (139 for the overwrites,
   // which also report IO instead of NOT_SUPPORTED; procversion-root reports IO, -40).
-  { name: "procversion-overwrite", KNOWN_DEFECT: true },
-  { name: "procversion-sub-overwrite", KNOWN_DEFECT: true },
-  { name: "procversion-sub", KNOWN_DEFECT: true },
-  { name: "procversion-root", KNOWN_DEFECT: true },
+  { name: "procversion-overwrite", KNOWN_DEFECT: false },
+  { name: "procversion-sub-overwrite", KNOWN_DEFECT: false },
+  { name: "procversion-sub", KNOWN_DEFECT: false },
+  { name: "procversion-root", KNOWN_DEFECT: false },
 ];
 for (const { name, KNOWN_DEFECT } of sysfsCases) {
   Deno.test({
@@ -73,7 +73,7 @@ for (const { name, KNOWN_DEFECT } of sysfsCases) {
 // Observed on main before the fix: the second attempt (NO_MEMORY) leaves the slice's page in
 // the kernel under the old record (agrees: false), in a sub-VMAR and in the root alike.
 for (const name of ["max-map-count", "max-map-count-root"]) {
-  const KNOWN_DEFECT = true;
+  const KNOWN_DEFECT = false;
   Deno.test({
     name: `out of kernel mappings: ${name}, a two-call map is all or nothing`,
     ignore: KNOWN_DEFECT && !RUN_KNOWN_DEFECTS,
@@ -101,7 +101,7 @@ for (const name of ["max-map-count", "max-map-count-root"]) {
 // kernel has as reservation; protect: rw- in the tree, r-- in the kernel), then SIGSEGV (139)
 // when the child touches them.
 for (const name of ["rangeerror-unmap", "rangeerror-protect"]) {
-  const KNOWN_DEFECT = true;
+  const KNOWN_DEFECT = false;
   Deno.test({
     name: `RangeError near the JS stack limit: ${name} keeps the tree true`,
     ignore: KNOWN_DEFECT && !RUN_KNOWN_DEFECTS,

@@ -75,13 +75,6 @@ const SCENARIOS: [string, string, Record<string, unknown>][] = [
     writeAt: "ZX_ERR_ACCESS_DENIED",
     bytes: "ZX_ERR_ACCESS_DENIED",
   }],
-  ["shrink", "Vmo.setSize shrinking a resizable VMO mapped with Vmar.map", {
-    readAt: "ZX_OK",
-    writeAt: "ZX_OK",
-    bytes: "ZX_ERR_OUT_OF_RANGE",
-    readPastEnd: "ZX_ERR_OUT_OF_RANGE",
-    tailZeroAfterRegrow: true,
-  }],
   ["destroy", "Vmar.destroy of the VMAR", {
     readAt: "ZX_ERR_BAD_STATE",
     writeAt: "ZX_ERR_BAD_STATE",

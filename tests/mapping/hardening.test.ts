@@ -142,8 +142,10 @@ Deno.test("a Deno.FsFile opened for append: write at 0 lands at 0", () => {
   }
 });
 
-Deno.test("UNBOUNDED with a stream size above Vmo.MAX_SIZE: OUT_OF_RANGE", () => {
-  assertStatus(() => Vmo.create(2 ** 60, VmoOptions.UNBOUNDED), Status.OUT_OF_RANGE);
+Deno.test("UNBOUNDED with a stream size above Vmo.MAX_SIZE: no range check, clamped", () => {
+  // Zircon does not range-check the size of an UNBOUNDED VMO (issue 8 §5).
+  using huge = Vmo.create(2 ** 60, VmoOptions.UNBOUNDED);
+  assert.equal(huge.getStreamSize(), Vmo.MAX_SIZE);
   using vmo = Vmo.create(2 ** 40, VmoOptions.UNBOUNDED);
   assert.equal(vmo.getSize(), Vmo.MAX_SIZE);
   assert.equal(vmo.getStreamSize(), 2 ** 40);

@@ -1148,12 +1148,11 @@ Deno.test("OUT_OF_RANGE for pages past the end of the VMO", async (t) => {
       const addr = root.map(0, vmo, 0, 2 * P, RW);
       try {
         const b = SharedBuffer.fromRange(root, addr, 2 * P);
-        const view = b.bytes();
-        const i32 = b.int32View(P, 4);
-        assert.equal(view[P + 1], 7);
+        // An unsealed memfd can be cut by anyone of the same user (issue 8 §4): no view of it.
+        assertStatus(() => b.bytes(), Status.NOT_SUPPORTED);
+        assertStatus(() => b.int32View(P, 4), Status.NOT_SUPPORTED);
+        assert.equal(b.readU8(P + 1), 7);
         vmo.setSize(P);
-        assert.equal(view.length, 0);
-        assert.equal(i32.length, 0);
         assertStatus(() => b.readAt(P, new Uint8Array(1)), OOR);
         assertStatus(() => b.readAt(P - 1, new Uint8Array(2)), OOR);
         assertStatus(() => b.writeAt(P + 10, new Uint8Array(1)), OOR);
@@ -1167,7 +1166,7 @@ Deno.test("OUT_OF_RANGE for pages past the end of the VMO", async (t) => {
         assert.equal(b.readU8(P), 0);
         b.writeU8(P + 1, 9);
         assert.equal(vmo.readToArray(P + 1, 1)[0], 9);
-        assert.equal(b.bytes()[P + 1], 9);
+        assertStatus(() => b.bytes(), Status.NOT_SUPPORTED);
       } finally {
         root.unmap(addr, 2 * P);
       }

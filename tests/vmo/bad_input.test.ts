@@ -136,7 +136,7 @@ function flagArgs(f: Fixture): [string, Call, boolean][] {
     ["opRange(op, 0, P)", (x) => v.opRange(x as number, 0, P), false],
     ["setCachePolicy(policy)", (x) => v.setCachePolicy(x as number), false],
     ["duplicate(rights)", (x) => v.duplicate(x as number), true],
-    ["fromFd(fd)", (x) => Vmo.fromFd(x as number), false],
+    ["unsafeFromFd(fd)", (x) => Vmo.unsafeFromFd(x as number), false],
   ];
 }
 
@@ -229,31 +229,31 @@ Deno.test("bad input: INVALID_ARGS for buffers, names and files of the wrong kin
         Deno.removeSync(path);
       }
     });
-    await t.step("fromFd(fd, null): INVALID_ARGS, not a TypeError", () => {
+    await t.step("unsafeFromFd(fd, null): INVALID_ARGS, not a TypeError", () => {
       const fd = f.plain.unsafeDupFd();
       try {
         assertStatus(
-          () => Vmo.fromFd(fd, null as unknown as { rights?: number }),
+          () => Vmo.unsafeFromFd(fd, null as unknown as { rights?: number }),
           Status.INVALID_ARGS,
         );
       } finally {
         if (fdIsOpen(fd)) {
-          using _adopted = Vmo.fromFd(fd); // closes fd
+          using _adopted = Vmo.unsafeFromFd(fd); // closes fd
         }
       }
     });
-    await t.step("fromFd rights need a 32-bit value", () => {
+    await t.step("unsafeFromFd rights need a 32-bit value", () => {
       const fd = f.plain.unsafeDupFd();
       try {
         for (const bad of [-1, 0.5, NaN, "1", null, 2 ** 32]) {
           assertStatus(
-            () => Vmo.fromFd(fd, { rights: bad as number }),
+            () => Vmo.unsafeFromFd(fd, { rights: bad as number }),
             Status.INVALID_ARGS,
             String(bad),
           );
         }
       } finally {
-        using _adopted = Vmo.fromFd(fd); // closes fd
+        using _adopted = Vmo.unsafeFromFd(fd); // closes fd
       }
     });
   } finally {

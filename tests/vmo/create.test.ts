@@ -87,15 +87,26 @@ Deno.test("§1.2 create: options", async (t) => {
     });
   }
   await t.step(
-    "§1.2 options are checked before the size (INVALID_ARGS before OUT_OF_RANGE)",
+    "§1.2 the size is checked before leftover option bits (OUT_OF_RANGE), except UNBOUNDED",
     () => {
-      assertStatus(() => Vmo.create(Vmo.MAX_SIZE + P, 1), Status.INVALID_ARGS);
+      assertStatus(() => Vmo.create(Vmo.MAX_SIZE + P, 1), Status.OUT_OF_RANGE);
+      assertStatus(
+        () => Vmo.create(Vmo.MAX_SIZE + P, VmoOptions.RESIZABLE | 1),
+        Status.OUT_OF_RANGE,
+      );
+      // UNBOUNDED takes no size check, so the option bits decide.
       assertStatus(
         () => Vmo.create(2 ** 60, VmoOptions.RESIZABLE | VmoOptions.UNBOUNDED),
         Status.INVALID_ARGS,
       );
+      assertStatus(() => Vmo.create(2 ** 60, VmoOptions.UNBOUNDED | 1), Status.INVALID_ARGS);
     },
   );
+  await t.step("§1.2.3 UNBOUNDED: the size is not range-checked; stream size clamped", () => {
+    using vmo = Vmo.create(2 ** 60, VmoOptions.UNBOUNDED);
+    assert.equal(vmo.getSize(), Vmo.MAX_SIZE);
+    assert.equal(vmo.getStreamSize(), Vmo.MAX_SIZE);
+  });
 });
 
 Deno.test("§1.2.3 create: size limits", async (t) => {

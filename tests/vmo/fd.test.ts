@@ -35,11 +35,11 @@ function readOnlyReopen(fd: number): number {
   return ro;
 }
 
-Deno.test("fromFd of a dup'd fd (unsafeDupFd)", async (t) => {
+Deno.test("unsafeFromFd of a dup'd fd (unsafeDupFd)", async (t) => {
   await t.step("shares the memory both ways", () => {
     using original = Vmo.create(2 * P);
     original.write(new Uint8Array([42]), P);
-    using adopted = Vmo.fromFd(original.unsafeDupFd());
+    using adopted = Vmo.unsafeFromFd(original.unsafeDupFd());
     assert.equal(adopted.getSize(), 2 * P);
     assert.equal(adopted.readToArray(P, 1)[0], 42);
     adopted.write(new Uint8Array([43]), 0);
@@ -51,7 +51,7 @@ Deno.test("fromFd of a dup'd fd (unsafeDupFd)", async (t) => {
     const fd = libc.memfd("peer");
     assert.ok(fd >= 0 && libc.ftruncate(fd, P) === 0);
     assert.ok(fdIsOpen(fd));
-    const adopted = Vmo.fromFd(fd);
+    const adopted = Vmo.unsafeFromFd(fd);
     assert.ok(fdIsOpen(fd));
     adopted.close();
     assert.equal(fdIsOpen(fd), false);
@@ -62,7 +62,7 @@ Deno.test("fromFd of a dup'd fd (unsafeDupFd)", async (t) => {
       using original = Vmo.create(P);
       original.write(new Uint8Array([9]), 0);
       const fd = original.unsafeDupFd();
-      using adopted = Vmo.fromFd(fd);
+      using adopted = Vmo.unsafeFromFd(fd);
       assert.equal(fdIsOpen(fd), false);
       assert.equal(adopted.readToArray(0, 1)[0], 9);
       adopted.write(new Uint8Array([10]), 1);
@@ -73,7 +73,7 @@ Deno.test("fromFd of a dup'd fd (unsafeDupFd)", async (t) => {
     using original = Vmo.create(P);
     original.write(new Uint8Array([5]), 0);
     const own = vmoObjectOf(original).backing.fd;
-    assertStatus(() => Vmo.fromFd(own), Status.ALREADY_EXISTS);
+    assertStatus(() => Vmo.unsafeFromFd(own), Status.ALREADY_EXISTS);
     assert.ok(fdIsOpen(own));
     assert.equal(original.readToArray(0, 1)[0], 5);
   });
@@ -86,17 +86,17 @@ Deno.test("fromFd of a dup'd fd (unsafeDupFd)", async (t) => {
   });
 });
 
-Deno.test("fromFd: sealed vs unsealed memfd resizability", async (t) => {
+Deno.test("unsafeFromFd: sealed vs unsealed memfd resizability", async (t) => {
   await t.step("a non-resizable VMO's fd is sealed: adopted VMO is not resizable", () => {
     using original = Vmo.create(P);
-    using adopted = Vmo.fromFd(original.unsafeDupFd());
+    using adopted = Vmo.unsafeFromFd(original.unsafeDupFd());
     assert.equal(adopted.rights, DEFAULT_VMO_RIGHTS);
     assert.equal(adopted.info().flags & VmoInfoFlags.RESIZABLE, 0);
     assertStatus(() => adopted.setSize(2 * P), Status.UNAVAILABLE);
   });
   await t.step("a resizable VMO's fd is unsealed: adopted VMO is resizable with RESIZE", () => {
     using original = Vmo.create(P, VmoOptions.RESIZABLE);
-    using adopted = Vmo.fromFd(original.unsafeDupFd());
+    using adopted = Vmo.unsafeFromFd(original.unsafeDupFd());
     assert.equal(adopted.rights, DEFAULT_VMO_RIGHTS | Rights.RESIZE);
     assert.ok(adopted.info().flags & VmoInfoFlags.RESIZABLE);
     adopted.setSize(3 * P);
@@ -107,7 +107,7 @@ Deno.test("fromFd: sealed vs unsealed memfd resizability", async (t) => {
     assert.ok(fd >= 0);
     assert.equal(libc.ftruncate(fd, 100), 0);
     assert.equal(libc.pwrite(fd, new Uint8Array([7]), 99), 1);
-    using vmo = Vmo.fromFd(fd);
+    using vmo = Vmo.unsafeFromFd(fd);
     assert.equal(vmo.getSize(), P);
     assert.equal(vmo.getStreamSize(), 100);
     assert.equal(vmo.readToArray(99, 1)[0], 7);
@@ -119,26 +119,26 @@ Deno.test("fromFd: sealed vs unsealed memfd resizability", async (t) => {
     const fd = libc.memfd("sealed");
     assert.equal(libc.ftruncate(fd, P), 0);
     assert.equal(libc.fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
-    using vmo = Vmo.fromFd(fd);
+    using vmo = Vmo.unsafeFromFd(fd);
     assert.equal(vmo.rights & Rights.RESIZE, 0);
     assertStatus(() => vmo.setSize(2 * P), Status.UNAVAILABLE);
   });
   await t.step("a raw memfd without sealing support is resizable", () => {
     const fd = libc.memfd("no-sealing", MFD_CLOEXEC);
     assert.equal(libc.ftruncate(fd, P), 0);
-    using vmo = Vmo.fromFd(fd);
+    using vmo = Vmo.unsafeFromFd(fd);
     assert.ok(vmo.rights & Rights.RESIZE);
   });
 });
 
-Deno.test("fromFd: a read-only fd gives no WRITE right", async (t) => {
+Deno.test("unsafeFromFd: a read-only fd gives no WRITE right", async (t) => {
   await t.step("a read-only memfd fd", () => {
     using original = Vmo.create(P, VmoOptions.RESIZABLE);
     original.write(new Uint8Array([5]), 0);
     const rwFd = original.unsafeDupFd();
     const roFd = readOnlyReopen(rwFd);
     libc.close(rwFd);
-    using vmo = Vmo.fromFd(roFd);
+    using vmo = Vmo.unsafeFromFd(roFd);
     assert.equal(vmo.rights & Rights.WRITE, 0);
     assert.equal(vmo.rights & Rights.RESIZE, 0);
     assert.equal(vmo.readToArray(0, 1)[0], 5);
@@ -152,7 +152,7 @@ Deno.test("fromFd: a read-only fd gives no WRITE right", async (t) => {
     const rwFd = original.unsafeDupFd();
     const roFd = readOnlyReopen(rwFd);
     libc.close(rwFd);
-    using vmo = Vmo.fromFd(roFd);
+    using vmo = Vmo.unsafeFromFd(roFd);
     assert.equal(vmo.rights & Rights.WRITE, 0);
     assert.deepEqual(vmo.readToArray(0, 256 * 1024), data);
     assert.deepEqual(vmo.readToArray(1000, 10), data.slice(1000, 1010));
@@ -164,7 +164,7 @@ Deno.test("fromFd: a read-only fd gives no WRITE right", async (t) => {
     const path = tempFile(filled(10, 3));
     try {
       const fd = libc.open(path, O_RDONLY);
-      using vmo = Vmo.fromFd(fd);
+      using vmo = Vmo.unsafeFromFd(fd);
       assert.equal(vmo.rights & Rights.WRITE, 0);
       assert.deepEqual(vmo.readToArray(0, 10), filled(10, 3));
       assert.equal(vmo.getStreamSize(), 10);
@@ -176,7 +176,7 @@ Deno.test("fromFd: a read-only fd gives no WRITE right", async (t) => {
     const path = tempFile(filled(10, 3));
     try {
       const fd = libc.open(path, O_RDWR);
-      using vmo = Vmo.fromFd(fd);
+      using vmo = Vmo.unsafeFromFd(fd);
       assert.ok(vmo.rights & Rights.WRITE);
       vmo.write(new Uint8Array([1]), 0);
       assert.equal(Deno.readFileSync(path)[0], 1);
@@ -191,30 +191,30 @@ Deno.test("fromFd: a read-only fd gives no WRITE right", async (t) => {
     using frozen = parent.createChild(C.SNAPSHOT | C.NO_WRITE, 0, P);
     const fd = frozen.unsafeDupFd();
     assert.equal(libc.pwrite(fd, new Uint8Array([1]), 0), -1, "the kernel refuses writes");
-    using adopted = Vmo.fromFd(fd);
+    using adopted = Vmo.unsafeFromFd(fd);
     assert.equal(adopted.rights & Rights.WRITE, 0);
     assert.equal(adopted.readToArray(0, 1)[0], 6);
   });
 });
 
-Deno.test("fromFd: opts.rights narrows the rights", () => {
+Deno.test("unsafeFromFd: opts.rights narrows the rights", () => {
   using original = Vmo.create(P);
-  using vmo = Vmo.fromFd(original.unsafeDupFd(), { rights: Rights.READ | Rights.DUPLICATE });
+  using vmo = Vmo.unsafeFromFd(original.unsafeDupFd(), { rights: Rights.READ | Rights.DUPLICATE });
   assert.equal(vmo.rights, Rights.READ | Rights.DUPLICATE);
   assertStatus(() => vmo.write(new Uint8Array(1), 0), Status.ACCESS_DENIED);
   // rights can only narrow: asking for RESIZE on a sealed memfd does not grant it
-  using other = Vmo.fromFd(original.unsafeDupFd(), { rights: Rights.RESIZE | Rights.READ });
+  using other = Vmo.unsafeFromFd(original.unsafeDupFd(), { rights: Rights.RESIZE | Rights.READ });
   assert.equal(other.rights, Rights.READ);
 });
 
-Deno.test("fromFd errors", async (t) => {
+Deno.test("unsafeFromFd errors", async (t) => {
   await t.step("a pipe: WRONG_TYPE", () => {
     const [r, w] = libc.pipe();
     try {
-      assertStatus(() => Vmo.fromFd(r), Status.WRONG_TYPE);
-      assertStatus(() => Vmo.fromFd(w), Status.WRONG_TYPE);
+      assertStatus(() => Vmo.unsafeFromFd(r), Status.WRONG_TYPE);
+      assertStatus(() => Vmo.unsafeFromFd(w), Status.WRONG_TYPE);
     } finally {
-      // fromFd does not take a rejected fd: close what is still ours
+      // unsafeFromFd does not take a rejected fd: close what is still ours
       if (fdIsOpen(r)) libc.close(r);
       if (fdIsOpen(w)) libc.close(w);
     }
@@ -225,8 +225,8 @@ Deno.test("fromFd errors", async (t) => {
     const nfd = libc.open("/dev/null", O_RDWR);
     try {
       assert.ok(dfd >= 0 && nfd >= 0);
-      assertStatus(() => Vmo.fromFd(dfd), Status.WRONG_TYPE);
-      assertStatus(() => Vmo.fromFd(nfd), Status.WRONG_TYPE);
+      assertStatus(() => Vmo.unsafeFromFd(dfd), Status.WRONG_TYPE);
+      assertStatus(() => Vmo.unsafeFromFd(nfd), Status.WRONG_TYPE);
     } finally {
       if (fdIsOpen(dfd)) libc.close(dfd);
       if (fdIsOpen(nfd)) libc.close(nfd);
@@ -234,12 +234,12 @@ Deno.test("fromFd errors", async (t) => {
     }
   });
   await t.step("a closed fd: BAD_HANDLE with cause EBADF", () => {
-    const error = assertStatus(() => Vmo.fromFd(876_543), Status.BAD_HANDLE);
+    const error = assertStatus(() => Vmo.unsafeFromFd(876_543), Status.BAD_HANDLE);
     assert.equal(error.cause?.code, "EBADF");
   });
   await t.step("not an fd number: INVALID_ARGS", () => {
     for (const bad of [-1, 1.5, NaN, Infinity, 2 ** 31, 2 ** 53, "3", undefined, null]) {
-      assertStatus(() => Vmo.fromFd(bad as number), Status.INVALID_ARGS, String(bad));
+      assertStatus(() => Vmo.unsafeFromFd(bad as number), Status.INVALID_ARGS, String(bad));
     }
   });
   await t.step("rights that are no 32-bit value: INVALID_ARGS", () => {
@@ -248,7 +248,7 @@ Deno.test("fromFd errors", async (t) => {
     try {
       for (const bad of [-1, 1.5, NaN, 2 ** 32, "1"]) {
         assertStatus(
-          () => Vmo.fromFd(fd, { rights: bad as number }),
+          () => Vmo.unsafeFromFd(fd, { rights: bad as number }),
           Status.INVALID_ARGS,
           String(bad),
         );
@@ -283,7 +283,7 @@ Deno.test("a memfd adopted without F_SEAL_SHRINK cannot be mapped with REQUIRE_N
   assert.ok(peer >= 0 && libc.ftruncate(peer, 4 * P) === 0);
   const ro = readOnlyReopen(peer);
   try {
-    using vmo = Vmo.fromFd(ro);
+    using vmo = Vmo.unsafeFromFd(ro);
     assertStatus(
       () =>
         Vmar.root().map(0, vmo, 0, 4 * P, VmarFlags.PERM_READ | VmarFlags.REQUIRE_NON_RESIZABLE),

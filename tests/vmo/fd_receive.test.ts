@@ -34,7 +34,7 @@ Deno.test("vmoFromReceivedFd: a channel's received fd becomes a Vmo", async (t) 
     const dup = sent.unsafeDupFd();
     const readOnly = reopenFd(dup, O_RDONLY | O_CLOEXEC);
     assert.ok(readOnly >= 0);
-    using dupVmo = Vmo.fromFd(dup);
+    using dupVmo = Vmo.unsafeFromFd(dup);
     using got = vmoFromReceivedFd(readOnly, READ_ONLY | Rights.WRITE);
     assert.equal(got.info().handleRights & Rights.WRITE, 0);
     assert.equal(dupVmo.getSize(), got.getSize());

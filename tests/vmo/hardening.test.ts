@@ -18,9 +18,9 @@ Deno.test("a VMO whose fd was closed and reused outside vmo refuses to map: BAD_
   // The VMO owns that number now: closing the VMO closes the impostor.
 });
 
-Deno.test("fromFd closes the fd it was given when adoption fails", () => {
+Deno.test("unsafeFromFd closes the fd it was given when adoption fails", () => {
   const [readEnd, writeEnd] = libc.pipe();
-  assertStatus(() => Vmo.fromFd(readEnd), Status.WRONG_TYPE);
+  assertStatus(() => Vmo.unsafeFromFd(readEnd), Status.WRONG_TYPE);
   assert.equal(fdIsOpen(readEnd), false);
   libc.close(writeEnd);
 });
@@ -69,7 +69,7 @@ Deno.test("a memfd sealed against shrinking only after it was adopted (and shrun
   const peer = libc.memfd("peer");
   assert.ok(peer >= 0 && libc.ftruncate(peer, 2 * P) === 0);
   const mine = libc.open(`/proc/self/fd/${peer}`, O_RDWR);
-  using vmo = Vmo.fromFd(mine);
+  using vmo = Vmo.unsafeFromFd(mine);
   assert.equal(vmo.getSize(), 2 * P);
   assert.equal(libc.ftruncate(peer, 0), 0);
   assert.equal(libc.fcntl(peer, 1033, /* F_ADD_SEALS */ 0x2 | 0x4 /* SHRINK | GROW */), 0);

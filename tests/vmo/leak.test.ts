@@ -120,7 +120,7 @@ Deno.test("leak: failing calls leave nothing behind", () => {
       expectFailure(() => vmo.duplicate().replace(Rights.RESIZE));
       expectFailure(() => Vmo.fromFile(dir));
       expectFailure(() => Vmo.fromFile(`${dir}/missing`));
-      expectFailure(() => Vmo.fromFd(999_999));
+      expectFailure(() => Vmo.unsafeFromFd(999_999));
       expectFailure(() => vmo.readToArray(0, 2 ** 50));
     }
     assert.equal(failures, 500 * 14);
@@ -141,7 +141,7 @@ Deno.test("leak: file-backed VMOs and adopted fds are closed with their handles"
       using b = Vmo.fromFile(path, { writable: true });
       using f = Deno.openSync(path, { read: true });
       using c = Vmo.fromFile(f);
-      using _d = Vmo.fromFd(a.unsafeDupFd());
+      using _d = Vmo.unsafeFromFd(a.unsafeDupFd());
       using _e = b.createChild(C.SNAPSHOT_AT_LEAST_ON_WRITE, 0, P);
       using _s = c.createChild(C.SLICE, 0, P);
     }

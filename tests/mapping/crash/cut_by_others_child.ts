@@ -48,7 +48,7 @@ if (Deno.args[0] === "file") {
   const rw = c.memfd_create(cstr("peer"), 1);
   c.ftruncate(rw, BigInt(3 * P));
   const ro = c.open(cstr(`/proc/self/fd/${rw}`), 0o2000000, 0);
-  vmo = Vmo.fromFd(ro);
+  vmo = Vmo.unsafeFromFd(ro);
   cut = () => c.ftruncate(rw, 0n);
 }
 const perms = Deno.args[0] === "file"

@@ -6,7 +6,7 @@
  * and tries `Atomics` on the old views. A fault would kill the process (exit 139); otherwise it
  * prints one JSON line for the parent to check.
  *
- * Scenarios: unmap, unmap-partial, protect-ro, protect-none, shrink, destroy, overwrite, close.
+ * Scenarios: unmap, unmap-partial, protect-ro, protect-none, destroy, overwrite, close.
  *
  * @module
  */
@@ -20,7 +20,6 @@ import {
   Vmar,
   VmarFlags,
   Vmo,
-  VmoOptions,
   ZxError,
 } from "../../../mod.ts";
 
@@ -78,25 +77,6 @@ function setup(name: string): Setup {
         vmo,
         op: ops[name],
         after: () => bufferStatuses(buf),
-      };
-    }
-    case "shrink": {
-      const vmo = Vmo.create(2 * P, VmoOptions.RESIZABLE);
-      const addr = root.map(0, vmo, 0, 2 * P, RW);
-      const buf = SharedBuffer.fromRange(root, addr, 2 * P);
-      return {
-        buf,
-        vmo,
-        op: () => vmo.setSize(P),
-        after: () => {
-          const statuses = {
-            ...bufferStatuses(buf),
-            readPastEnd: statusOf(() => buf.readAt(P, new Uint8Array(8))),
-          };
-          vmo.setSize(2 * P);
-          const tail = vmo.readToArray(P, P);
-          return { ...statuses, tailZeroAfterRegrow: tail.every((b) => b === 0) };
-        },
       };
     }
     case "destroy": {

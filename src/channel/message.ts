@@ -1,0 +1,279 @@
+/**
+ * Moving one message through a channel socket: the checks and fds of the handles a write
+ * sends, and the validation of everything a read receives before any of it becomes a handle.
+ *
+ * A received message is trusted in nothing: its bytes must parse exactly (format.ts), the
+ * number of fds must match the header, each fd must be what its record says (a regular file or
+ * memfd for a VMO, an `AF_UNIX` `SOCK_SEQPACKET` socket for a channel), and a truncated message
+ * or control message is refused. Anything wrong drops the message whole, every fd in it closed,
+ * and the read fails with `BAD_STATE`.
+ *
+ * @module
+ */
+
+import { F_SEAL_FUTURE_WRITE, O_CLOEXEC, O_RDONLY } from "../../ffi/constants.ts";
+import { reopenFd } from "../../ffi/file.ts";
+import { lastErrno, libc } from "../../ffi/libc.ts";
+import {
+  isSeqpacketEnd,
+  MessageBuffers,
+  MSG_CMSG_CLOEXEC,
+  MSG_CTRUNC,
+  MSG_DONTWAIT,
+  MSG_NOSIGNAL,
+  MSG_TRUNC,
+  POLLHUP,
+  POLLIN,
+  pollNow,
+  POLLRDHUP,
+} from "../../ffi/socket.ts";
+import { type Handle, liveObjectOf, ObjType, rightsOf } from "../handle.ts";
+import { hasRights, Rights } from "../rights.ts";
+import { fail, Status, ZxError } from "../status.ts";
+import { errorFromErrno } from "./errors.ts";
+import type { VmoObject } from "../vmo/object.ts";
+import { vmoFromReceivedFd } from "../vmo/fd.ts";
+// Loaded for its side effect too: the Vmo class registers how received fds become handles.
+import "../vmo/vmo.ts";
+import type { Vmo } from "../vmo/vmo.ts";
+import {
+  encodeHeader,
+  HandleKind,
+  type HandleRecord,
+  MAX_MESSAGE_BYTES,
+  MAX_MESSAGE_HANDLES,
+  MAX_WIRE_BYTES,
+  parseHeader,
+} from "./format.ts";
+import { type ChannelObject, OBJ_TYPE_CHANNEL } from "./object.ts";
+
+const EINTR = 4;
+const EAGAIN = 11;
+
+/** The buffers of one direction, made on first use: importing vmo allocates nothing here. */
+interface Buffers {
+  msg: MessageBuffers;
+  view: DataView;
+}
+let outgoingBuffers: Buffers | null = null;
+let incomingBuffers: Buffers | null = null;
+
+function buffers(size: number): Buffers {
+  const msg = new MessageBuffers(size, MAX_MESSAGE_HANDLES);
+  return { msg, view: new DataView(msg.data.buffer) };
+}
+
+/** A received message. */
+export interface Message<H> {
+  bytes: Uint8Array<ArrayBuffer>;
+  handles: H[];
+}
+
+/** Turns a received channel socket into a handle with `rights` (given by channel.ts). */
+export type AdoptChannel<H> = (fd: number, rights: number) => H;
+
+/** A handle on its way out: what the record says, the fd to send, whether that fd is a copy. */
+interface Outgoing {
+  handle: Handle;
+  record: HandleRecord;
+  fd: number;
+  copy: boolean;
+}
+
+/** What can stop a VMO handle from crossing, checked before anything is sealed or sent. */
+function checkVmo(vmo: VmoObject, rights: number): void {
+  if (vmo.offset !== 0 || vmo.sliceSize !== null) {
+    // Its fd would show the whole parent to the receiver.
+    fail(Status.NOT_SUPPORTED, "a slice of a VMO cannot cross a channel");
+  }
+  const backing = vmo.backing;
+  if (backing.isFile) return;
+  const sealed = backing.futureWriteSealed || (backing.seals() & F_SEAL_FUTURE_WRITE) !== 0;
+  if (hasRights(rights, Rights.WRITE)) {
+    if (sealed) {
+      fail(
+        Status.ACCESS_DENIED,
+        "the VMO was sent without WRITE before (sealed F_SEAL_FUTURE_WRITE): it cannot cross with WRITE",
+      );
+    }
+  } else if (!sealed && backing.resizable) {
+    fail(
+      Status.NOT_SUPPORTED,
+      "a resizable VMO cannot cross without WRITE: resizing needs the write access a seal removes",
+    );
+  }
+}
+
+/** Checks the handles of a write without changing anything; throws as Zircon would. */
+function checkHandles(self: ChannelObject, handles: readonly unknown[]): void {
+  const seen = new Set<unknown>();
+  for (const handle of handles) {
+    const object = liveObjectOf(handle);
+    if (seen.has(handle)) fail(Status.BAD_HANDLE, "the same handle is written twice");
+    seen.add(handle);
+    if (object === self) fail(Status.NOT_SUPPORTED, "a channel cannot be written into itself");
+    if (object.type === ObjType.VMAR) fail(Status.NOT_SUPPORTED, "a VMAR cannot cross a channel");
+    if (object.type !== ObjType.VMO && object.type !== OBJ_TYPE_CHANNEL) {
+      fail(Status.WRONG_TYPE, "only VMO and channel handles can be written");
+    }
+    if (!hasRights(rightsOf(handle as Handle), Rights.TRANSFER)) {
+      fail(Status.ACCESS_DENIED, "a handle written into a channel needs the TRANSFER right");
+    }
+    if (object.type === ObjType.VMO) checkVmo(object as VmoObject, rightsOf(handle as Handle));
+  }
+}
+
+/**
+ * The fd that carries a VMO handle, and whether it is a copy to close after sending. (A memfd
+ * not sealed against shrinking never gets views, shared or not: nothing changes for it here.)
+ *
+ * With `WRITE`, the VMO's own fd: `sendmsg` takes its own reference to the file, so no `dup`
+ * is needed. Without, the kernel must refuse the receiver every way to write (a read-only fd is
+ * not enough: a memfd's `/proc/self/fd/N` reopens read-write), so the memfd is sealed with
+ * `F_SEAL_FUTURE_WRITE` first (the sender keeps writing through a mapping made before the
+ * seal), and a read-only reopen of it is sent. A file crosses as a read-only fd: its own
+ * permissions decide what a reopen may do.
+ */
+function vmoFd(handle: Vmo): { fd: number; copy: boolean } {
+  const object = liveObjectOf(handle) as VmoObject;
+  const backing = object.backing;
+  if (hasRights(rightsOf(handle), Rights.WRITE)) {
+    return { fd: backing.fd, copy: false };
+  }
+  if (!backing.isFile) backing.sealFutureWrite();
+  const ro = reopenFd(backing.fd, O_RDONLY | O_CLOEXEC);
+  if (ro < 0) throw errorFromErrno("open", lastErrno(), "cannot make a read-only fd of the VMO");
+  return { fd: ro, copy: true };
+}
+
+function closeAll(fds: readonly number[]): void {
+  for (const fd of fds) libc.close(fd);
+}
+
+/**
+ * Sends `bytes` and `handles` on `self`'s socket, then closes the handles. Nothing changes
+ * when it fails.
+ */
+export function sendMessage(self: ChannelObject, bytes: Uint8Array, handles: readonly unknown[]) {
+  if (bytes.length > MAX_MESSAGE_BYTES) {
+    fail(Status.OUT_OF_RANGE, `${bytes.length} bytes is more than ${MAX_MESSAGE_BYTES}`);
+  }
+  if (handles.length > MAX_MESSAGE_HANDLES) {
+    fail(Status.OUT_OF_RANGE, `${handles.length} handles is more than ${MAX_MESSAGE_HANDLES}`);
+  }
+  checkHandles(self, handles);
+  const out: Outgoing[] = [];
+  try {
+    for (const handle of handles as Handle[]) {
+      const object = liveObjectOf(handle);
+      if (object.type === ObjType.VMO) {
+        out.push({
+          handle,
+          record: { kind: HandleKind.VMO, rights: rightsOf(handle) },
+          ...vmoFd(handle as Vmo),
+        });
+      } else {
+        out.push({
+          handle,
+          record: { kind: HandleKind.CHANNEL, rights: rightsOf(handle) },
+          fd: (object as ChannelObject).fd,
+          copy: false,
+        });
+      }
+    }
+    const { msg: outgoing, view: outView } = outgoingBuffers ??= buffers(MAX_WIRE_BYTES);
+    const at = encodeHeader(outView, out.map((o) => o.record), bytes.length);
+    outgoing.data.set(bytes, at);
+    const fds = out.map((o) => o.fd);
+    let n: number;
+    do n = outgoing.send(self.fd, at + bytes.length, fds, MSG_DONTWAIT | MSG_NOSIGNAL); while (
+      n === -EINTR
+    );
+    if (n < 0) {
+      if (-n === EAGAIN) throw new ZxError(Status.SHOULD_WAIT, "the peer's queue is full");
+      throw errorFromErrno("sendmsg", -n, "cannot write the message");
+    }
+  } finally {
+    closeAll(out.filter((o) => o.copy).map((o) => o.fd));
+  }
+  for (const o of out) o.handle.close();
+}
+
+/** Whether the peer of `fd` has hung up. */
+function peerGone(fd: number): boolean {
+  const revents = pollNow(fd, POLLIN | POLLRDHUP);
+  return revents > 0 && (revents & (POLLHUP | POLLRDHUP)) !== 0;
+}
+
+/**
+ * Why `fd` cannot be what `record` says, or null. A VMO's fd is checked by its adoption
+ * (`vmoFromReceivedFd`: a regular file or memfd, else `WRONG_TYPE`), which runs before any
+ * handle of the message is handed out.
+ */
+function checkFd(fd: number, record: HandleRecord): string | null {
+  if (record.kind === HandleKind.VMO) return null;
+  if (!isSeqpacketEnd(fd)) {
+    return "a channel handle's fd is not a (non-listening) AF_UNIX SOCK_SEQPACKET socket";
+  }
+  return null;
+}
+
+/**
+ * Receives one message from `self`'s socket without waiting: `SHOULD_WAIT` when none is
+ * queued, `PEER_CLOSED` when none is and the peer is gone, `BAD_STATE` for a message that was
+ * dropped (with every fd in it closed).
+ */
+export function receiveMessage<H extends Handle>(
+  self: ChannelObject,
+  adoptChannel: AdoptChannel<H>,
+): Message<H> {
+  // One byte more than the largest message, so that an oversized one shows as truncated even
+  // if the kernel did not say so.
+  const { msg: incoming, view: inView } = incomingBuffers ??= buffers(MAX_WIRE_BYTES + 1);
+  let got;
+  do got = incoming.receive(self.fd, MSG_DONTWAIT | MSG_CMSG_CLOEXEC); while (got.n === -EINTR);
+  const { n, flags, fds } = got;
+  if (n < 0) {
+    if (-n === EAGAIN) {
+      if (peerGone(self.fd)) fail(Status.PEER_CLOSED, "the peer closed the channel");
+      fail(Status.SHOULD_WAIT, "no message is queued");
+    }
+    throw errorFromErrno("recvmsg", -n, "cannot read the channel");
+  }
+  if (n === 0 && fds.length === 0 && peerGone(self.fd)) {
+    fail(Status.PEER_CLOSED, "the peer closed the channel");
+  }
+  const drop = (why: string): never => {
+    closeAll(fds);
+    fail(Status.BAD_STATE, `a message was dropped: ${why}`);
+  };
+  if ((flags & MSG_CTRUNC) !== 0) drop("its control data was truncated (too many fds?)");
+  if ((flags & MSG_TRUNC) !== 0 || n > MAX_WIRE_BYTES) drop("it is longer than any message");
+  const parsed = parseHeader(inView, n, fds.length);
+  if (typeof parsed === "string") drop(parsed);
+  const { records, payloadStart, payloadLength } = parsed as Exclude<typeof parsed, string>;
+  for (let i = 0; i < fds.length; i++) {
+    const why = checkFd(fds[i], records[i]);
+    if (why !== null) drop(why);
+  }
+  const handles: H[] = [];
+  for (let i = 0; i < fds.length; i++) {
+    try {
+      handles.push(
+        records[i].kind === HandleKind.VMO
+          ? vmoFromReceivedFd(fds[i], records[i].rights) as unknown as H
+          : adoptChannel(fds[i], records[i].rights),
+      );
+    } catch (error) {
+      // fds[i] was taken over (and closed) by the failed adoption.
+      for (const h of handles) h.close();
+      closeAll(fds.slice(i + 1));
+      fail(
+        Status.BAD_STATE,
+        `a message was dropped: handle ${i} could not be adopted (${(error as Error).message})`,
+      );
+    }
+  }
+  const bytes = incoming.data.slice(payloadStart, payloadStart + payloadLength);
+  return { bytes, handles };
+}

@@ -1,0 +1,275 @@
+/**
+ * `futexWait` and `futexWake`: Zircon's futexes on a 4-byte word of shared memory, across
+ * processes, on Linux `futex(2)` without `FUTEX_PRIVATE_FLAG`.
+ *
+ * A wait runs on a runtime thread (a `nonblocking` FFI call), so the event loop runs on. Two
+ * things need care:
+ * - errno is lost on that thread, so a failed wait is told apart by looking: a deadline that
+ *   passed is `TIMED_OUT`, a word that changed is a wake-up, anything else (a signal) waits
+ *   again for the time left.
+ * - memory unmapped while a wait sleeps on it. The kernel never faults on a futex word (it
+ *   reads it with `get_user`: `EFAULT`), but the sleeper would sleep on: nothing would wake a
+ *   word no one can reach. So each wait registers a lease with the region tree, which fires it
+ *   synchronously before the memory is unmapped; the lease wakes the word while it is still
+ *   mapped and marks the wait cancelled (`BAD_STATE`). If the runtime thread had not yet
+ *   entered the kernel, it finds the address unmapped (`EFAULT`) or reused; a wake is repeated
+ *   every few milliseconds until the call returns, so it cannot sleep on.
+ *
+ * @module
+ */
+
+import { addressOfView, futexWaitAsync, futexWakeAt } from "../../ffi/futex.ts";
+import { describe } from "../args.ts";
+import { fail, Status, ZxError } from "../status.ts";
+import { queryRange } from "../vmar/memory.ts";
+import type { Lease } from "../vmar/watch.ts";
+import {
+  type SharedBufferSlice,
+  SharedBufferSliceMut,
+  windowOf,
+} from "../mapping/shared_buffer.ts";
+
+const INT32_MAX = 0x7fff_ffff;
+/** How often a cancelled wait's word is woken again until the wait returns. */
+const REWAKE_MS = 5;
+
+/** Loads of the word before a wait goes to a runtime thread, about 80 ns each. */
+const spinBudget = 256;
+
+/** A word resolved once per buffer and offset: a kept view over it and its address. */
+interface Word {
+  view: Int32Array<ArrayBuffer>;
+  address: bigint;
+}
+
+const words = new WeakMap<object, Map<number, Word>>();
+const int32View = SharedBufferSliceMut.prototype.int32View;
+
+/**
+ * The word at `offset` of `buffer`: `INVALID_ARGS` when misaligned, `OUT_OF_RANGE` past the
+ * end, `BAD_STATE` when unmapped, `ACCESS_DENIED` when not read-write, `NOT_SUPPORTED` for memory
+ * another process can cut (see `SharedBufferSliceMut.int32View`).
+ */
+function wordOf(buffer: SharedBufferSlice, offset: number): Word {
+  let byOffset = words.get(buffer);
+  const cached = byOffset?.get(offset);
+  if (cached !== undefined && cached.view.length === 1) return cached;
+  if (typeof offset !== "number" || !Number.isInteger(offset) || offset < 0) {
+    fail(Status.INVALID_ARGS, `offset must be a non-negative integer, got ${describe(offset)}`);
+  }
+  if (offset % 4 !== 0) fail(Status.INVALID_ARGS, `offset ${offset} is not 4-byte aligned`);
+  const view = int32View.call(buffer as SharedBufferSliceMut, offset, 1);
+  const word = { view, address: addressOfView(view) };
+  if (byOffset === undefined) {
+    byOffset = new Map();
+    words.set(buffer, byOffset);
+  }
+  byOffset.set(offset, word);
+  return word;
+}
+
+function checkCurrent(current: unknown): number {
+  if (
+    typeof current !== "number" || !Number.isInteger(current) || current < -0x8000_0000 ||
+    current > 0xffff_ffff
+  ) {
+    fail(Status.INVALID_ARGS, `current must be a 32-bit integer, got ${describe(current)}`);
+  }
+  return current | 0;
+}
+
+/** A lease whose death (the memory is being unmapped) cancels a wait. */
+class WaitLease implements Lease {
+  #dead = false;
+  readonly #onDeath: () => void;
+  constructor(onDeath: () => void) {
+    this.#onDeath = onDeath;
+  }
+  get dead(): boolean {
+    return this.#dead;
+  }
+  set dead(value: boolean) {
+    if (this.#dead || !value) return;
+    this.#dead = true;
+    this.#onDeath();
+  }
+  /** The wait is over: the lease is spent (the tree drops it) and firing it does nothing. */
+  retire(): void {
+    this.#dead = true;
+  }
+}
+
+/** Waits in flight; holds their leases, which the region tree holds only weakly. */
+const waits = new Set<WaitLease>();
+
+/**
+ * The most waits one process (one isolate) has in the kernel at once. Each holds a thread of
+ * the runtime's pool for nonblocking calls, which has 32: a 32nd wait would starve every other
+ * nonblocking call, channel reads among them, and could deadlock a program whose wake-up comes
+ * through one. Half the pool is left free.
+ *
+ * @example
+ * ```ts
+ * import { MAX_CONCURRENT_WAITS } from "@vmo/vmo";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(MAX_CONCURRENT_WAITS, 16);
+ * ```
+ */
+export const MAX_CONCURRENT_WAITS = 16;
+
+/**
+ * Zircon's `zx_futex_wait`: waits until the 4-byte word at `offset` of `buffer` is woken by
+ * {@linkcode futexWake} (from this or any process mapping the same memory), provided it holds
+ * `current` when the wait starts. Runs on a runtime thread: the event loop runs on meanwhile.
+ * Like every futex, it can also return when the word changed without a wake, and, rarely,
+ * spuriously: check the word again.
+ *
+ * `buffer` is any vmo buffer object over read-write memory (`SharedBuffer` and its slices,
+ * `Mapping`); memory that another process can shrink under a view (a file, an unsealed
+ * memfd) is `NOT_SUPPORTED`.
+ *
+ * Errors (the promise rejects): `BAD_STATE` when the word is not `current`, or when the memory
+ * is unmapped (or loses read-write access) while waiting; `NO_RESOURCES` when
+ * `MAX_CONCURRENT_WAITS` (16) waits of this process are already in the kernel (each holds a
+ * thread of the runtime's pool of 32); `TIMED_OUT` after `timeoutMs`
+ * milliseconds (0 checks the word and times out at once); `INVALID_ARGS` for a misaligned
+ * offset, a bad `current` or a negative timeout; `OUT_OF_RANGE` past the end of the buffer.
+ *
+ * @example
+ * ```ts
+ * import { futexWait, futexWake, Mapping, Status, ZxError } from "@vmo/vmo";
+ * import assert from "node:assert/strict";
+ *
+ * const [mapping, vmo] = Mapping.allocate(4096);
+ * const word = mapping.int32View(0, 1);
+ * const waiting = futexWait(mapping, 0, 0);
+ * setTimeout(() => {
+ *   Atomics.store(word, 0, 1);
+ *   futexWake(mapping, 0, 1);
+ * }, 10);
+ * await waiting;
+ * await assert.rejects(
+ *   futexWait(mapping, 0, 1, 5),
+ *   (e) => e instanceof ZxError && e.status === Status.TIMED_OUT,
+ * );
+ * mapping.close();
+ * vmo.close();
+ * ```
+ */
+export function futexWait(
+  buffer: SharedBufferSlice,
+  offset: number,
+  current: number,
+  timeoutMs?: number,
+): Promise<void> {
+  let word: Word;
+  let value: number;
+  let deadline = Infinity;
+  try {
+    value = checkCurrent(current);
+    if (timeoutMs !== undefined) {
+      if (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+        fail(
+          Status.INVALID_ARGS,
+          `timeoutMs must be a non-negative number, got ${describe(timeoutMs)}`,
+        );
+      }
+      deadline = performance.now() + timeoutMs;
+    }
+    word = wordOf(buffer, offset);
+    if (Atomics.load(word.view, 0) !== value) {
+      fail(Status.BAD_STATE, "the word does not hold the expected value");
+    }
+    if (timeoutMs === 0) fail(Status.TIMED_OUT, "the wait timed out");
+    // A short spin first: a wake-up that comes within microseconds (a ping-pong partner)
+    // costs a few loads instead of a trip through a runtime thread (12-34 us each way).
+    for (let i = spinBudget; i > 0; i--) {
+      Atomics.pause();
+      if (Atomics.load(word.view, 0) !== value) return Promise.resolve();
+    }
+    if (waits.size >= MAX_CONCURRENT_WAITS) {
+      fail(Status.NO_RESOURCES, `more than ${MAX_CONCURRENT_WAITS} futex waits at once`);
+    }
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return waitOn(buffer, word, value, deadline);
+}
+
+async function waitOn(
+  buffer: SharedBufferSlice,
+  word: Word,
+  value: number,
+  deadline: number,
+): Promise<void> {
+  const { view, address } = word;
+  let rewake: ReturnType<typeof setInterval> | undefined;
+  let cancelled = false;
+  const lease = new WaitLease(() => {
+    cancelled = true;
+    // Synchronously before the unmap: the word is still mapped, so this reaches the sleeper.
+    futexWakeAt(address, INT32_MAX);
+    rewake = setInterval(() => futexWakeAt(address, INT32_MAX), REWAKE_MS);
+  });
+  const win = windowOf(buffer);
+  const addr = Number(address);
+  queryRange(win.vmar, addr, addr + 4, 0).watch(0, lease);
+  waits.add(lease);
+  const timespec = deadline === Infinity ? null : new BigInt64Array(2);
+  try {
+    for (;;) {
+      if (timespec !== null) {
+        const left = Math.max(0, deadline - performance.now());
+        const ns = BigInt(Math.round(left * 1e6));
+        timespec[0] = ns / 1_000_000_000n;
+        timespec[1] = ns % 1_000_000_000n;
+      }
+      const r = await futexWaitAsync(address, value, timespec);
+      if (cancelled) fail(Status.BAD_STATE, "the memory was unmapped while waiting");
+      if (r === 0) return;
+      if (view.length === 0) fail(Status.BAD_STATE, "the memory lost read-write access");
+      if (Atomics.load(view, 0) !== value) return;
+      if (performance.now() >= deadline) fail(Status.TIMED_OUT, "the wait timed out");
+      // A signal interrupted the wait: wait for the time left.
+    }
+  } catch (error) {
+    throw error instanceof ZxError ? error : new ZxError(Status.INTERNAL, String(error));
+  } finally {
+    if (rewake !== undefined) clearInterval(rewake);
+    lease.retire();
+    waits.delete(lease);
+  }
+}
+
+/**
+ * Zircon's `zx_futex_wake`: wakes up to `count` waiters on the word at `offset` of `buffer`,
+ * in any process that maps the same memory, and returns how many it woke. `count` above
+ * 2^31 - 1 (or `Infinity`) wakes every waiter.
+ *
+ * Errors: as {@linkcode futexWait} for the buffer and offset; `INVALID_ARGS` for a negative
+ * or fractional count.
+ *
+ * @example
+ * ```ts
+ * import { futexWake, Mapping } from "@vmo/vmo";
+ * import assert from "node:assert/strict";
+ *
+ * const [mapping, vmo] = Mapping.allocate(4096);
+ * assert.equal(futexWake(mapping, 0, 1), 0); // no one was waiting
+ * mapping.close();
+ * vmo.close();
+ * ```
+ */
+export function futexWake(buffer: SharedBufferSlice, offset: number, count: number): number {
+  const word = wordOf(buffer, offset);
+  if (
+    typeof count !== "number" || Number.isNaN(count) || count < 0 ||
+    !(Number.isInteger(count) || count === Infinity)
+  ) {
+    fail(Status.INVALID_ARGS, `count must be a non-negative integer, got ${describe(count)}`);
+  }
+  const n = futexWakeAt(word.address, count > INT32_MAX ? INT32_MAX : count);
+  if (n < 0) fail(Status.BAD_STATE, "the word could not be woken (its memory is gone)");
+  return n;
+}

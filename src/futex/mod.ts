@@ -1,0 +1,7 @@
+/**
+ * Futexes on shared memory, across processes.
+ *
+ * @module
+ */
+
+export { futexWait, futexWake, MAX_CONCURRENT_WAITS } from "./futex.ts";
