@@ -28,7 +28,12 @@ import {
   STAT_SIZE_OFFSET,
 } from "./constants.ts";
 import { EINTR, ENXIO } from "./errno.ts";
+import { BigIntMemo } from "./bigint.ts";
 import { lastErrno, libc } from "./libc.ts";
+
+// Lengths and offsets of reads and writes repeat: see bigint.ts.
+const COUNT = new BigIntMemo();
+const OFFSET = new BigIntMemo();
 
 /** A NUL-terminated UTF-8 copy of `s` for a `char *` parameter. */
 export function cString(s: string): Uint8Array<ArrayBuffer> {
@@ -118,8 +123,8 @@ export function fadvise(fd: number, offset: number, len: number, advice: number)
  * property `dst` may carry) and at most `dst`'s length.
  */
 export function pread(fd: number, dst: Uint8Array, len: number, offset: number): number {
-  const count = BigInt(len);
-  const at = BigInt(offset);
+  const count = COUNT.of(len);
+  const at = OFFSET.of(offset);
   for (;;) {
     const n = Number(libc.pread(fd, dst, count, at));
     if (n >= 0 || lastErrno() !== EINTR) return n;
@@ -131,8 +136,8 @@ export function pread(fd: number, dst: Uint8Array, len: number, offset: number):
  * written, or -1. `len` is at most `src`'s length, as for {@linkcode pread}.
  */
 export function pwrite(fd: number, src: Uint8Array, len: number, offset: number): number {
-  const count = BigInt(len);
-  const at = BigInt(offset);
+  const count = COUNT.of(len);
+  const at = OFFSET.of(offset);
   for (;;) {
     const n = Number(libc.pwrite(fd, src, count, at));
     if (n >= 0 || lastErrno() !== EINTR) return n;
@@ -200,4 +205,21 @@ export function dataBytesIn(fd: number, start: number, end: number, holeFirst: b
     pos = hole;
   }
   return total;
+}
+
+/**
+ * `fcntl(fd, F_DUPFD_CLOEXEC, min)`: a close-on-exec duplicate of `fd` at the lowest free
+ * number not below `min`, or -1 (`EMFILE` when there is none below the fd limit).
+ */
+export function dupCloexecFrom(fd: number, min: number): number {
+  return libc.fcntl(fd, F_DUPFD_CLOEXEC, min);
+}
+
+const RLIMIT_NOFILE = 7;
+const rlimit = new BigUint64Array(2);
+
+/** The soft limit on open fds (`RLIMIT_NOFILE`): one more than the highest fd number allowed. */
+export function openFileLimit(): number {
+  if (libc.getrlimit(RLIMIT_NOFILE, new Uint8Array(rlimit.buffer)) !== 0) return 0;
+  return Number(rlimit[0] > 0x7fff_ffffn ? 0x7fff_ffffn : rlimit[0]);
 }
