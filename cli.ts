@@ -20,8 +20,8 @@ import type { MapInfo } from "./mod.ts";
 
 /** The demo program, relative to this file, and the permissions it asks for. */
 const DEMO = {
-  script: "examples/demo.ts",
-  permissions: ["--allow-ffi", "--allow-read"],
+  script: "examples/host.ts",
+  permissions: ["--allow-ffi", "--allow-run", "--allow-write"],
 } as const;
 
 /** What `bench` runs when given no paths, and the permissions the benches ask for. */

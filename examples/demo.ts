@@ -2,7 +2,8 @@
  * A tour of vmo: VMOs (create, write, slice, snapshot, resize, decommit, info), address regions
  * (allocate, map, protect, the region tree) and views that are detached before their memory goes.
  *
- * Run: `deno task demo` (or `deno run --allow-ffi --allow-read examples/demo.ts`).
+ * Run: `deno run --allow-ffi examples/demo.ts` (the demo proper, `deno task demo`, is
+ * examples/host.ts).
  *
  * @module
  */

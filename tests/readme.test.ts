@@ -31,13 +31,7 @@ interface Block {
  * exactly the fds listed, so a fix or a new leak shows, and an entry that matches no block
  * fails so that it is removed with the text it excused.
  */
-const KNOWN_LEAKS: Record<string, { fds: number; why: string }> = {
-  "c3314e4f524eed712521e6645171cbc914aea8f6379623c3b5d6650f01850d32": {
-    fds: 1,
-    why: "`using mapping = Mapping.allocate(4096)[0]` drops the VMO handle allocate returns " +
-      "(issue 12): its memfd stays open until a garbage collection runs the finalizer",
-  },
-};
+const KNOWN_LEAKS: Record<string, { fds: number; why: string }> = {};
 
 /** The ```ts blocks of `markdown`, with their marks; `<!-- not-run -->` blocks left out. */
 export function readmeBlocks(markdown: string): { run: Block[]; skipped: number[] } {
