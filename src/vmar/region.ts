@@ -111,7 +111,6 @@ export class MappingRecord implements Span, Watched {
     return this.ranges[rangeIndexAt(this.ranges, addr)];
   }
 
-
   /** The permission ranges over `[start, end)`, clipped to it. */
   rangesIn(start: number, end: number): PermRange[] {
     const found: PermRange[] = [];
