@@ -20,7 +20,9 @@
  *
  * Run: `deno task ratios` (or `deno run --allow-ffi --allow-read --allow-write --allow-run
  * --allow-env bench/ratios.ts [--round-ms=150] [--rounds=7] [--only=substring] [--no-cold]
- * [--json]`).
+ * [--json] [--clock=wall|cpu]`). `--clock=cpu` times rounds in this thread's CPU time
+ * (`CLOCK_THREAD_CPUTIME_ID`; the Python child uses `time.thread_time_ns`), which other
+ * processes' load on a shared machine does not inflate. bench/FIGURES.md has the figures.
  *
  * @module
  */

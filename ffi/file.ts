@@ -33,6 +33,8 @@ import { lastErrno, libc } from "./libc.ts";
 
 // Lengths and offsets of reads and writes repeat: see bigint.ts.
 const COUNT = new BigIntMemo();
+/** Counts below this come back exactly as a 32-bit result. */
+const SHORT = 0x8000_0000;
 const OFFSET = new BigIntMemo();
 
 /** A NUL-terminated UTF-8 copy of `s` for a `char *` parameter. */
@@ -126,7 +128,10 @@ export function pread(fd: number, dst: Uint8Array, len: number, offset: number):
   const count = COUNT.of(len);
   const at = OFFSET.of(offset);
   for (;;) {
-    const n = Number(libc.pread(fd, dst, count, at));
+    // Below 2^31 bytes the result fits an i32: no bigint to make and convert.
+    const n = len < SHORT
+      ? libc.pread_short(fd, dst, count, at)
+      : Number(libc.pread(fd, dst, count, at));
     if (n >= 0 || lastErrno() !== EINTR) return n;
   }
 }
@@ -139,7 +144,9 @@ export function pwrite(fd: number, src: Uint8Array, len: number, offset: number)
   const count = COUNT.of(len);
   const at = OFFSET.of(offset);
   for (;;) {
-    const n = Number(libc.pwrite(fd, src, count, at));
+    const n = len < SHORT
+      ? libc.pwrite_short(fd, src, count, at)
+      : Number(libc.pwrite(fd, src, count, at));
     if (n >= 0 || lastErrno() !== EINTR) return n;
   }
 }
