@@ -33,8 +33,7 @@ import {
 
 const READ_WRITE = PERM_READ | PERM_WRITE;
 const EMPTY = new Uint8Array(0);
-const DETACHED = new ArrayBuffer(0);
-DETACHED.transfer(0);
+const DEAD: Lease = { dead: true };
 const EMPTY_DATA = new DataView(new ArrayBuffer(0));
 /** The property by which a view's buffer keeps the window's owner (a `Mapping`) alive. */
 const OWNER = Symbol("vmo.owner");
@@ -61,12 +60,12 @@ export class Window {
   writeView: Uint8Array<ArrayBuffer> = EMPTY;
   writeData: DataView<ArrayBuffer> = EMPTY_DATA;
   /**
-   * Not detached while the whole window was last found readable and writable, but not
-   * viewable (memory someone else can cut): writes then go straight to `process_vm_writev`,
-   * which fails rather than faults, without asking the tree again. Watched like a view, so it
-   * is detached before any of the memory loses write permission or is unmapped.
+   * Alive while the whole window was last found readable and writable, but not viewable
+   * (memory someone else can cut): writes then go straight to `process_vm_writev`, which
+   * fails rather than faults, without asking the tree again. It dies when any of the memory
+   * loses write permission or is unmapped (`RangeQuery.watchPermissions`).
    */
-  #writeThrough: ArrayBuffer = DETACHED;
+  #writeThrough: Lease = DEAD;
 
   /**
    * A window on `[addr, addr + len)`, which the caller checked is mapped. `ownsMemory`: the
@@ -95,10 +94,10 @@ export class Window {
     const query = queryRange(this.vmar, this.addr, this.addr + this.len, needs);
     if (query.status !== Status.OK) return EMPTY;
     if (!query.viewable) {
-      if (needs === READ_WRITE && this.#writeThrough.detached) {
-        const token = new ArrayBuffer(0);
-        query.watch(READ_WRITE, token);
-        this.#writeThrough = token;
+      if (needs === READ_WRITE && this.#writeThrough.dead) {
+        const lease: Lease = { dead: false };
+        query.watchPermissions(READ_WRITE, lease);
+        this.#writeThrough = lease;
       }
       return EMPTY;
     }
@@ -149,7 +148,7 @@ export class Window {
    * when it is not known so (the caller takes {@linkcode Window.withView}).
    */
   writeThrough(at: number, src: Uint8Array, count: number): boolean {
-    if (this.#writeThrough.detached) return false;
+    if (this.#writeThrough.dead) return false;
     if (writeMemoryShort(this.addr + at, src, count) === count) return true;
     if (copyMemory(this.vmar, this.addr + at, src, true) < count) {
       fail(Status.OUT_OF_RANGE, "the memory was cut short while being written");

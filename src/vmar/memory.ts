@@ -72,6 +72,17 @@ export class RangeQuery implements WalkVisitor {
     for (let i = 0; i < records.length; i++) addWatch(records[i], watch);
   }
 
+  /**
+   * Registers `lease` on every mapping under the range: it dies when the memory is unmapped or
+   * loses a permission in `needs`. Unlike a view it points at no memory, so it never holds
+   * memory back from being unmapped (`quarantine.ts`).
+   */
+  watchPermissions(needs: number, lease: Lease): void {
+    const watch = newWatch(this.start, this.end, needs, lease, false, false);
+    const records = this.records;
+    for (let i = 0; i < records.length; i++) addWatch(records[i], watch);
+  }
+
   /** A hole: the first failure, unless one came before. */
   gap(): void {
     if (this.status === Status.OK) this.status = Status.NOT_FOUND;

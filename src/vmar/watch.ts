@@ -86,7 +86,9 @@ export class StrongLease {
 
 /**
  * A watch of `[start, end)` for `target`: a view when `needs` is not 0, else a lease; `strong`
- * (leases only) holds the lease strongly (see {@linkcode StrongLease}).
+ * (leases only) holds the lease strongly (see {@linkcode StrongLease}). `isView` false with
+ * `needs` not 0 makes a lease that also dies when the memory loses a permission in `needs`
+ * (and that is never counted as a view that may still use the memory).
  */
 export function newWatch(
   start: number,
@@ -94,9 +96,10 @@ export function newWatch(
   needs: number,
   target: ArrayBuffer | Lease,
   strong = false,
+  isView: boolean = needs !== 0,
 ): Watch {
-  const ref = strong && needs === 0 ? new StrongLease(target as Lease) : new WeakRef(target);
-  return { start, end, needs, target: ref, isView: needs !== 0 };
+  const ref = strong && !isView ? new StrongLease(target as Lease) : new WeakRef(target);
+  return { start, end, needs, target: ref, isView };
 }
 
 /** Detaches a watched view (every typed array over it reads as length 0) or kills a lease. */

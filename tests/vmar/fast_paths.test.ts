@@ -39,7 +39,7 @@ import {
 } from "../../mod.ts";
 import { type PermRange, withPerms, withPermsInOne } from "../../src/vmar/perm_ranges.ts";
 import { type Span, SpanList } from "../../src/vmar/span_list.ts";
-import { treeVersusKernel } from "../hardening/_util.ts";
+import { holeBytes, treeVersusKernel } from "../hardening/_util.ts";
 import { assertStatus } from "../_support/mod.ts";
 import { vmoObjectOf } from "../../src/vmo/vmo.ts";
 
@@ -337,6 +337,8 @@ Deno.test("writeAt over a file: the write-through path agrees with the general o
             if (op.kind === "protect-r" || op.kind === "protect-rw") {
               writable = op.kind === "protect-rw";
               root.protect(addr, 4 * P, writable ? RW : VmarFlags.PERM_READ);
+              // The write-through lease is no view: the kernel changes at once, as the tree.
+              assert.deepEqual(treeVersusKernel(recordsAt(addr)), []);
               continue;
             }
             const src = new Uint8Array(op.length).fill(op.seed);
@@ -354,8 +356,13 @@ Deno.test("writeAt over a file: the write-through path agrees with the general o
             assert.deepEqual(got, model);
           }
           assert.deepEqual(Deno.readFileSync(path), model);
-        } finally {
+          // Nothing holds the memory back (no quarantined zero pages): it is gone at once.
           root.unmap(addr, 4 * P);
+          assert.equal(holeBytes(addr, addr + 4 * P), 4 * P);
+        } catch (error) {
+          root.unmap(addr, 4 * P);
+          throw error;
+        } finally {
           vmo.close();
           Deno.removeSync(path);
         }
