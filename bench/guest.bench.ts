@@ -13,7 +13,10 @@
  * - `findRegion`: 1,000 regions vs 10 (goal: within 1.5x), at addresses spread over all of them.
  *
  * Every page is written before the benches run, so no case takes a page fault. Everything is
- * released when the bench process unloads. Run with `deno task bench`.
+ * released when the bench process unloads. Run with `deno task bench`. `deno bench` averages one
+ * call per iteration, and a constant store to one place (the `writeU64` baseline) is cheap to
+ * the point of being hoisted: tools/guest_medians.ts times the two tight goals (`writeU64`, the
+ * 64-byte write across regions) as interleaved medians with varying offsets and values.
  *
  * @module
  */

@@ -7,8 +7,9 @@
  * and a JavaScript view over a mapping of it would then fault (SIGBUS) instead of failing. So
  * `bytes()` over a file mapping is `NOT_SUPPORTED`, `Mapping.createFromVmo` of a file is
  * `NOT_SUPPORTED`, and every access is a checked copy (`pread`/`pwrite` for `Vmo.read`/`write`,
- * `process_vm_readv`/`writev` for a mapping). There is no `unsafe...` file view to opt into;
- * for zero-copy access, copy the file into a VMO (`Vmo.create` + `write`) and map that.
+ * `process_vm_readv`/`writev` for a mapping). A program that knows nobody else resizes the
+ * file can opt into a zero-copy view with `unsafeBytes()` (step 5): vmo still detaches it before
+ * its own unmap or protect, but a truncation by someone else would kill the process (SIGBUS).
  *
  * Run: `deno run --allow-ffi --allow-read --allow-write examples/file.ts`
  * (read and write for the file it makes in a new temp directory).
@@ -101,6 +102,22 @@ const statusOf = (fn: () => unknown) => {
       `("${decode(copy)}"), in ${(performance.now() - start).toFixed(2)} ms, no fault`,
   );
   root.unmap(addr, size);
+}
+
+// 5. Zero-copy, at the caller's risk: `unsafeBytes()` over a file only this program resizes.
+{
+  using vmo = Vmo.fromFile(path, { writable: true, size: 64 * 1024 });
+  const root = Vmar.root();
+  const addr = root.map(0, vmo, 0, 64 * 1024, VmarFlags.PERM_READ | VmarFlags.PERM_WRITE);
+  const view = SharedBuffer.fromRange(root, addr, 64 * 1024).unsafeBytes();
+  view.fill(0x2e, 8192, 8192 + 4096); // straight into the file's page cache, no copy
+  const back = new Uint8Array(4);
+  vmo.read(back, 8192);
+  root.unmap(addr, 64 * 1024);
+  console.log(
+    `unsafeBytes(): a 64 KiB view filled 4 KiB in place; the file reads ` +
+      `"${decode(back)}"; after unmap the view has length ${view.length}`,
+  );
 }
 
 await Deno.remove(dir, { recursive: true });

@@ -103,6 +103,8 @@ const symbols = {
     result: "i64",
     nonblocking: true,
   },
+  // channel review: a channel end must be connected
+  getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   // ---- speed (issue 9): benches and tools ----
   /** `clock_gettime(clockid, struct timespec *)`: the benches' thread CPU-time clock. */
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { fstat } from "./file.ts";
 import { lastErrno, libc } from "./libc.ts";
 
 export const AF_UNIX = 1;
@@ -103,19 +104,30 @@ export class MessageBuffers {
     return n < 0 ? -lastErrno() : n;
   }
 
+  /** The message flags of the last {@linkcode MessageBuffers.receive}. */
+  flags = 0;
   /**
-   * `recvmsg` into `data` and `control`. Returns the byte count (or `-errno`), the message
-   * flags, and every fd the control messages carried, which the caller now owns.
+   * The fds the last {@linkcode MessageBuffers.receive} took from the control messages, which
+   * the caller now owns. The same array is refilled by the next call: read it first.
    */
-  receive(fd: number, flags: number): { n: number; flags: number; fds: number[] } {
+  readonly fds: number[] = [];
+
+  /**
+   * `recvmsg` into `data` and `control`. Returns the byte count or `-errno`; the message
+   * flags and every fd the control messages carried are in {@linkcode MessageBuffers.flags}
+   * and {@linkcode MessageBuffers.fds}.
+   */
+  receive(fd: number, flags: number): number {
+    const fds = this.fds;
+    fds.length = 0;
+    this.flags = 0;
     this.#iv.setUint32(8, this.data.length, true);
     this.#hv.setUint32(40, this.control.length, true);
     this.#hv.setInt32(48, 0, true);
     const n = Number(libc.recvmsg(fd, this.#header, flags));
-    if (n < 0) return { n: -lastErrno(), flags: 0, fds: [] };
-    const msgFlags = this.#hv.getInt32(48, true);
+    if (n < 0) return -lastErrno();
+    this.flags = this.#hv.getInt32(48, true);
     const controlLength = this.#hv.getUint32(40, true);
-    const fds: number[] = [];
     // Walk every control message (a peer may send several, or other kinds): any fd in any
     // SCM_RIGHTS message is ours to close.
     for (let at = 0; at + CMSG_HEADER <= controlLength;) {
@@ -131,7 +143,7 @@ export class MessageBuffers {
       }
       at += Math.ceil(len / 8) * 8;
     }
-    return { n, flags: msgFlags, fds };
+    return n;
   }
 }
 
@@ -251,11 +263,37 @@ export function pollAsync(fds: Uint8Array<ArrayBuffer>, n: number): Promise<numb
   return libc.poll_async(fds, BigInt(n), -1);
 }
 
+const peerAddress = new Uint8Array(SOCKADDR_UN_SIZE);
+const peerAddressLength = new Uint32Array(1);
+
+/** Whether `fd` is a connected socket (`getpeername` succeeds: never a listening one). */
+export function isConnected(fd: number): boolean {
+  peerAddressLength[0] = SOCKADDR_UN_SIZE;
+  return libc.getpeername(fd, peerAddress, new Uint8Array(peerAddressLength.buffer)) === 0;
+}
+
 /**
- * Whether `fd` can be a channel end: an `AF_UNIX` `SOCK_SEQPACKET` socket that is not a
- * listening one.
+ * Whether `fd` can be a channel end: a connected `AF_UNIX` `SOCK_SEQPACKET` socket (so not a
+ * listening one, nor one its sender could still `connect` or `listen` on). An end whose peer
+ * has closed still counts as connected: its queued messages can be read.
  */
 export function isSeqpacketEnd(fd: number): boolean {
   return socketOptionInt(fd, SO_DOMAIN) === AF_UNIX &&
-    socketOptionInt(fd, SO_TYPE) === SOCK_SEQPACKET && socketOptionInt(fd, SO_ACCEPTCONN) === 0;
+    socketOptionInt(fd, SO_TYPE) === SOCK_SEQPACKET && isConnected(fd);
+}
+
+const O_PATH = 0o10000000;
+const O_NOFOLLOW = 0o400000;
+const O_CLOEXEC_FLAG = 0o2000000;
+
+/**
+ * The identity (`st_dev`, `st_ino`) of the file `path` names now, without following a final
+ * symlink, or null when nothing is there. `path` ends with a NUL.
+ */
+export function pathIdentity(path: Uint8Array<ArrayBuffer>): { dev: bigint; ino: bigint } | null {
+  const fd = libc.open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC_FLAG, 0);
+  if (fd < 0) return null;
+  const stat = fstat(fd);
+  libc.close(fd);
+  return stat === null ? null : { dev: stat.dev, ino: stat.ino };
 }

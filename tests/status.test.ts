@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Status, statusName, Vmo, ZxError } from "../mod.ts";
-import { assertStatus, libc, O_RDONLY, tempFile } from "./_support/mod.ts";
+import { assertStatus, libc, O_RDONLY, withTempDir, withTempFile } from "./_support/mod.ts";
 
 /** docs/semantics.md §0 (Zircon's values, and vmo's PEER_CLOSED). */
 const EXPECTED: Record<string, number> = {
@@ -98,29 +98,23 @@ Deno.test("ZxError shape", async (t) => {
   );
 
   await t.step("unsafeFromFd of an fd just closed: BAD_HANDLE, EBADF", () => {
-    const path = tempFile("x");
-    try {
+    withTempFile("x", (path) => {
       const fd = libc.open(path, O_RDONLY);
       assert.ok(fd >= 0);
       assert.equal(libc.close(fd), 0);
       const error = assertStatus(() => Vmo.unsafeFromFd(fd), Status.BAD_HANDLE);
       assert.equal(error.cause?.code, "EBADF");
       assert.equal(error.cause?.errno, 9);
-    } finally {
-      Deno.removeSync(path);
-    }
+    });
   });
 
   await t.step("fromFile of a missing path: NOT_FOUND with cause ENOENT", () => {
-    const dir = Deno.makeTempDirSync();
-    try {
+    withTempDir((dir) => {
       const error = assertStatus(() => Vmo.fromFile(`${dir}/missing`), Status.NOT_FOUND);
       assert.equal(error.cause?.code, "ENOENT");
       assert.equal(error.cause?.errno, 2);
       assert.equal(typeof error.cause?.syscall, "string");
-    } finally {
-      Deno.removeSync(dir);
-    }
+    });
   });
 });
 

@@ -32,7 +32,7 @@ import { fail, Status, ZxError } from "../status.ts";
 import type { Vmo } from "../vmo/vmo.ts";
 import { ChannelListener } from "./listener.ts";
 import { type Message, receiveMessage, sendMessage } from "./message.ts";
-import { ChannelObject, DEFAULT_CHANNEL_RIGHTS, OBJ_TYPE_CHANNEL } from "./object.ts";
+import { ChannelObject, DEFAULT_CHANNEL_RIGHTS, isChannelFd, OBJ_TYPE_CHANNEL } from "./object.ts";
 import { addWaiter } from "./poller.ts";
 import { errorFromErrno } from "./errors.ts";
 
@@ -310,11 +310,12 @@ export class Channel extends Handle {
   /**
    * In a child made by {@linkcode spawn}: the channel end its parent passed, named by the
    * environment variable `name` (default `VMO_CHANNEL_FD`), which is then removed from the
-   * environment. The fd is checked to be an `AF_UNIX` `SOCK_SEQPACKET` socket and made
+   * environment. The fd is checked to be a connected `AF_UNIX` `SOCK_SEQPACKET` socket that no
+   * channel of this process owns already, and made
    * close-on-exec, so it does not leak into this process's own children. Needs `--allow-env`.
    *
    * Errors: `NOT_FOUND` when the variable is not set; `BAD_HANDLE` when it does not name such a
-   * socket.
+   * socket (not a number, a closed fd, a file, stdin, a listening socket, another channel's).
    *
    * @example
    * ```ts
@@ -336,8 +337,9 @@ export class Channel extends Handle {
     Deno.env.delete(name);
     if (!/^[0-9]{1,9}$/.test(value)) fail(Status.BAD_HANDLE, `${name}=${value} is no fd number`);
     const fd = Number(value);
+    if (isChannelFd(fd)) fail(Status.BAD_HANDLE, `fd ${fd} is already a channel's`);
     if (!isSeqpacketEnd(fd)) {
-      fail(Status.BAD_HANDLE, `fd ${fd} is not a (non-listening) AF_UNIX SOCK_SEQPACKET socket`);
+      fail(Status.BAD_HANDLE, `fd ${fd} is not a connected AF_UNIX SOCK_SEQPACKET socket`);
     }
     const flags = libc.fcntl(fd, F_GETFD, 0);
     libc.fcntl(fd, F_SETFD, flags | FD_CLOEXEC);

@@ -10,6 +10,8 @@ import { Status, type SyscallCause, ZxError } from "../status.ts";
 /** errnos of sockets the shared table does not know, and what they mean for a channel. */
 const socketErrnos: Record<number, [string, keyof typeof Status]> = {
   90: ["EMSGSIZE", "OUT_OF_RANGE"],
+  // connect to a listener of another socket type (SOCK_STREAM, say)
+  91: ["EPROTOTYPE", "WRONG_TYPE"],
   98: ["EADDRINUSE", "ALREADY_EXISTS"],
   105: ["ENOBUFS", "NO_MEMORY"],
   109: ["ETOOMANYREFS", "NO_RESOURCES"],

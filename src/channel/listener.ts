@@ -6,7 +6,14 @@
  */
 
 import { libc } from "../../ffi/libc.ts";
-import { acceptOne, bindListen, POLLIN, seqpacketSocket, unlinkPath } from "../../ffi/socket.ts";
+import {
+  acceptOne,
+  bindListen,
+  pathIdentity,
+  POLLIN,
+  seqpacketSocket,
+  unlinkPath,
+} from "../../ffi/socket.ts";
 import { Status, ZxError } from "../status.ts";
 import type { Channel } from "./channel.ts";
 import { errorFromErrno } from "./errors.ts";
@@ -40,6 +47,11 @@ export class ChannelListener implements Disposable {
   readonly #adopt: (fd: number) => Channel;
   readonly #pending: { resolve(c: Channel): void; reject(e: ZxError): void }[] = [];
   #waiter: Waiter | null = null;
+  /**
+   * The socket file bind made, as `(dev, ino)`: `close` removes the path only while it still
+   * names that file (not one put there since, nor the same relative path after a `chdir`).
+   */
+  #file: { dev: bigint; ino: bigint } | null = null;
 
   /**
    * Use {@linkcode Channel.listen}.
@@ -56,6 +68,7 @@ export class ChannelListener implements Disposable {
       throw errorFromErrno("bind", -r, `cannot listen at ${display}`);
     }
     this.#fd = fd;
+    this.#file = pathIdentity(this.#path);
   }
 
   /**
@@ -118,9 +131,10 @@ export class ChannelListener implements Disposable {
   }
 
   /**
-   * Stops listening, fails pending `accept()`s with `CANCELED`, and removes the socket file
-   * (if the path still names something, it is unlinked: do not replace it meanwhile).
-   * Idempotent.
+   * Stops listening, fails pending `accept()`s with `CANCELED`, and removes the socket file,
+   * if the path still names the file `listen` made: a file put there since, or another file at
+   * the same relative path after a change of directory, is left alone (the socket file then
+   * stays). Idempotent.
    */
   close(): void {
     if (this.#fd < 0) return;
@@ -128,7 +142,13 @@ export class ChannelListener implements Disposable {
     this.#waiter = null;
     libc.close(this.#fd);
     this.#fd = -1;
-    unlinkPath(this.#path);
+    const now = pathIdentity(this.#path);
+    if (
+      now !== null && this.#file !== null && now.dev === this.#file.dev &&
+      now.ino === this.#file.ino
+    ) {
+      unlinkPath(this.#path);
+    }
     for (const p of this.#pending.splice(0)) {
       p.reject(new ZxError(Status.CANCELED, "the listener was closed"));
     }

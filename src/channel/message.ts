@@ -11,8 +11,15 @@
  * @module
  */
 
-import { F_SEAL_FUTURE_WRITE, O_CLOEXEC, O_RDONLY } from "../../ffi/constants.ts";
-import { reopenFd } from "../../ffi/file.ts";
+import {
+  F_SEAL_FUTURE_WRITE,
+  F_SEAL_WRITE,
+  O_ACCMODE,
+  O_CLOEXEC,
+  O_RDONLY,
+  O_RDWR,
+} from "../../ffi/constants.ts";
+import { reopenFd, statusFlags } from "../../ffi/file.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
 import {
   isSeqpacketEnd,
@@ -72,55 +79,88 @@ export interface Message<H> {
 /** Turns a received channel socket into a handle with `rights` (given by channel.ts). */
 export type AdoptChannel<H> = (fd: number, rights: number) => H;
 
-/** A handle on its way out: what the record says, the fd to send, whether that fd is a copy. */
-interface Outgoing {
-  handle: Handle;
-  record: HandleRecord;
-  fd: number;
-  copy: boolean;
-}
-
-/** What can stop a VMO handle from crossing, checked before anything is sealed or sent. */
-function checkVmo(vmo: VmoObject, rights: number): void {
+/**
+ * What can stop a VMO handle from crossing, checked before anything is sealed or sent; and
+ * whether crossing without `WRITE` needs the seal (a memfd already sealed against writing, by
+ * this process or another, needs none: the kernel refuses every writer already).
+ */
+function checkVmo(vmo: VmoObject, rights: number): boolean {
   if (vmo.offset !== 0 || vmo.sliceSize !== null) {
     // Its fd would show the whole parent to the receiver.
     fail(Status.NOT_SUPPORTED, "a slice of a VMO cannot cross a channel");
   }
   const backing = vmo.backing;
-  if (backing.isFile) return;
-  const sealed = backing.futureWriteSealed || (backing.seals() & F_SEAL_FUTURE_WRITE) !== 0;
+  if (backing.isFile) return false;
   if (hasRights(rights, Rights.WRITE)) {
-    if (sealed) {
+    // Only this process's own seal is checked here (no syscall on the common path): a seal
+    // another process added since shows at the receiver, whose adoption reads the seals and
+    // gives no WRITE.
+    if (backing.futureWriteSealed) {
       fail(
         Status.ACCESS_DENIED,
         "the VMO was sent without WRITE before (sealed F_SEAL_FUTURE_WRITE): it cannot cross with WRITE",
       );
     }
-  } else if (!sealed && backing.resizable) {
+    return false;
+  }
+  const sealed = backing.futureWriteSealed ||
+    (backing.seals() & (F_SEAL_FUTURE_WRITE | F_SEAL_WRITE)) !== 0;
+  if (!sealed && backing.resizable) {
     fail(
       Status.NOT_SUPPORTED,
       "a resizable VMO cannot cross without WRITE: resizing needs the write access a seal removes",
     );
   }
+  return !sealed;
 }
 
-/** Checks the handles of a write without changing anything; throws as Zircon would. */
-function checkHandles(self: ChannelObject, handles: readonly unknown[]): void {
-  const seen = new Set<unknown>();
-  for (const handle of handles) {
+/**
+ * Checks the handles of a write without changing anything; throws as Zircon would. Returns,
+ * for each handle, whether its memfd must be sealed against writing before it is sent.
+ */
+function checkHandles(self: ChannelObject, handles: readonly unknown[]): boolean[] {
+  const seals: boolean[] = [];
+  // The memory of each VMO so far, and whether its handle had WRITE: one message cannot carry
+  // the same memory with WRITE and without (the seal the second needs would take WRITE from
+  // the first on its way). At most 64 handles: pairwise checks, no Set or Map to allocate.
+  const memories: unknown[] = [];
+  const withWrite: boolean[] = [];
+  for (let i = 0; i < handles.length; i++) {
+    const handle = handles[i];
     const object = liveObjectOf(handle);
-    if (seen.has(handle)) fail(Status.BAD_HANDLE, "the same handle is written twice");
-    seen.add(handle);
+    for (let j = 0; j < i; j++) {
+      if (handles[j] === handle) fail(Status.BAD_HANDLE, "the same handle is written twice");
+    }
     if (object === self) fail(Status.NOT_SUPPORTED, "a channel cannot be written into itself");
     if (object.type === ObjType.VMAR) fail(Status.NOT_SUPPORTED, "a VMAR cannot cross a channel");
     if (object.type !== ObjType.VMO && object.type !== OBJ_TYPE_CHANNEL) {
       fail(Status.WRONG_TYPE, "only VMO and channel handles can be written");
     }
-    if (!hasRights(rightsOf(handle as Handle), Rights.TRANSFER)) {
+    const rights = rightsOf(handle as Handle);
+    if (!hasRights(rights, Rights.TRANSFER)) {
       fail(Status.ACCESS_DENIED, "a handle written into a channel needs the TRANSFER right");
     }
-    if (object.type === ObjType.VMO) checkVmo(object as VmoObject, rightsOf(handle as Handle));
+    if (object.type !== ObjType.VMO) {
+      seals.push(false);
+      continue;
+    }
+    const vmo = object as VmoObject;
+    seals.push(checkVmo(vmo, rights));
+    if (vmo.backing.isFile) continue;
+    const writes = hasRights(rights, Rights.WRITE);
+    for (let j = 0; j < memories.length; j++) {
+      if (memories[j] === vmo.backing && withWrite[j] !== writes) {
+        fail(
+          Status.ACCESS_DENIED,
+          "one message cannot carry the same memory with WRITE and without: the seal of the " +
+            "read-only handle would take WRITE from the other",
+        );
+      }
+    }
+    memories.push(vmo.backing);
+    withWrite.push(writes);
   }
+  return seals;
 }
 
 /**
@@ -134,13 +174,13 @@ function checkHandles(self: ChannelObject, handles: readonly unknown[]): void {
  * seal), and a read-only reopen of it is sent. A file crosses as a read-only fd: its own
  * permissions decide what a reopen may do.
  */
-function vmoFd(handle: Vmo): { fd: number; copy: boolean } {
+function vmoFd(handle: Vmo, seal: boolean): { fd: number; copy: boolean } {
   const object = liveObjectOf(handle) as VmoObject;
   const backing = object.backing;
   if (hasRights(rightsOf(handle), Rights.WRITE)) {
     return { fd: backing.fd, copy: false };
   }
-  if (!backing.isFile) backing.sealFutureWrite();
+  if (seal) backing.sealFutureWrite();
   const ro = reopenFd(backing.fd, O_RDONLY | O_CLOEXEC);
   if (ro < 0) throw errorFromErrno("open", lastErrno(), "cannot make a read-only fd of the VMO");
   return { fd: ro, copy: true };
@@ -161,30 +201,29 @@ export function sendMessage(self: ChannelObject, bytes: Uint8Array, handles: rea
   if (handles.length > MAX_MESSAGE_HANDLES) {
     fail(Status.OUT_OF_RANGE, `${handles.length} handles is more than ${MAX_MESSAGE_HANDLES}`);
   }
-  checkHandles(self, handles);
-  const out: Outgoing[] = [];
+  const seals = checkHandles(self, handles);
+  const records: HandleRecord[] = [];
+  const fds: number[] = [];
+  /** The fds made for this message (read-only reopens), closed whatever happens. */
+  let copies: number[] | null = null;
   try {
-    for (const handle of handles as Handle[]) {
+    for (let i = 0; i < handles.length; i++) {
+      const handle = handles[i] as Handle;
       const object = liveObjectOf(handle);
+      const rights = rightsOf(handle);
       if (object.type === ObjType.VMO) {
-        out.push({
-          handle,
-          record: { kind: HandleKind.VMO, rights: rightsOf(handle) },
-          ...vmoFd(handle as Vmo),
-        });
+        const { fd, copy } = vmoFd(handle as Vmo, seals[i]);
+        if (copy) (copies ??= []).push(fd);
+        records.push({ kind: HandleKind.VMO, rights });
+        fds.push(fd);
       } else {
-        out.push({
-          handle,
-          record: { kind: HandleKind.CHANNEL, rights: rightsOf(handle) },
-          fd: (object as ChannelObject).fd,
-          copy: false,
-        });
+        records.push({ kind: HandleKind.CHANNEL, rights });
+        fds.push((object as ChannelObject).fd);
       }
     }
     const { msg: outgoing, view: outView } = outgoingBuffers ??= buffers(MAX_WIRE_BYTES);
-    const at = encodeHeader(outView, out.map((o) => o.record), bytes.length);
+    const at = encodeHeader(outView, records, bytes.length);
     outgoing.data.set(bytes, at);
-    const fds = out.map((o) => o.fd);
     let n: number;
     do n = outgoing.send(self.fd, at + bytes.length, fds, MSG_DONTWAIT | MSG_NOSIGNAL); while (
       n === -EINTR
@@ -194,9 +233,9 @@ export function sendMessage(self: ChannelObject, bytes: Uint8Array, handles: rea
       throw errorFromErrno("sendmsg", -n, "cannot write the message");
     }
   } finally {
-    closeAll(out.filter((o) => o.copy).map((o) => o.fd));
+    if (copies !== null) closeAll(copies);
   }
-  for (const o of out) o.handle.close();
+  for (let i = 0; i < handles.length; i++) (handles[i] as Handle).close();
 }
 
 /** Whether the peer of `fd` has hung up. */
@@ -205,15 +244,26 @@ function peerGone(fd: number): boolean {
   return revents > 0 && (revents & (POLLHUP | POLLRDHUP)) !== 0;
 }
 
+/** `O_PATH`: an fd that names a file but can neither read nor write it. */
+const O_PATH = 0o10000000;
+
 /**
- * Why `fd` cannot be what `record` says, or null. A VMO's fd is checked by its adoption
- * (`vmoFromReceivedFd`: a regular file or memfd, else `WRONG_TYPE`), which runs before any
- * handle of the message is handed out.
+ * Why `fd` cannot be what `record` says, or null. A VMO's fd must be able to read (not
+ * `O_WRONLY`, not `O_PATH`: a handle with `READ` over it would fail every read); that it is a
+ * regular file or memfd is checked by its adoption (`vmoFromReceivedFd`, else `WRONG_TYPE`),
+ * which runs before any handle of the message is handed out.
  */
 function checkFd(fd: number, record: HandleRecord): string | null {
-  if (record.kind === HandleKind.VMO) return null;
+  if (record.kind === HandleKind.VMO) {
+    const flags = statusFlags(fd);
+    const mode = flags & O_ACCMODE;
+    if (flags < 0 || (flags & O_PATH) !== 0 || (mode !== O_RDONLY && mode !== O_RDWR)) {
+      return "a VMO's fd cannot read (O_WRONLY or O_PATH)";
+    }
+    return null;
+  }
   if (!isSeqpacketEnd(fd)) {
-    return "a channel handle's fd is not a (non-listening) AF_UNIX SOCK_SEQPACKET socket";
+    return "a channel handle's fd is not a connected AF_UNIX SOCK_SEQPACKET socket";
   }
   return null;
 }
@@ -230,9 +280,12 @@ export function receiveMessage<H extends Handle>(
   // One byte more than the largest message, so that an oversized one shows as truncated even
   // if the kernel did not say so.
   const { msg: incoming, view: inView } = incomingBuffers ??= buffers(MAX_WIRE_BYTES + 1);
-  let got;
-  do got = incoming.receive(self.fd, MSG_DONTWAIT | MSG_CMSG_CLOEXEC); while (got.n === -EINTR);
-  const { n, flags, fds } = got;
+  let n;
+  do n = incoming.receive(self.fd, MSG_DONTWAIT | MSG_CMSG_CLOEXEC); while (n === -EINTR);
+  // The buffers' own array, refilled by the next receive: nothing below receives again (an
+  // adoption runs no user code) before every fd in it is a handle or closed.
+  const fds = incoming.fds;
+  const flags = incoming.flags;
   if (n < 0) {
     if (-n === EAGAIN) {
       if (peerGone(self.fd)) fail(Status.PEER_CLOSED, "the peer closed the channel");

@@ -33,6 +33,17 @@ export interface PendingRead {
   reject(error: ZxError): void;
 }
 
+/**
+ * The socket fds that channel objects of this process own: an fd adopted from outside
+ * (`Channel.fromEnv`) must not be one of them, or two objects would close the same number.
+ */
+const ownedFds = new Set<number>();
+
+/** Whether a live channel object of this process owns `fd`. */
+export function isChannelFd(fd: number): boolean {
+  return ownedFds.has(fd);
+}
+
 /** One end of a channel. */
 export class ChannelObject extends KernelObject {
   readonly type: number = OBJ_TYPE_CHANNEL;
@@ -48,6 +59,7 @@ export class ChannelObject extends KernelObject {
   constructor(fd: number) {
     super();
     this.fd = fd;
+    ownedFds.add(fd);
   }
 
   /** Stops waiting and fails every pending read with `status`. */
@@ -62,7 +74,10 @@ export class ChannelObject extends KernelObject {
   protected onLastReference(): void {
     // Zircon: closing the handle a wait is pending on cancels the wait.
     this.failReaders(Status.CANCELED, "the channel was closed while a read was pending");
-    if (this.fd >= 0) libc.close(this.fd);
+    if (this.fd >= 0) {
+      ownedFds.delete(this.fd);
+      libc.close(this.fd);
+    }
     this.fd = -1;
   }
 }

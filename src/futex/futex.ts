@@ -28,6 +28,7 @@ import {
   SharedBufferSliceMut,
   windowOf,
 } from "../mapping/shared_buffer.ts";
+import { memoryRangeOf, type MemoryRangeSource } from "../mapping/memory_range.ts";
 
 const INT32_MAX = 0x7fff_ffff;
 /** How often a cancelled wait's word is woken again until the wait returns. */
@@ -46,7 +47,7 @@ const words = new WeakMap<object, Map<number, Word>>();
 const int32View = SharedBufferSliceMut.prototype.int32View;
 
 /**
- * The word at `offset` of `buffer`: `INVALID_ARGS` when misaligned, `OUT_OF_RANGE` past the
+ * The word at `offset` of `buffer` (resolved by `memoryRangeOf`): `INVALID_ARGS` when misaligned, `OUT_OF_RANGE` past the
  * end, `BAD_STATE` when unmapped, `ACCESS_DENIED` when not read-write, `NOT_SUPPORTED` for memory
  * another process can cut (see `SharedBufferSliceMut.int32View`).
  */
@@ -125,9 +126,13 @@ export const MAX_CONCURRENT_WAITS = 16;
  * Like every futex, it can also return when the word changed without a wake, and, rarely,
  * spuriously: check the word again.
  *
- * `buffer` is any vmo buffer object over read-write memory (`SharedBuffer` and its slices,
- * `Mapping`); memory that another process can shrink under a view (a file, an unsealed
- * memfd) is `NOT_SUPPORTED`.
+ * `buffer` is any vmo buffer object over read-write memory: `SharedBuffer` and its slices,
+ * `Mapping`, and the guest memories (`HostSharedMemory`, `GuestSharedMemory`,
+ * `ExclusiveSharedMemory`, `VolatileSlice`, `MmapRegion`), whose offsets are their own.
+ * Memory that another process can shrink under a view (a file, an unsealed memfd) is
+ * `NOT_SUPPORTED`, as is a region over memory vmo did not map (`MmapRegion.unsafeBuildRaw`).
+ * A handle (a `Vmo`) is `WRONG_TYPE`, anything else `INVALID_ARGS`; a closed memory object
+ * `BAD_STATE`.
  *
  * Errors (the promise rejects): `BAD_STATE` when the word is not `current`, or when the memory
  * is unmapped (or loses read-write access) while waiting; `NO_RESOURCES` when
@@ -158,7 +163,7 @@ export const MAX_CONCURRENT_WAITS = 16;
  * ```
  */
 export function futexWait(
-  buffer: SharedBufferSlice,
+  buffer: SharedBufferSlice | MemoryRangeSource,
   offset: number,
   current: number,
   timeoutMs?: number,
@@ -166,7 +171,9 @@ export function futexWait(
   let word: Word;
   let value: number;
   let deadline = Infinity;
+  let memory: SharedBufferSlice;
   try {
+    memory = memoryRangeOf(buffer, "buffer");
     value = checkCurrent(current);
     if (timeoutMs !== undefined) {
       if (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0) {
@@ -177,7 +184,7 @@ export function futexWait(
       }
       deadline = performance.now() + timeoutMs;
     }
-    word = wordOf(buffer, offset);
+    word = wordOf(memory, offset);
     if (Atomics.load(word.view, 0) !== value) {
       fail(Status.BAD_STATE, "the word does not hold the expected value");
     }
@@ -194,7 +201,7 @@ export function futexWait(
   } catch (error) {
     return Promise.reject(error);
   }
-  return waitOn(buffer, word, value, deadline);
+  return waitOn(memory, word, value, deadline);
 }
 
 async function waitOn(
@@ -261,8 +268,12 @@ async function waitOn(
  * vmo.close();
  * ```
  */
-export function futexWake(buffer: SharedBufferSlice, offset: number, count: number): number {
-  const word = wordOf(buffer, offset);
+export function futexWake(
+  buffer: SharedBufferSlice | MemoryRangeSource,
+  offset: number,
+  count: number,
+): number {
+  const word = wordOf(memoryRangeOf(buffer, "buffer"), offset);
   if (
     typeof count !== "number" || Number.isNaN(count) || count < 0 ||
     !(Number.isInteger(count) || count === Infinity)

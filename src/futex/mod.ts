@@ -5,3 +5,4 @@
  */
 
 export { futexWait, futexWake, MAX_CONCURRENT_WAITS } from "./futex.ts";
+export type { MemoryRangeSource } from "../mapping/memory_range.ts";

@@ -179,8 +179,8 @@ function hostReadU64Slow(h: HostState, offset: number): bigint {
 export function hostWriteU64(h: HostState, offset: number, value: bigint): void {
   if (
     h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
-    offset === offset >>> 0 && offset + 8 <= h.size && typeof value === "bigint" && value >= 0n &&
-    value <= 0xffff_ffff_ffff_ffffn
+    offset === offset >>> 0 && offset + 8 <= h.size && typeof value === "bigint" &&
+    BigInt.asUintN(64, value) === value
   ) {
     h.data.setBigUint64(offset, value, true);
     return;
@@ -793,8 +793,7 @@ function sliceReadU64Slow(s: SliceState, offset: number): bigint {
 export function sliceWriteU64(s: SliceState, offset: number, value: bigint): void {
   if (
     s.view.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
-    offset + 8 <= s.view.length && typeof value === "bigint" && value >= 0n &&
-    value <= 0xffff_ffff_ffff_ffffn
+    offset + 8 <= s.view.length && typeof value === "bigint" && BigInt.asUintN(64, value) === value
   ) {
     s.data.setBigUint64(offset, value, true);
     if (s.bitmap !== null) s.bitmap.mark(s.base + offset, 8);

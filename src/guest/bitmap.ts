@@ -41,15 +41,42 @@ export interface Bitmap {
   resetAddrRange(offset: number, len: number): void;
 }
 
+/**
+ * What users get from `MmapRegion.bitmap()`: the `Bitmap` calls only. The library's own
+ * `mark` stays on the `DirtyBitmap` behind it, so no caller can mark pages (or hand `mark` a
+ * length that would loop for hours) through the object it was given.
+ */
+class PublicBitmap implements Bitmap {
+  readonly #of: DirtyBitmap;
+  constructor(of: DirtyBitmap) {
+    this.#of = of;
+  }
+  dirtyAt(offset: number): boolean {
+    return this.#of.dirtyAt(offset);
+  }
+  dirtyPages(): number[] {
+    return this.#of.dirtyPages();
+  }
+  getAndReset(): number[] {
+    return this.#of.getAndReset();
+  }
+  resetAddrRange(offset: number, len: number): void {
+    this.#of.resetAddrRange(offset, len);
+  }
+}
+
 /** One bit per page of a region of `size` bytes. */
 export class DirtyBitmap implements Bitmap {
   readonly #words: Uint32Array;
   readonly #size: number;
+  /** The object users see (see `PublicBitmap`). */
+  readonly public: Bitmap;
 
   /** A clean bitmap for a region of `size` bytes. */
   constructor(size: number) {
     this.#size = size;
     this.#words = new Uint32Array(Math.ceil(Math.ceil(size / PAGE_SIZE) / 32));
+    this.public = new PublicBitmap(this);
   }
 
   /** Marks the pages of `[offset, offset + len)` dirty; the caller checked the range. */

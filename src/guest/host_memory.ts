@@ -17,7 +17,8 @@
 import { byteLength, checkBytes, checkU64, describe } from "../args.ts";
 import { fail, Status } from "../status.ts";
 import type { Vmo } from "../vmo/vmo.ts";
-import { SharedBuffer } from "../mapping/shared_buffer.ts";
+import { SharedBuffer, type SharedBufferSlice, windowOf } from "../mapping/shared_buffer.ts";
+import { MEMORY_RANGE } from "../mapping/memory_range.ts";
 import {
   checkRange,
   type GuardedLayout,
@@ -103,6 +104,8 @@ export class HostSharedMemory implements Disposable {
     this.#lend = lend;
     const buffer = SharedBuffer.fromRange(layout.vmar, layout.base, layout.memSize);
     this.#buffer = buffer;
+    // Views over it (a futex's word) keep this object, and so the memory, alive.
+    windowOf(buffer).owner = this;
     // The window's view: vmo detaches it before the memory goes, so a non-empty one is live.
     this.#h = new HostState(layout, () => buffer.bytes());
     guardLayout(this, layout);
@@ -111,6 +114,17 @@ export class HostSharedMemory implements Disposable {
   #check(offset: number, len: number, what: string): void {
     this.#h.checkUsable();
     checkRange(offset, len, this.#h.size, what);
+  }
+
+  /**
+   * The futex protocol (`src/mapping/memory_range.ts`): a buffer over exactly this memory.
+   * @ignore
+   */
+  [MEMORY_RANGE](): SharedBufferSlice {
+    if (this.#h.closed || this.#layout.destroyed) {
+      fail(Status.BAD_STATE, "the host memory was closed");
+    }
+    return this.#buffer;
   }
 
   /** Fills all of `dst` with the bytes at `offset`, or nothing (`OUT_OF_RANGE`). */
@@ -129,7 +143,7 @@ export class HostSharedMemory implements Disposable {
 
   /** Sets `len` bytes at `offset` to `value` (a byte), or nothing (`OUT_OF_RANGE`). */
   fill(value: number, offset: number, len: number): void {
-    if ((value & 0xff) !== value) badValue("u8", value);
+    if (typeof value !== "number" || (value & 0xff) !== value) badValue("u8", value);
     checkU64(len, "len");
     this.#check(offset, len, "fill");
     const h = this.#h;

@@ -98,9 +98,25 @@ export function unguardLayout(owner: object): void {
 export function releaseLayout(layout: GuardedLayout): void {
   if (--layout.refs > 0 || layout.destroyed) return;
   layout.destroyed = true;
-  layout.vmar.destroy();
-  layout.vmar.close();
+  destroyOwnVmar(layout.vmar);
   layout.vmo.close();
+}
+
+/**
+ * Destroys a sub-VMAR the caller made for itself and closes the handle. Someone may have
+ * destroyed it already (`Vmar.root().unmap` over its whole range does): then there is nothing
+ * left to unmap, and `close()` still succeeds and still gives back every handle. A sub-VMAR is
+ * destroyed through its own handle, never by address, so this never reaches memory that was
+ * mapped at the same addresses since.
+ */
+export function destroyOwnVmar(vmar: Vmar): void {
+  try {
+    vmar.destroy();
+  } catch (error) {
+    if (!(error instanceof ZxError && error.status === Status.BAD_STATE)) throw error;
+  } finally {
+    vmar.close();
+  }
 }
 
 /** The token that only this folder's modules pass to the memory classes' constructors. */

@@ -27,7 +27,10 @@ import { SharedBuffer, windowOf } from "../mapping/shared_buffer.ts";
 import { type Bitmap, checkWithin, DirtyBitmap } from "./bitmap.ts";
 import { KNOWN_MAP_FLAGS, MapFlags, Prot } from "./constants.ts";
 import { type BufferLike, RawBuffer } from "./raw_buffer.ts";
-import { makeSlice, type VolatileSlice } from "./volatile_slice.ts";
+import { makeSlice, rangeOf, type VolatileSlice } from "./volatile_slice.ts";
+import { MEMORY_RANGE } from "../mapping/memory_range.ts";
+import type { SharedBufferSlice } from "../mapping/shared_buffer.ts";
+import { destroyOwnVmar } from "./layout.ts";
 
 /** Options of the `MmapRegion` constructors. */
 export interface MmapRegionOptions {
@@ -94,8 +97,8 @@ export function regionInternals(region: MmapRegion): RegionInternals {
 const BUILD = Symbol("MmapRegion");
 
 /** Unmaps a region dropped without `close()` once it is collected (nothing can reach it). */
-const backstop = new FinalizationRegistry<{ addr: number; len: number; vmo: Vmo }>((held) => {
-  Vmar.root().unmap(held.addr, held.len);
+const backstop = new FinalizationRegistry<{ vmar: Vmar; vmo: Vmo }>((held) => {
+  destroyOwnVmar(held.vmar);
   held.vmo.close();
 });
 
@@ -110,7 +113,8 @@ interface RegionInit {
   vmo: Vmo | null;
   vmoOffset: number;
   fileIdentity: object | null;
-  mapping: { addr: number; len: number } | null;
+  /** The region's own sub-VMAR (exactly its mapping) and where it is. */
+  mapping: { vmar: Vmar; addr: number; len: number } | null;
   buffer: BufferLike | null;
   raw: { addr: number } | null;
 }
@@ -315,19 +319,21 @@ export class MmapRegion implements Disposable {
         throw error;
       }
     }
-    const root = Vmar.root();
+    // The mapping fills a sub-VMAR of its own, which `close()` destroys through its handle: an
+    // unmap by address would reach whatever was mapped there since, if the caller unmapped the
+    // region through `Vmar.root()` and the addresses were reused.
+    let vmar: Vmar | undefined;
     let addr: number;
-    try {
-      addr = root.map(0, vmo, vmoOffset, realLen, perms | align);
-    } catch (error) {
-      vmo.close();
-      throw error;
-    }
     let buffer: SharedBuffer;
     try {
-      buffer = SharedBuffer.fromRange(root, addr, size);
+      const canMap = (perms & VmarFlags.PERM_READ ? VmarFlags.CAN_MAP_READ : 0) |
+        (perms & VmarFlags.PERM_WRITE ? VmarFlags.CAN_MAP_WRITE : 0) |
+        (perms & VmarFlags.PERM_EXECUTE ? VmarFlags.CAN_MAP_EXECUTE : 0);
+      [vmar, addr] = Vmar.root().allocate(0, realLen, VmarFlags.CAN_MAP_SPECIFIC | canMap | align);
+      vmar.map(0, vmo, vmoOffset, realLen, perms | VmarFlags.SPECIFIC);
+      buffer = SharedBuffer.fromRange(vmar, addr, size);
     } catch (error) {
-      root.unmap(addr, realLen);
+      if (vmar !== undefined) destroyOwnVmar(vmar);
       vmo.close();
       throw error;
     }
@@ -342,13 +348,13 @@ export class MmapRegion implements Disposable {
       vmo,
       vmoOffset,
       fileIdentity,
-      mapping: { addr, len: realLen },
+      mapping: { vmar, addr, len: realLen },
       buffer,
       raw: null,
     });
     // Slices and views keep the region alive; collected unclosed, it unmaps.
     windowOf(buffer).owner = region;
-    backstop.register(region, { addr, len: realLen, vmo }, region);
+    backstop.register(region, { vmar, vmo }, region);
     return region;
   }
 
@@ -409,6 +415,14 @@ export class MmapRegion implements Disposable {
     const init = this.#live();
     if (init.buffer === null) init.buffer = new RawBuffer(init.raw!.addr, init.size);
     return init.buffer;
+  }
+
+  /**
+   * The futex protocol (`src/mapping/memory_range.ts`): a buffer over exactly this memory.
+   * @ignore
+   */
+  [MEMORY_RANGE](): SharedBufferSlice {
+    return rangeOf(this.#buffer());
   }
 
   /** The size in bytes. */
@@ -532,7 +546,7 @@ export class MmapRegion implements Disposable {
 
   /** The dirty bitmap, or null when tracking is off. */
   bitmap(): Bitmap | null {
-    return this.#live().bitmap;
+    return this.#live().bitmap?.public ?? null;
   }
 
   /** Unmaps the region (nothing for a raw one) and detaches its views. Idempotent. */
@@ -541,10 +555,11 @@ export class MmapRegion implements Disposable {
     this.#closed = true;
     backstop.unregister(this);
     const init = this.#init;
-    if (init.mapping !== null) {
-      Vmar.root().unmap(init.mapping.addr, init.mapping.len);
+    try {
+      if (init.mapping !== null) destroyOwnVmar(init.mapping.vmar);
+    } finally {
+      init.vmo?.close();
     }
-    init.vmo?.close();
   }
 
   /** = `close()`. */

@@ -25,7 +25,8 @@ import {
   releaseLayout,
   unguardLayout,
 } from "./layout.ts";
-import { windowOf } from "../mapping/shared_buffer.ts";
+import { type SharedBufferSlice, windowOf } from "../mapping/shared_buffer.ts";
+import { MEMORY_RANGE } from "../mapping/memory_range.ts";
 import { HostSharedMemory, type Lend } from "./host_memory.ts";
 
 const BORROW = Symbol("borrowed");
@@ -135,6 +136,15 @@ export class ExclusiveSharedMemory implements Disposable {
   /** A zero-copy writable view of the whole buffer, detached by `build()` or `close()`. */
   asMutSlice(): Uint8Array<ArrayBuffer> {
     return this.#view();
+  }
+
+  /**
+   * The futex protocol (`src/mapping/memory_range.ts`): a buffer over exactly this memory.
+   * @ignore
+   */
+  [MEMORY_RANGE](): SharedBufferSlice {
+    this.#live();
+    return this.#buffer;
   }
 
   /** Copies all of `src` to `offset`, or nothing (`OUT_OF_RANGE`). */
@@ -261,6 +271,8 @@ function withExclusivity<T>(layout: GuardedLayout, fn: (ex: ExclusiveSharedMemor
 export class GuestSharedMemory implements Disposable {
   readonly #layout: GuardedLayout;
   #closed = false;
+  /** The buffer futexes use, made on first use. */
+  #range: SharedBuffer | undefined;
 
   /** @ignore */
   constructor(token: symbol, layout: GuardedLayout) {
@@ -311,6 +323,20 @@ export class GuestSharedMemory implements Disposable {
     // The buffer, its slices and its views keep this object (and so the memory) alive.
     windowOf(buffer).owner = this;
     return buffer.sliceMut();
+  }
+
+  /**
+   * The futex protocol (`src/mapping/memory_range.ts`): a buffer over exactly this memory.
+   * @ignore
+   */
+  [MEMORY_RANGE](): SharedBufferSlice {
+    const layout = this.#live();
+    if (this.#range === undefined) {
+      const buffer = SharedBuffer.fromRange(layout.vmar, layout.base, layout.memSize);
+      windowOf(buffer).owner = this;
+      this.#range = buffer;
+    }
+    return this.#range;
   }
 
   /** As `HostSharedMemory.withExclusivity`, sharing its lock. */

@@ -11,6 +11,9 @@ import { fail, Status } from "../status.ts";
 import type { DirtyBitmap } from "./bitmap.ts";
 import type { BufferLike } from "./raw_buffer.ts";
 import { SliceState } from "./accessor_state.ts";
+import { RawBuffer } from "./raw_buffer.ts";
+import { MEMORY_RANGE } from "../mapping/memory_range.ts";
+import type { SharedBufferSlice } from "../mapping/shared_buffer.ts";
 import * as generated from "./accessors.generated.ts";
 
 // The generated accessors (target `slice`, with the dirty-marking hook on every writer) as
@@ -33,6 +36,14 @@ const {
 } = generated;
 
 const CONSTRUCT = Symbol("VolatileSlice");
+
+/** The vmo buffer behind a slice or region: `NOT_SUPPORTED` for raw memory vmo did not map. */
+export function rangeOf(buffer: BufferLike): SharedBufferSlice {
+  if (buffer instanceof RawBuffer) {
+    fail(Status.NOT_SUPPORTED, "memory vmo did not map (unsafeBuildRaw) has no futex words");
+  }
+  return buffer as unknown as SharedBufferSlice;
+}
 
 /** Builds a slice (not for users). */
 export function makeSlice(
@@ -77,6 +88,14 @@ export class VolatileSlice {
     this.#buf = buffer;
     this.#bitmap = bitmap;
     this.#base = base;
+  }
+
+  /**
+   * The futex protocol (`src/mapping/memory_range.ts`): a buffer over exactly this memory.
+   * @ignore
+   */
+  [MEMORY_RANGE](): SharedBufferSlice {
+    return rangeOf(this.#buf);
   }
 
   /** The length in bytes. */

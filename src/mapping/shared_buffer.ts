@@ -649,6 +649,39 @@ export class SharedBufferSliceMut extends SharedBufferSlice {
   }
 
   /**
+   * **Unsafe**: a zero-copy `Uint8Array` like {@linkcode SharedBufferSliceMut.bytes}, given also
+   * over memory someone else can cut: a file-backed VMO's pages, or a `RESIZABLE` VMO's memfd.
+   * vmo still detaches it before unmap, protect, destroy or its own `setSize` takes the memory
+   * away, but it cannot know when another process (or `Deno.truncate`) shortens the file: a read
+   * or write of a page past the new end then kills the process with SIGBUS. Use it only on files
+   * nobody else resizes while the view lives; `readAt`/`writeAt` are the safe way.
+   *
+   * @example
+   * ```ts
+   * import { SharedBuffer, Vmar, VmarFlags, Vmo } from "@vmo/vmo";
+   * import assert from "node:assert/strict";
+   *
+   * const path = Deno.makeTempFileSync();
+   * using vmo = Vmo.fromFile(path, { writable: true, size: 4096 });
+   * const root = Vmar.root();
+   * const addr = root.map(0, vmo, 0, 4096, VmarFlags.PERM_READ | VmarFlags.PERM_WRITE);
+   * const buffer = SharedBuffer.fromRange(root, addr, 4096);
+   * assert.throws(() => buffer.bytes()); // a file can be cut under a view: NOT_SUPPORTED
+   * const view = buffer.unsafeBytes(); // this program promises nobody truncates the file
+   * view.set([1, 2, 3]);
+   * assert.deepEqual([...Deno.readFileSync(path).subarray(0, 3)], [1, 2, 3]);
+   * root.unmap(addr, 4096);
+   * assert.equal(view.length, 0);
+   * Deno.removeSync(path);
+   * ```
+   */
+  unsafeBytes(): Uint8Array<ArrayBuffer> {
+    const state = live(this);
+    if (state.len === 0) return new Uint8Array(0);
+    return new Uint8Array(state.win.keptView(state.start, state.len, true));
+  }
+
+  /**
    * An `Int32Array` of `length` elements (default: as many as fit) over the buffer from
    * `byteOffset`, for `Atomics` (atomic across processes that map the same VMO). The address
    * must be 4-byte aligned (`INVALID_ARGS`), the memory read-write (`ACCESS_DENIED`); the

@@ -197,12 +197,12 @@ export class Window {
    * (`ACCESS_DENIED`, `OUT_OF_RANGE`, `NOT_FOUND` otherwise), never memory someone else can cut
    * (`NOT_SUPPORTED`).
    */
-  keptView(at: number, len: number): ArrayBuffer {
+  keptView(at: number, len: number, cuttableToo = false): ArrayBuffer {
     this.checkLive();
     const start = this.addr + at;
     const query = queryRange(this.vmar, start, start + len, READ_WRITE);
     if (query.status !== Status.OK) fail(query.status, `no read-write memory for a view at +${at}`);
-    if (!query.viewable) {
+    if (!query.viewable && !cuttableToo) {
       fail(
         Status.NOT_SUPPORTED,
         "the memory is a file (or a memfd another process holds) whose size can change under a view",

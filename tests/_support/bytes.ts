@@ -1,6 +1,7 @@
 /**
  * Byte patterns and byte checks for the tests: deterministic contents that differ per seed,
- * so that a read that returns the wrong bytes (or none) cannot pass.
+ * so that a read that returns the wrong bytes (or none) cannot pass; and temporary files (and
+ * directories) to hold them, removed again after use.
  *
  * @module
  */
@@ -55,4 +56,27 @@ export function tempFile(content: Uint8Array<ArrayBuffer> | string): string {
   if (typeof content === "string") Deno.writeTextFileSync(path, content);
   else Deno.writeFileSync(path, content);
   return path;
+}
+
+/** Runs `fn` with the path of a new temporary file holding `content`, then removes the file. */
+export function withTempFile<T>(
+  content: Uint8Array<ArrayBuffer> | string,
+  fn: (path: string) => T,
+): T {
+  const path = tempFile(content);
+  try {
+    return fn(path);
+  } finally {
+    Deno.removeSync(path);
+  }
+}
+
+/** Runs `fn` with a new temporary directory, then removes the directory and all it holds. */
+export function withTempDir<T>(fn: (dir: string) => T): T {
+  const dir = Deno.makeTempDirSync({ prefix: "vmo-test-" });
+  try {
+    return fn(dir);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 }

@@ -35,3 +35,10 @@ export function withRights<H extends Handle>(handle: H, rights: number): H {
   };
   return factory.newHandle(liveObjectOf(handle), rights);
 }
+
+/** A duplicate of `handle`, closed at once: every call through it must be `BAD_HANDLE`. */
+export function closedDuplicate<T extends Handle>(handle: T): T {
+  const dup = handle.duplicate();
+  dup.close();
+  return dup;
+}

@@ -106,3 +106,8 @@ export const libc = {
 export function fdIsOpen(fd: number): boolean {
   return sys.fcntl(fd, F_GETFD, 0) >= 0;
 }
+
+/** Closes each of `fds` that is still open (a call that refused an fd left it to the caller). */
+export function closeIfOpen(...fds: number[]): void {
+  for (const fd of fds) if (fdIsOpen(fd)) sys.close(fd);
+}

@@ -25,6 +25,7 @@ type FdKind =
   | "eventfd"
   | "stream"
   | "seqpacket"
+  | "unconnected"
   | "listening";
 const FD_KINDS: FdKind[] = [
   "memfd",
@@ -34,6 +35,7 @@ const FD_KINDS: FdKind[] = [
   "eventfd",
   "stream",
   "seqpacket",
+  "unconnected",
   "listening",
 ];
 const socketDir = Deno.makeTempDirSync({ prefix: "vmo-receive-model-" });
@@ -62,7 +64,15 @@ function makeFd(kind: FdKind): number {
       return c.eventfd(0, 0o2000000);
     case "stream":
       return c.socket(1, 1 | 0o2000000, 0);
-    case "seqpacket":
+    case "seqpacket": {
+      // A connected end (its peer closed: still a channel, with nothing queued).
+      const pair = seqpacketPair();
+      if (typeof pair === "number") throw new Error("socketpair failed");
+      libc.close(pair[1]);
+      return pair[0];
+    }
+    case "unconnected":
+      // Its sender could still connect or listen on it: no channel end.
       return c.socket(1, 5 | 0o2000000, 0);
     case "listening": {
       // A listening SOCK_SEQPACKET socket is no channel end.

@@ -59,6 +59,14 @@ Deno.test("rights: a VMO sent without WRITE cannot be written by the receiver, b
     assert.equal(report[`${prefix} ftruncate`], reopened ? EPERM : EINVAL, text);
     assert.equal(report[`${prefix} fallocate(PUNCH_HOLE)`], reopened ? EPERM : EBADF, text);
     assert.equal(report[`${prefix} mprotect(PROT_WRITE)`], EACCES, text);
+    // shmem has no ZERO_RANGE: EOPNOTSUPP
+    assert.equal(report[`${prefix} fallocate(ZERO_RANGE)`], reopened ? "errno 95" : EBADF, text);
+    assert.equal(
+      report[`${prefix} madvise(MADV_REMOVE) of a PROT_READ mapping`],
+      EACCES,
+      text,
+    );
+    assert.equal(report[`${prefix} madvise(MADV_REMOVE) of a private mapping`], EACCES, text);
     assert.equal(report[`${prefix} F_ADD_SEALS(F_SEAL_WRITE)`], reopened ? "errno 16" : EPERM);
     assert.equal(report[`${prefix} mmap(PROT_WRITE, MAP_PRIVATE)`], "ok", "a private copy");
   }

@@ -18,6 +18,7 @@ const c = Deno.dlopen("libc.so.6", {
   mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
   munmap: { parameters: ["pointer", "usize"], result: "i32" },
   mprotect: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 }).symbols;
 const errnoView = new Deno.UnsafePointerView(c.__errno_location()!);
@@ -30,6 +31,9 @@ const O_RDWR = 2;
 const O_CLOEXEC = 0o2000000;
 const F_ADD_SEALS = 1033;
 const F_SEAL_WRITE = 8;
+const MADV_REMOVE = 9;
+const FALLOC_FL_KEEP_SIZE = 1;
+const FALLOC_FL_ZERO_RANGE = 0x10;
 const byte = new Uint8Array([0x77]);
 
 const channel = Channel.fromEnv();
@@ -61,8 +65,17 @@ function tryAll(prefix: string, f: number): void {
   route(`${prefix} pwrite`, Number(c.pwrite(f, byte, 1n, 0n)) === 1);
   route(`${prefix} ftruncate`, c.ftruncate(f, 8192n) === 0);
   route(`${prefix} fallocate(PUNCH_HOLE)`, c.fallocate(f, 3, 0n, 4096n) === 0);
+  route(
+    `${prefix} fallocate(ZERO_RANGE)`,
+    c.fallocate(f, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0n, 4096n) === 0,
+  );
   const r = c.mmap(null, 4096n, PROT_READ, MAP_SHARED, f, 0n);
   if (mapped(r)) {
+    // MADV_REMOVE punches a hole through a mapping: it needs a shared mapping that may write.
+    route(
+      `${prefix} madvise(MADV_REMOVE) of a PROT_READ mapping`,
+      c.madvise(r, 4096n, MADV_REMOVE) === 0,
+    );
     if (
       route(`${prefix} mprotect(PROT_WRITE)`, c.mprotect(r, 4096n, PROT_READ | PROT_WRITE) === 0)
     ) {
@@ -72,7 +85,13 @@ function tryAll(prefix: string, f: number): void {
   route(`${prefix} F_ADD_SEALS(F_SEAL_WRITE)`, c.fcntl(f, F_ADD_SEALS, F_SEAL_WRITE) === 0);
   const priv = c.mmap(null, 4096n, PROT_READ | PROT_WRITE, MAP_PRIVATE, f, 0n);
   // A private copy-on-write mapping: writable, but its writes never reach the shared memory.
-  if (route(`${prefix} mmap(PROT_WRITE, MAP_PRIVATE)`, mapped(priv))) writeThrough(priv);
+  if (route(`${prefix} mmap(PROT_WRITE, MAP_PRIVATE)`, mapped(priv))) {
+    writeThrough(priv);
+    route(
+      `${prefix} madvise(MADV_REMOVE) of a private mapping`,
+      c.madvise(priv, 4096n, MADV_REMOVE) === 0,
+    );
+  }
 }
 
 tryAll("fd", fd);
@@ -82,4 +101,8 @@ if (route("reopen O_RDWR", rw >= 0)) {
   tryAll("reopened", rw);
   route("reopened write", Number(c.write(rw, byte, 1n)) === 1);
 }
+// Outside what rights can hold: the sender's own memory through /proc/<ppid>/mem needs ptrace
+// access to the sender (root, or the same user under yama ptrace_scope 0). Only opened here.
+const mem = c.open(new TextEncoder().encode(`/proc/${Deno.ppid}/mem\0`), O_RDWR | O_CLOEXEC, 0);
+if (route("open /proc/<sender>/mem O_RDWR", mem >= 0)) c.close(mem);
 console.log(JSON.stringify(report));

@@ -14,6 +14,7 @@ import {
 } from "../../ffi/file.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
 import { PAGE_SIZE as P } from "../../mod.ts";
+import { withTempFile } from "../_support/bytes.ts";
 
 /** A memfd of `pages` pages with data written at the given page ranges; closed by the caller. */
 function sparseMemfd(pages: number, data: [number, number][]): number {
@@ -40,9 +41,7 @@ Deno.test("ffi/file.ts wrappers", async (t) => {
   });
 
   await t.step("fstat agrees with Deno.statSync; fails with EBADF on a closed fd", () => {
-    const path = Deno.makeTempFileSync();
-    try {
-      Deno.writeFileSync(path, new Uint8Array(5000));
+    withTempFile(new Uint8Array(5000), (path) => {
       const fd = openFile(path, O_RDONLY | O_CLOEXEC);
       assert.ok(fd >= 0);
       const stat = fstat(fd);
@@ -56,14 +55,11 @@ Deno.test("ffi/file.ts wrappers", async (t) => {
       assert.equal(closeFd(fd), 0);
       assert.equal(fstat(fd), null);
       assert.equal(lastErrno(), EBADF);
-    } finally {
-      Deno.removeSync(path);
-    }
+    });
   });
 
   await t.step("pread/pwrite move exactly the bytes asked, at the offset asked", () => {
-    const path = Deno.makeTempFileSync();
-    try {
+    withTempFile(new Uint8Array(0), (path) => {
       const fd = openFile(path, O_RDWR | O_CLOEXEC);
       const src = new Uint8Array([1, 2, 3, 4, 5, 6]);
       assert.equal(pwrite(fd, src, 4, 10), 4);
@@ -75,9 +71,7 @@ Deno.test("ffi/file.ts wrappers", async (t) => {
       closeFd(fd);
       assert.equal(pread(fd, dst, 1, 0), -1);
       assert.equal(lastErrno(), EBADF);
-    } finally {
-      Deno.removeSync(path);
-    }
+    });
   });
 
   await t.step("forEachDataExtent gives the data runs of a sparse memfd, clipped", () => {

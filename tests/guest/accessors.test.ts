@@ -10,7 +10,13 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { EXTRA_ACCESSORS, valueCheck, valueGuard } from "../../tools/gen_accessors.ts";
+import {
+  ACCESSORS,
+  EXTRA_ACCESSORS,
+  guestValueGuard,
+  valueCheck,
+  valueGuard,
+} from "../../tools/gen_accessors.ts";
 import { checkInt, checkNumber, checkU64Big } from "../../src/mapping/buffer_state.ts";
 import { checkI64Big } from "../../src/guest/accessor_state.ts";
 import {
@@ -48,10 +54,17 @@ const EDGES: unknown[] = [
   ...[7, 8, 15, 16].flatMap((bits) => [2 ** bits - 1, 2 ** bits, -(2 ** bits), -(2 ** bits) - 1]),
 ];
 
-Deno.test("gen_accessors extra rows: the fast value test accepts exactly what the slow check accepts", async (t) => {
-  for (const row of EXTRA_ACCESSORS) {
-    await t.step(row.name, () => {
-      const guard = new Function("value", `return ${valueGuard(row, "value")};`) as (
+Deno.test("gen_accessors guest rows: the fast value test accepts exactly what the slow check accepts", async (t) => {
+  // The extra rows with the shared guard, and every row with the guest targets' own guard.
+  const cases = [
+    ...EXTRA_ACCESSORS.map((row) => [row, valueGuard, "shared guard"] as const),
+    ...[...ACCESSORS, ...EXTRA_ACCESSORS].map((row) =>
+      [row, guestValueGuard, "guest guard"] as const
+    ),
+  ];
+  for (const [row, guardOf, which] of cases) {
+    await t.step(`${row.name} (${which})`, () => {
+      const guard = new Function("value", `return ${guardOf(row, "value")};`) as (
         v: unknown,
       ) => boolean;
       const check = new Function(

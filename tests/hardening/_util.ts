@@ -1,15 +1,21 @@
 /**
  * Self-contained helpers of the issue 8 hardening suite (`tests/hardening/`): a runner for
  * child `deno run` processes that reports exit code, signal and the child's JSON `RESULT`
- * line; `/proc/self/maps` and `/proc/self/limits` readers through FFI (Deno's own file APIs
- * refuse `/proc` without `--allow-all`); a checksum; and the tree-versus-kernel comparison the
- * partial-failure attacks use. They import nothing of the library's internals.
+ * line; `/proc/self/maps` and `/proc/self/limits` readers (the shared FFI readers of
+ * `tests/_support`, as Deno's own file APIs refuse `/proc` without `--allow-all`); a checksum;
+ * and the tree-versus-kernel comparison the partial-failure attacks use. They import nothing of
+ * the library's internals.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { pattern as xorshiftPattern } from "../_support/bytes.ts";
+import { cstr, sys } from "../_support/libc.ts";
+import { type ProcMap, procMaps, readProc } from "../_support/proc.ts";
+
+export { type ProcMap, procMaps };
 
 /** What a child process did. */
 export interface ChildRun {
@@ -70,67 +76,20 @@ export function survived(run: ChildRun, what: string): Record<string, unknown> {
 // ---------------------------------------------------------------------------------------------
 // /proc through libc (children run with --allow-ffi only where they can)
 
-const c = Deno.dlopen("libc.so.6", {
-  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
-  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  close: { parameters: ["i32"], result: "i32" },
-  readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
-}).symbols;
-
-const O_CLOEXEC = 0o2000000;
-
-/** The whole text of a /proc or /sys file, read with libc; undefined when it cannot be opened. */
+/** The whole text of a /proc or /sys file; undefined when it cannot be opened or read. */
 export function readProcText(path: string): string | undefined {
-  const fd = c.open(new TextEncoder().encode(path + "\0"), O_CLOEXEC, 0);
-  if (fd < 0) return undefined;
-  const chunks: Uint8Array[] = [];
-  const buf = new Uint8Array(1 << 16);
   try {
-    for (;;) {
-      const n = Number(c.read(fd, buf, BigInt(buf.length)));
-      if (n <= 0) break;
-      chunks.push(buf.slice(0, n));
-    }
-  } finally {
-    c.close(fd);
+    return readProc(path);
+  } catch {
+    return undefined;
   }
-  let total = 0;
-  for (const chunk of chunks) total += chunk.length;
-  const all = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, at);
-    at += chunk.length;
-  }
-  return new TextDecoder().decode(all);
 }
 
 /** `readlink(path)`, or undefined. */
 export function readLink(path: string): string | undefined {
   const out = new Uint8Array(4096);
-  const n = Number(c.readlink(new TextEncoder().encode(path + "\0"), out, BigInt(out.length)));
+  const n = Number(sys.readlink(cstr(path), out, BigInt(out.length)));
   return n < 0 ? undefined : new TextDecoder().decode(out.subarray(0, n));
-}
-
-/** One line of /proc/self/maps. */
-export interface ProcMap {
-  start: number;
-  end: number;
-  perms: string;
-  path: string;
-}
-
-/** The lines of /proc/self/maps, in address order. */
-export function procMaps(): ProcMap[] {
-  const text = readProcText("/proc/self/maps") ?? "";
-  const out: ProcMap[] = [];
-  for (const line of text.split("\n")) {
-    if (line === "") continue;
-    const fields = line.split(/\s+/);
-    const [start, end] = fields[0].split("-").map((h) => parseInt(h, 16));
-    out.push({ start, end, perms: fields[1], path: fields.slice(5).join(" ") });
-  }
-  return out;
 }
 
 /** The kernel's view of [start, end): the pieces of /proc/self/maps inside it, clipped. */
@@ -184,19 +143,9 @@ export function checksum(bytes: Uint8Array): number {
   return h;
 }
 
-/** A deterministic non-zero pattern of `length` bytes. */
+/** A deterministic non-zero pattern of `length` bytes: the shared pattern, low bit set. */
 export function pattern(length: number, seed: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(length);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = (x & 0xff) | 1;
-  }
-  return out;
+  return xorshiftPattern(length, seed).map((byte) => byte | 1);
 }
 
 /** A mapping of the library's tree, as `Vmar.infoMaps()` gives it (the fields used here). */

@@ -39,6 +39,7 @@ import {
   VmoOptions,
   ZxError,
 } from "../../mod.ts";
+import { libc } from "../_support/libc.ts";
 import { checksum, pattern, procMaps, report } from "./_util.ts";
 
 const RW = VmarFlags.PERM_READ | VmarFlags.PERM_WRITE;
@@ -111,6 +112,16 @@ function makeView(len: number, cut: string): Target {
   throw new Error(`unknown cut ${cut}`);
 }
 
+/** {@linkcode makeView}, or undefined once a refusal to make it has been reported. */
+function viewOrRefusal(len: number, cut: string): Target | undefined {
+  try {
+    return makeView(len, cut);
+  } catch (e) {
+    report({ attack, refused: statusOf(e) });
+    return undefined;
+  }
+}
+
 /** Maps `count` fresh VMOs first-fit and returns them: the likely next users of a freed range. */
 function reuse(count: number, len: number): Vmo[] {
   const out: Vmo[] = [];
@@ -125,13 +136,8 @@ function reuse(count: number, len: number): Vmo[] {
 
 async function pbkdf2(cut: string, asPassword: boolean, withReuse: boolean): Promise<void> {
   const len = 16 * P;
-  let target: Target;
-  try {
-    target = makeView(len, cut);
-  } catch (e) {
-    report({ attack, refused: statusOf(e) });
-    return;
-  }
+  const target = viewOrRefusal(len, cut);
+  if (target === undefined) return;
   target.view.set(pattern(len, 7));
   const other = new Uint8Array(32).fill(1);
   const started = performance.now();
@@ -156,13 +162,8 @@ async function pbkdf2(cut: string, asPassword: boolean, withReuse: boolean): Pro
 /** `scrypt` reads its password at the start and again at the end (the final PBKDF2). */
 async function scrypt(cut: string): Promise<void> {
   const len = 4 * P;
-  let target: Target;
-  try {
-    target = makeView(len, cut);
-  } catch (e) {
-    report({ attack, refused: statusOf(e) });
-    return;
-  }
+  const target = viewOrRefusal(len, cut);
+  if (target === undefined) return;
   target.view.set(pattern(len, 3));
   const done = new Promise<string>((resolve) => {
     crypto.scrypt(
@@ -245,14 +246,10 @@ async function socket(transport: "tcp" | "unix", cut: string): Promise<void> {
   if (path) Deno.removeSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
 }
 
-const libc = Deno.dlopen("libc.so.6", {
-  mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
-}).symbols;
-
 async function fifo(writer: "self" | "child"): Promise<void> {
   const dir = Deno.makeTempDirSync();
   const path = `${dir}/fifo`;
-  if (libc.mkfifo(new TextEncoder().encode(path + "\0"), 0o600) !== 0) throw new Error("mkfifo");
+  if (libc.mkfifo(path) !== 0) throw new Error("mkfifo");
   await lateWrite(`fifo-${writer}`, "specific", async (view) => {
     if (writer === "self") {
       const [reader, w] = await Promise.all([

@@ -28,6 +28,7 @@ import {
   VmoInfoFlags,
   VmoOptions,
 } from "../../mod.ts";
+import { withTempFile } from "../_support/bytes.ts";
 import { assertZxStatus, RUN_KNOWN_DEFECTS } from "./_util.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -67,9 +68,7 @@ test("Vmo.fromFd is gone (renamed unsafeFromFd)", false, () => {
 
 // Observed on main: unknown keys are ignored (the call succeeds) for both.
 test("unknown option keys are INVALID_ARGS", false, () => {
-  const path = Deno.makeTempFileSync();
-  Deno.writeFileSync(path, new Uint8Array(P));
-  try {
+  withTempFile(new Uint8Array(P), (path) => {
     assertZxStatus(
       // deno-lint-ignore no-explicit-any
       () => Vmo.fromFile(path, { writeable: true } as any),
@@ -88,20 +87,14 @@ test("unknown option keys are INVALID_ARGS", false, () => {
       [Status.INVALID_ARGS],
       "unsafeFromFd { right }",
     );
-  } finally {
-    Deno.removeSync(path);
-  }
+  });
 });
 
 test("fromFile with a known option key still works", false, () => {
-  const path = Deno.makeTempFileSync();
-  Deno.writeFileSync(path, new Uint8Array(P).fill(3));
-  try {
+  withTempFile(new Uint8Array(P).fill(3), (path) => {
     using vmo = Vmo.fromFile(path, { writable: false });
     assert.equal(vmo.readToArray(0, 1)[0], 3);
-  } finally {
-    Deno.removeSync(path);
-  }
+  });
 });
 
 // Observed on main: the getPrototypeOf trap's TypeError escapes, as does a revoked proxy's,

@@ -28,6 +28,7 @@ import {
   VmoOptions,
   ZxError,
 } from "../../mod.ts";
+import { cstr, O_RDWR, sys as c } from "../_support/libc.ts";
 import { readLink, report } from "./_util.ts";
 import { openFileLimit } from "../../ffi/file.ts";
 
@@ -78,21 +79,15 @@ keep(status("int32View", () => buffer.int32View(0, 4)));
 keep(status("bigInt64View", () => buffer.bigInt64View(0, 2)));
 keep(status("slice bytes", () => buffer.sliceMut(P, 3 * P).bytes()));
 
-const libc = Deno.dlopen("libc.so.6", {
-  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
-  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-}).symbols;
-
 const newSize = attack === "shrink-half" ? SIZE / 2 : 0;
 if (attack === "deno-open") {
   const file = Deno.openSync(`/proc/self/fd/${fd}`, { read: true, write: true });
   file.truncateSync(0);
   file.close();
 } else if (attack === "libc-open" || attack === "shrink-half") {
-  const other = libc.open(new TextEncoder().encode(`/proc/self/fd/${fd}\0`), 2, 0);
-  if (other < 0 || libc.ftruncate(other, BigInt(newSize)) !== 0) throw new Error("cut failed");
-  libc.close(other);
+  const other = c.open(cstr(`/proc/self/fd/${fd}`), O_RDWR, 0);
+  if (other < 0 || c.ftruncate(other, BigInt(newSize)) !== 0) throw new Error("cut failed");
+  c.close(other);
 } else if (attack === "other-process") {
   const out = new Deno.Command("truncate", {
     args: ["-s", "0", `/proc/${Deno.pid}/fd/${fd}`],
@@ -123,8 +118,8 @@ const big = Vmo.create(BIG, VmoOptions.RESIZABLE);
 big.write(new Uint8Array(BIG).fill(3), 0);
 status("big vmo.read before", () => big.read(new Uint8Array(BIG), 0));
 const bigFd = big.unsafeDupFd();
-if (libc.ftruncate(bigFd, 0n) !== 0) throw new Error("cut failed");
-libc.close(bigFd);
+if (c.ftruncate(bigFd, 0n) !== 0) throw new Error("cut failed");
+c.close(bigFd);
 const back = new Uint8Array(BIG).fill(1);
 status("big vmo.read", () => big.read(back, 0));
 seen["big vmo.read zeros"] = String(back.every((b) => b === 0));

@@ -17,7 +17,7 @@ import {
   Vmo,
   VmoOptions,
 } from "../../mod.ts";
-import { assertStatus, childJson, runDeno } from "../_support/mod.ts";
+import { assertStatus, childJson, runDeno, withTempFile } from "../_support/mod.ts";
 import { RW } from "./helpers.ts";
 
 for (const kind of ["file", "peer"]) {
@@ -44,14 +44,10 @@ for (const kind of ["file", "peer"]) {
 }
 
 Deno.test("a file VMO cannot be mapped REQUIRE_NON_RESIZABLE: NOT_SUPPORTED", () => {
-  const path = Deno.makeTempFileSync();
-  try {
-    Deno.writeFileSync(path, new Uint8Array(P));
+  withTempFile(new Uint8Array(P), (path) => {
     using vmo = Vmo.fromFile(path);
     assertStatus(() => Mapping.createFromVmo(vmo, P, VmarFlags.PERM_READ), Status.NOT_SUPPORTED);
-  } finally {
-    Deno.removeSync(path);
-  }
+  });
 });
 
 Deno.test("handles cannot be made over look-alike objects: BAD_HANDLE", () => {
@@ -128,18 +124,14 @@ Deno.test("buffers coming and going over one long-lived mapping do not pile up (
 });
 
 Deno.test("a Deno.FsFile opened for append: write at 0 lands at 0", () => {
-  const path = Deno.makeTempFileSync();
-  try {
-    Deno.writeFileSync(path, new Uint8Array(P).fill(1));
+  withTempFile(new Uint8Array(P).fill(1), (path) => {
     using file = Deno.openSync(path, { read: true, append: true });
     using vmo = Vmo.fromFile(file, { writable: true });
     vmo.write(new Uint8Array([9]), 0);
     const onDisk = Deno.readFileSync(path);
     assert.equal(onDisk.length, P);
     assert.equal(onDisk[0], 9);
-  } finally {
-    Deno.removeSync(path);
-  }
+  });
 });
 
 Deno.test("UNBOUNDED with a stream size above Vmo.MAX_SIZE: no range check, clamped", () => {

@@ -23,6 +23,7 @@ import {
   arr,
   assertStatus,
   childJson,
+  closedDuplicate,
   countMemfdMappings,
   countMemfds,
   filled,
@@ -32,7 +33,7 @@ import {
   pattern,
   runDeno,
 } from "../_support/mod.ts";
-import { R, RW } from "./helpers.ts";
+import { assertNoMemfdLeak, R, RW } from "./helpers.ts";
 
 const BAD_ARGS = Status.INVALID_ARGS;
 
@@ -72,13 +73,11 @@ Deno.test("§4.1 Mapping.allocate: len exact, VMO page-rounded, mapped read-writ
     });
   }
   await t.step("size 0, or not a size → INVALID_ARGS, nothing leaked", () => {
-    const fds = countMemfds();
-    const maps = countMemfdMappings();
-    for (const size of [0, -1, 1.5, NaN, "4096", null]) {
-      assertStatus(() => Mapping.allocate(size as number), BAD_ARGS, `size ${String(size)}`);
-    }
-    assert.equal(countMemfds(), fds);
-    assert.equal(countMemfdMappings(), maps);
+    assertNoMemfdLeak(() => {
+      for (const size of [0, -1, 1.5, NaN, "4096", null]) {
+        assertStatus(() => Mapping.allocate(size as number), BAD_ARGS, `size ${String(size)}`);
+      }
+    });
   });
   await t.step("too large → an error, nothing leaked", () => {
     const fds = countMemfds();
@@ -104,21 +103,19 @@ Deno.test("§4.1 Mapping.allocateWithName: the name is checked before anything i
     }
   });
   await t.step("32 bytes, a NUL, not a string → INVALID_ARGS, no fd, VMO or mapping leaked", () => {
-    const fds = countMemfds();
-    const maps = countMemfdMappings();
-    const bad = ["x".repeat(32), "é".repeat(16), "a\0b", "\0", 42, null, undefined];
-    for (const name of bad) {
-      assertStatus(
-        () => Mapping.allocateWithName(P, name as string),
-        BAD_ARGS,
-        `name ${JSON.stringify(name)}`,
-      );
-      // Even with a size that would fail later, or a huge one that would be slow.
-      assertStatus(() => Mapping.allocateWithName(0, name as string), BAD_ARGS);
-      assertStatus(() => Mapping.allocateWithName(2 ** 40, name as string), BAD_ARGS);
-    }
-    assert.equal(countMemfds(), fds);
-    assert.equal(countMemfdMappings(), maps);
+    assertNoMemfdLeak(() => {
+      const bad = ["x".repeat(32), "é".repeat(16), "a\0b", "\0", 42, null, undefined];
+      for (const name of bad) {
+        assertStatus(
+          () => Mapping.allocateWithName(P, name as string),
+          BAD_ARGS,
+          `name ${JSON.stringify(name)}`,
+        );
+        // Even with a size that would fail later, or a huge one that would be slow.
+        assertStatus(() => Mapping.allocateWithName(0, name as string), BAD_ARGS);
+        assertStatus(() => Mapping.allocateWithName(2 ** 40, name as string), BAD_ARGS);
+      }
+    });
   });
   await t.step("a good name with size 0 → INVALID_ARGS, nothing leaked", () => {
     const fds = countMemfds();
@@ -176,8 +173,7 @@ Deno.test("§4.1 Mapping.createFromVmo", async (t) => {
       assertStatus(() => Mapping.createFromVmo(vmo, size, RW), BAD_ARGS, `size ${size}`);
     }
     assertStatus(() => Mapping.createFromVmo(vmo, P, VmarFlags.PERM_WRITE), BAD_ARGS);
-    const dup = vmo.duplicate();
-    dup.close();
+    const dup = closedDuplicate(vmo);
     assertStatus(() => Mapping.createFromVmo(dup, P, R), Status.BAD_HANDLE);
     assertStatus(
       () => Mapping.createFromVmo(Vmar.root() as unknown as Vmo, P, R),
@@ -287,17 +283,15 @@ Deno.test("§4.1 close / dispose unmaps: numMappings, the tree and /proc/self/ma
     },
   );
   await t.step("many allocate/close cycles return fds and maps lines to where they were", () => {
-    const fds = countMemfds();
-    const maps = countMemfdMappings();
-    for (let i = 0; i < 200; i++) {
-      const [m, vmo] = Mapping.allocate((i % 5 + 1) * P);
-      m.writeU8(0, i & 0xff);
-      if (i % 2) vmo.close();
-      m.close();
-      if (!(i % 2)) vmo.close();
-    }
-    assert.equal(countMemfds(), fds);
-    assert.equal(countMemfdMappings(), maps);
+    assertNoMemfdLeak(() => {
+      for (let i = 0; i < 200; i++) {
+        const [m, vmo] = Mapping.allocate((i % 5 + 1) * P);
+        m.writeU8(0, i & 0xff);
+        if (i % 2) vmo.close();
+        m.close();
+        if (!(i % 2)) vmo.close();
+      }
+    });
   });
 });
 

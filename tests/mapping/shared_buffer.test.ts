@@ -18,7 +18,15 @@ import {
   Vmo,
   VmoOptions,
 } from "../../mod.ts";
-import { arr, assertStatus, filled, P, pattern, statusOf } from "../_support/mod.ts";
+import {
+  arr,
+  assertStatus,
+  closedDuplicate,
+  filled,
+  P,
+  pattern,
+  statusOf,
+} from "../_support/mod.ts";
 import { ONES, R, RW } from "./helpers.ts";
 
 const OOR = Status.OUT_OF_RANGE;
@@ -819,8 +827,7 @@ Deno.test("SharedBuffer.fromRange", async (t) => {
   });
   await t.step("handles and arguments", () => {
     using vmo = Vmo.create(P);
-    const dup = root.duplicate();
-    dup.close();
+    const dup = closedDuplicate(root);
     assertStatus(() => SharedBuffer.fromRange(dup, 0, 8), Status.BAD_HANDLE);
     assertStatus(() => SharedBuffer.fromRange(vmo as unknown as Vmar, 0, 8), Status.WRONG_TYPE);
     for (const v of [-1, 0.5, NaN, "1", null]) {

@@ -13,10 +13,11 @@ import {
   VmarFlags,
   Vmo,
 } from "../../mod.ts";
-import { assertStatus, P, withRights } from "../_support/mod.ts";
+import { assertStatus, closedDuplicate, P, withRights } from "../_support/mod.ts";
 import {
   alignFlag,
   assertKernelProt,
+  callAsVmar,
   CAN_RWS,
   destroyQuietly,
   mappingRows,
@@ -43,15 +44,13 @@ function deadChild(parent: Vmar, flags = CAN_RWS): Vmar {
 Deno.test("§2.3 allocate step 1: handle lookup", async (t) => {
   await t.step("closed handle → BAD_HANDLE (before argument shape)", () => {
     using r = region();
-    const dup = r.vmar.duplicate();
-    dup.close();
+    const dup = closedDuplicate(r.vmar);
     assertStatus(() => dup.allocate(0, P, 0), Status.BAD_HANDLE);
     assertStatus(() => dup.allocate(-1, NaN, 1.5), Status.BAD_HANDLE);
   });
   await t.step("a Vmo as the VMAR → WRONG_TYPE", () => {
     using vmo = Vmo.create(P);
-    const allocate = Vmar.prototype.allocate as (this: unknown, ...a: number[]) => unknown;
-    assertStatus(() => allocate.call(vmo, 0, P, 0), Status.WRONG_TYPE);
+    assertStatus(() => callAsVmar(vmo, "allocate", 0, P, 0), Status.WRONG_TYPE);
   });
 });
 

@@ -6,9 +6,10 @@
 
 import assert from "node:assert/strict";
 import { Rights, Status, Vmar, VmarOp, Vmo } from "../../mod.ts";
-import { assertStatus, P, pattern } from "../_support/mod.ts";
+import { assertStatus, closedDuplicate, P, pattern } from "../_support/mod.ts";
 import {
   assertKernelProt,
+  callAsVmar,
   CAN_RWS,
   kernelAccess,
   mappingRows,
@@ -23,12 +24,10 @@ import {
 
 Deno.test("§2.8 destroy: handle lookup", () => {
   using r = region();
-  const dup = r.vmar.duplicate();
-  dup.close();
+  const dup = closedDuplicate(r.vmar);
   assertStatus(() => dup.destroy(), Status.BAD_HANDLE);
   using vmo = Vmo.create(P);
-  const destroy = Vmar.prototype.destroy as (this: unknown) => unknown;
-  assertStatus(() => destroy.call(vmo), Status.WRONG_TYPE);
+  assertStatus(() => callAsVmar(vmo, "destroy"), Status.WRONG_TYPE);
   assert.deepEqual(r.vmar.info(), { base: r.base, len: r.size });
   assertKernelProt(r.base, r.size, "---p");
 });

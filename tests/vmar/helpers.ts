@@ -297,3 +297,9 @@ export function alignFlag(bytes: number): number {
   if (!Number.isInteger(log) || log < 10 || log > 32) throw new Error(`bad alignment ${bytes}`);
   return log << 24;
 }
+
+/** `Vmar.prototype[method]` called with `self` (a VMO, say) as `this`, to check `WRONG_TYPE`. */
+export function callAsVmar(self: unknown, method: keyof Vmar, ...args: unknown[]): unknown {
+  const fn = Vmar.prototype[method] as (this: unknown, ...a: unknown[]) => unknown;
+  return fn.call(self, ...args);
+}

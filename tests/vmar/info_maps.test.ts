@@ -6,8 +6,8 @@
 
 import assert from "node:assert/strict";
 import { formatMaps, type MapInfo, MapInfoType, Rights, Status, Vmar, Vmo } from "../../mod.ts";
-import { assertStatus, P } from "../_support/mod.ts";
-import { CAN_RWS, owning, R, region, rows, RW, SPECIFIC, without } from "./helpers.ts";
+import { assertStatus, closedDuplicate, P } from "../_support/mod.ts";
+import { callAsVmar, CAN_RWS, owning, R, region, rows, RW, SPECIFIC, without } from "./helpers.ts";
 
 Deno.test("§2.9 info: base and len of the region; needs INSPECT", () => {
   using r = region(16);
@@ -19,12 +19,10 @@ Deno.test("§2.9 info: base and len of the region; needs INSPECT", () => {
   assertStatus(() => noInspect.info(), Status.ACCESS_DENIED);
   using inspectOnly = r.vmar.duplicate(Rights.INSPECT);
   assert.deepEqual(inspectOnly.info(), { base: r.base, len: 16 * P });
-  const dup = r.vmar.duplicate();
-  dup.close();
+  const dup = closedDuplicate(r.vmar);
   assertStatus(() => dup.info(), Status.BAD_HANDLE);
   using vmo = Vmo.create(P);
-  const info = Vmar.prototype.info as (this: unknown) => unknown;
-  assertStatus(() => info.call(vmo), Status.WRONG_TYPE);
+  assertStatus(() => callAsVmar(vmo, "info"), Status.WRONG_TYPE);
 });
 
 Deno.test("§2.9 infoMaps: needs INSPECT; dead VMAR → BAD_STATE", () => {
@@ -36,8 +34,7 @@ Deno.test("§2.9 infoMaps: needs INSPECT; dead VMAR → BAD_STATE", () => {
   const [dead] = r.vmar.allocate(0, P, 0);
   dead.destroy();
   assertStatus(() => dead.infoMaps(), Status.BAD_STATE);
-  const dup = r.vmar.duplicate();
-  dup.close();
+  const dup = closedDuplicate(r.vmar);
   assertStatus(() => dup.infoMaps(), Status.BAD_HANDLE);
 });
 

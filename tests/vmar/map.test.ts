@@ -15,10 +15,11 @@ import {
   VmoChildOptions,
   VmoOptions,
 } from "../../mod.ts";
-import { assertStatus, P, pattern, withRights } from "../_support/mod.ts";
+import { assertStatus, closedDuplicate, P, pattern, withRights } from "../_support/mod.ts";
 import {
   alignFlag,
   assertKernelProt,
+  callAsVmar,
   CAN_RWS,
   kernelAccess,
   kernelLayout,
@@ -46,22 +47,19 @@ Deno.test("§2.4 map step 1: handle lookups", async (t) => {
   using r = region();
   using vmo = Vmo.create(P);
   await t.step("closed VMAR handle → BAD_HANDLE", () => {
-    const dup = r.vmar.duplicate();
-    dup.close();
+    const dup = closedDuplicate(r.vmar);
     assertStatus(() => dup.map(0, vmo, 0, P, R), Status.BAD_HANDLE);
     assertStatus(() => dup.map(-1, vmo, 0.5, NaN, R), Status.BAD_HANDLE);
   });
   await t.step("closed VMO handle → BAD_HANDLE (before argument shape)", () => {
-    const dup = vmo.duplicate();
-    dup.close();
+    const dup = closedDuplicate(vmo);
     assertStatus(() => r.vmar.map(0, dup, 0, P, R), Status.BAD_HANDLE);
     assertStatus(() => r.vmar.map(-1, dup, 0, P, R), Status.BAD_HANDLE);
     assertStatus(() => r.vmar.map(0, null as unknown as Vmo, 0, P, R), Status.BAD_HANDLE);
   });
   await t.step("a VMAR in the VMO slot, a VMO as the VMAR → WRONG_TYPE", () => {
     assertStatus(() => r.vmar.map(0, r.vmar as unknown as Vmo, 0, P, R), Status.WRONG_TYPE);
-    const map = Vmar.prototype.map as (this: unknown, ...a: unknown[]) => unknown;
-    assertStatus(() => map.call(vmo, 0, vmo, 0, P, R), Status.WRONG_TYPE);
+    assertStatus(() => callAsVmar(vmo, "map", 0, vmo, 0, P, R), Status.WRONG_TYPE);
   });
   assert.deepEqual(mappingRows(r.vmar, r.base), []);
 });

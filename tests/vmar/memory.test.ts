@@ -5,9 +5,10 @@
  */
 
 import assert from "node:assert/strict";
-import { Status, Vmar, Vmo } from "../../mod.ts";
-import { assertStatus, P, pattern } from "../_support/mod.ts";
+import { Status, Vmo } from "../../mod.ts";
+import { assertStatus, closedDuplicate, P, pattern } from "../_support/mod.ts";
 import {
+  callAsVmar,
   CAN_RWS,
   kernelRead,
   owning,
@@ -130,12 +131,10 @@ Deno.test("readMemory/writeMemory: handle and argument errors", () => {
   using r = region(16);
   using vmo = Vmo.create(P);
   const addr = r.vmar.map(0, vmo, 0, P, RW);
-  const dup = r.vmar.duplicate();
-  dup.close();
+  const dup = closedDuplicate(r.vmar);
   assertStatus(() => dup.readMemory(addr, new Uint8Array(1)), Status.BAD_HANDLE);
   assertStatus(() => dup.writeMemory(addr, new Uint8Array(1)), Status.BAD_HANDLE);
-  const read = Vmar.prototype.readMemory as (this: unknown, ...a: unknown[]) => unknown;
-  assertStatus(() => read.call(vmo, addr, new Uint8Array(1)), Status.WRONG_TYPE);
+  assertStatus(() => callAsVmar(vmo, "readMemory", addr, new Uint8Array(1)), Status.WRONG_TYPE);
   for (const v of [-1, 0.5, NaN, "1", null, 1n] as unknown[]) {
     assertStatus(() => r.vmar.readMemory(v as number, new Uint8Array(1)), Status.INVALID_ARGS);
     assertStatus(() => r.vmar.writeMemory(v as number, new Uint8Array(1)), Status.INVALID_ARGS);

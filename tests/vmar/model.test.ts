@@ -385,12 +385,21 @@ function modelMap(
   return addr;
 }
 
-function modelUnmap(v: MVmar, rights: number, addr: number, len: number): void {
-  if (addr % P !== 0) fail(Status.INVALID_ARGS);
+/**
+ * The checks unmap and protect share, in Zircon's order once the address is aligned: `len`
+ * rounds to a size that is not 0, the VMAR is alive, the range lies inside it. Returns the size.
+ */
+function liveRangeIn(v: MVmar, addr: number, len: number): number {
   const size = roundUp(len);
   if (size === 0) fail(Status.INVALID_ARGS);
   if (!v.alive) fail(Status.BAD_STATE);
   if (addr < v.base || addr + size > end(v)) fail(Status.INVALID_ARGS);
+  return size;
+}
+
+function modelUnmap(v: MVmar, rights: number, addr: number, len: number): void {
+  if (addr % P !== 0) fail(Status.INVALID_ARGS);
+  const size = liveRangeIn(v, addr, len);
   const items = overlapping(v, addr, addr + size);
   for (const c of items) {
     if (c.kind !== "vmar") continue;
@@ -440,10 +449,7 @@ function modelProtect(v: MVmar, rights: number, addr: number, len: number, flags
   if (perms !== 0 && (perms & PERM_R) === 0) fail(Status.INVALID_ARGS);
   if (addr % P !== 0) fail(Status.INVALID_ARGS);
   if ((flags & ~(PERMS | F.PERM_READ_IF_XOM_UNSUPPORTED)) !== 0) fail(Status.INVALID_ARGS);
-  const size = roundUp(len);
-  if (size === 0) fail(Status.INVALID_ARGS);
-  if (!v.alive) fail(Status.BAD_STATE);
-  if (addr < v.base || addr + size > end(v)) fail(Status.INVALID_ARGS);
+  const size = liveRangeIn(v, addr, len);
   const steps = walk(v, addr, addr + size);
   for (const s of steps) {
     if (s.gap) fail(Status.NOT_FOUND);

@@ -6,9 +6,10 @@
 
 import assert from "node:assert/strict";
 import { DEFAULT_VMO_RIGHTS, Rights, Status, Vmar, VmarFlags, Vmo } from "../../mod.ts";
-import { assertStatus, P, pattern } from "../_support/mod.ts";
+import { assertStatus, closedDuplicate, P, pattern } from "../_support/mod.ts";
 import {
   assertKernelProt,
+  callAsVmar,
   CAN_RWS,
   kernelAccess,
   kernelLayout,
@@ -37,12 +38,10 @@ function assertIntactRW(m: ReturnType<typeof mapped>, pages = 4): void {
 
 Deno.test("§2.6 protect: handle lookup", () => {
   using m = mapped();
-  const dup = m.r.vmar.duplicate();
-  dup.close();
+  const dup = closedDuplicate(m.r.vmar);
   assertStatus(() => dup.protect(m.addr, P, R), Status.BAD_HANDLE);
   assertStatus(() => dup.protect(-1, NaN, 0.5), Status.BAD_HANDLE);
-  const protect = Vmar.prototype.protect as (this: unknown, ...a: number[]) => unknown;
-  assertStatus(() => protect.call(m.vmo, m.addr, P, R), Status.WRONG_TYPE);
+  assertStatus(() => callAsVmar(m.vmo, "protect", m.addr, P, R), Status.WRONG_TYPE);
   assertIntactRW(m);
 });
 

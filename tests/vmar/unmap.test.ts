@@ -6,9 +6,10 @@
 
 import assert from "node:assert/strict";
 import { Rights, Status, Vmar, VmarFlags, Vmo } from "../../mod.ts";
-import { assertStatus, P, pattern } from "../_support/mod.ts";
+import { assertStatus, closedDuplicate, P, pattern } from "../_support/mod.ts";
 import {
   assertKernelProt,
+  callAsVmar,
   CAN_RWS,
   kernelAccess,
   kernelLayout,
@@ -29,14 +30,12 @@ import {
 Deno.test("§2.5 unmap: handle lookup (no rights needed)", async (t) => {
   using m = mapped();
   await t.step("closed handle → BAD_HANDLE", () => {
-    const dup = m.r.vmar.duplicate();
-    dup.close();
+    const dup = closedDuplicate(m.r.vmar);
     assertStatus(() => dup.unmap(m.addr, P), Status.BAD_HANDLE);
     assertStatus(() => dup.unmap(-1, NaN), Status.BAD_HANDLE);
   });
   await t.step("a Vmo as the VMAR → WRONG_TYPE", () => {
-    const unmap = Vmar.prototype.unmap as (this: unknown, ...a: number[]) => unknown;
-    assertStatus(() => unmap.call(m.vmo, m.addr, P), Status.WRONG_TYPE);
+    assertStatus(() => callAsVmar(m.vmo, "unmap", m.addr, P), Status.WRONG_TYPE);
   });
   await t.step("a handle with no rights at all can unmap a mapping", () => {
     using none = m.r.vmar.duplicate(Rights.NONE);

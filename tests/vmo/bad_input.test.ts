@@ -14,7 +14,15 @@ import {
   VmoOptions,
   ZxError,
 } from "../../mod.ts";
-import { assertStatus, countFds, countMemfds, fdIsOpen, P, tempFile } from "../_support/mod.ts";
+import {
+  assertStatus,
+  countFds,
+  countMemfds,
+  fdIsOpen,
+  P,
+  tempFile,
+  withTempFile,
+} from "../_support/mod.ts";
 
 /** Values that are not a non-negative integer number. */
 const NOT_U64: unknown[] = [
@@ -127,6 +135,28 @@ function numericArgs(f: Fixture): [string, Call, boolean][] {
   return args;
 }
 
+/**
+ * Runs `body` with a fresh fixture and closes it, then checks in a last step ("nothing is left
+ * behind") that the fds, and with `memfds` the memfds, are back to what they were before.
+ */
+async function withLeakCheckedFixture(
+  t: Deno.TestContext,
+  { memfds }: { memfds: boolean },
+  body: (f: Fixture) => Promise<void>,
+): Promise<void> {
+  const before = countFds();
+  const memfdsBefore = memfds ? countMemfds() : 0;
+  const f = fixture();
+  try {
+    await body(f);
+  } finally {
+    f.close();
+  }
+  await t.step("nothing is left behind", () => {
+    assert.equal(countFds(), before);
+    if (memfds) assert.equal(countMemfds(), memfdsBefore);
+  });
+}
 /** Arguments that are options, ops, policies, rights or fds: 32-bit values. */
 function flagArgs(f: Fixture): [string, Call, boolean][] {
   const v = f.plain;
@@ -141,10 +171,7 @@ function flagArgs(f: Fixture): [string, Call, boolean][] {
 }
 
 Deno.test("bad input: INVALID_ARGS for every malformed size, offset or length", async (t) => {
-  const before = countFds();
-  const memfds = countMemfds();
-  const f = fixture();
-  try {
+  await withLeakCheckedFixture(t, { memfds: true }, async (f) => {
     for (const [name, call, hasDefault] of numericArgs(f)) {
       await t.step(name, () => {
         for (const bad of hasDefault ? NOT_U64 : NOT_U64_REQUIRED) {
@@ -152,19 +179,11 @@ Deno.test("bad input: INVALID_ARGS for every malformed size, offset or length", 
         }
       });
     }
-  } finally {
-    f.close();
-  }
-  await t.step("nothing is left behind", () => {
-    assert.equal(countFds(), before);
-    assert.equal(countMemfds(), memfds);
   });
 });
 
 Deno.test("bad input: INVALID_ARGS for malformed options, ops, policies, rights and fds", async (t) => {
-  const before = countFds();
-  const f = fixture();
-  try {
+  await withLeakCheckedFixture(t, { memfds: false }, async (f) => {
     for (const [name, call, hasDefault] of flagArgs(f)) {
       await t.step(name, () => {
         for (const bad of hasDefault ? NOT_U64 : NOT_U64_REQUIRED) {
@@ -180,28 +199,23 @@ Deno.test("bad input: INVALID_ARGS for malformed options, ops, policies, rights 
         assert.equal(h.isValid, false);
       }
     });
-  } finally {
-    f.close();
-  }
-  await t.step("nothing is left behind", () => assert.equal(countFds(), before));
+  });
 });
 
 Deno.test("bad input: INVALID_ARGS for buffers, names and files of the wrong kind", async (t) => {
-  const before = countFds();
-  const f = fixture();
-  const notBytes: unknown[] = [
-    undefined,
-    null,
-    "abc",
-    5,
-    [1, 2],
-    new ArrayBuffer(4),
-    new Int8Array(4),
-    new Uint16Array(2),
-    new DataView(new ArrayBuffer(4)),
-    {},
-  ];
-  try {
+  await withLeakCheckedFixture(t, { memfds: false }, async (f) => {
+    const notBytes: unknown[] = [
+      undefined,
+      null,
+      "abc",
+      5,
+      [1, 2],
+      new ArrayBuffer(4),
+      new Int8Array(4),
+      new Uint16Array(2),
+      new DataView(new ArrayBuffer(4)),
+      {},
+    ];
     await t.step("read(dst) and write(src) need a Uint8Array", () => {
       for (const bad of notBytes) {
         assertStatus(() => f.plain.read(bad as Uint8Array, 0), Status.INVALID_ARGS, String(bad));
@@ -219,15 +233,12 @@ Deno.test("bad input: INVALID_ARGS for buffers, names and files of the wrong kin
       }
     });
     await t.step("fromFile(path, null): INVALID_ARGS, not a TypeError", () => {
-      const path = tempFile("x");
-      try {
+      withTempFile("x", (path) => {
         assertStatus(
           () => Vmo.fromFile(path, null as unknown as { writable?: boolean }),
           Status.INVALID_ARGS,
         );
-      } finally {
-        Deno.removeSync(path);
-      }
+      });
     });
     await t.step("unsafeFromFd(fd, null): INVALID_ARGS, not a TypeError", () => {
       const fd = f.plain.unsafeDupFd();
@@ -256,10 +267,7 @@ Deno.test("bad input: INVALID_ARGS for buffers, names and files of the wrong kin
         using _adopted = Vmo.unsafeFromFd(fd); // closes fd
       }
     });
-  } finally {
-    f.close();
-  }
-  await t.step("nothing is left behind", () => assert.equal(countFds(), before));
+  });
 });
 
 Deno.test("bad input: a closed handle is BAD_HANDLE before any argument check", () => {
@@ -285,10 +293,7 @@ Deno.test("bad input: a closed handle is BAD_HANDLE before any argument check", 
 });
 
 Deno.test("bad input: OUT_OF_RANGE for values above Number.MAX_SAFE_INTEGER", async (t) => {
-  const before = countFds();
-  const memfds = countMemfds();
-  const f = fixture();
-  try {
+  await withLeakCheckedFixture(t, { memfds: true }, async (f) => {
     for (const [name, call] of numericArgs(f)) {
       // a REFERENCE takes offset and size 0: a large size is Zircon's step-1 OUT_OF_RANGE
       await t.step(name, () => {
@@ -297,12 +302,6 @@ Deno.test("bad input: OUT_OF_RANGE for values above Number.MAX_SAFE_INTEGER", as
         }
       });
     }
-  } finally {
-    f.close();
-  }
-  await t.step("nothing is left behind", () => {
-    assert.equal(countFds(), before);
-    assert.equal(countMemfds(), memfds);
   });
 });
 

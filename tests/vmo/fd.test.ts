@@ -13,6 +13,7 @@ import {
 import { vmoObjectOf } from "../../src/vmo/vmo.ts";
 import {
   assertStatus,
+  closeIfOpen,
   countFds,
   errno,
   F_ADD_SEALS,
@@ -25,7 +26,7 @@ import {
   O_RDONLY,
   O_RDWR,
   P,
-  tempFile,
+  withTempFile,
 } from "../_support/mod.ts";
 
 /** A read-only fd for the same memory as `fd`, opened anew through /proc. */
@@ -161,29 +162,23 @@ Deno.test("unsafeFromFd: a read-only fd gives no WRITE right", async (t) => {
     assert.deepEqual([...vmo.readToArray(0, 3)], [1, 2, 3]);
   });
   await t.step("a read-only regular-file fd", () => {
-    const path = tempFile(filled(10, 3));
-    try {
+    withTempFile(filled(10, 3), (path) => {
       const fd = libc.open(path, O_RDONLY);
       using vmo = Vmo.unsafeFromFd(fd);
       assert.equal(vmo.rights & Rights.WRITE, 0);
       assert.deepEqual(vmo.readToArray(0, 10), filled(10, 3));
       assert.equal(vmo.getStreamSize(), 10);
-    } finally {
-      Deno.removeSync(path);
-    }
+    });
   });
   await t.step("a read-write regular-file fd: writes reach the file", () => {
-    const path = tempFile(filled(10, 3));
-    try {
+    withTempFile(filled(10, 3), (path) => {
       const fd = libc.open(path, O_RDWR);
       using vmo = Vmo.unsafeFromFd(fd);
       assert.ok(vmo.rights & Rights.WRITE);
       vmo.write(new Uint8Array([1]), 0);
       assert.equal(Deno.readFileSync(path)[0], 1);
       assertStatus(() => vmo.setSize(2 * P), Status.UNAVAILABLE);
-    } finally {
-      Deno.removeSync(path);
-    }
+    });
   });
   await t.step("an IMMUTABLE snapshot's fd is write-sealed: no WRITE", () => {
     using parent = Vmo.create(P);
@@ -215,8 +210,7 @@ Deno.test("unsafeFromFd errors", async (t) => {
       assertStatus(() => Vmo.unsafeFromFd(w), Status.WRONG_TYPE);
     } finally {
       // unsafeFromFd does not take a rejected fd: close what is still ours
-      if (fdIsOpen(r)) libc.close(r);
-      if (fdIsOpen(w)) libc.close(w);
+      closeIfOpen(r, w);
     }
   });
   await t.step("a directory and a character device: WRONG_TYPE", () => {
@@ -228,8 +222,7 @@ Deno.test("unsafeFromFd errors", async (t) => {
       assertStatus(() => Vmo.unsafeFromFd(dfd), Status.WRONG_TYPE);
       assertStatus(() => Vmo.unsafeFromFd(nfd), Status.WRONG_TYPE);
     } finally {
-      if (fdIsOpen(dfd)) libc.close(dfd);
-      if (fdIsOpen(nfd)) libc.close(nfd);
+      closeIfOpen(dfd, nfd);
       Deno.removeSync(dir);
     }
   });
@@ -254,7 +247,7 @@ Deno.test("unsafeFromFd errors", async (t) => {
         );
       }
     } finally {
-      if (fdIsOpen(fd)) libc.close(fd);
+      closeIfOpen(fd);
     }
   });
 });

@@ -17,21 +17,14 @@ import {
   pattern,
   runDeno,
   tempFile,
+  withTempDir,
+  withTempFile,
 } from "../_support/mod.ts";
-
-function withFile(content: Uint8Array<ArrayBuffer> | string, fn: (path: string) => void): void {
-  const path = tempFile(content);
-  try {
-    fn(path);
-  } finally {
-    Deno.removeSync(path);
-  }
-}
 
 Deno.test("fromFile(path), read-only", async (t) => {
   await t.step("reads the file; size rounded to pages; stream size = file size", () => {
     const data = pattern(P + 100, 5);
-    withFile(data, (path) => {
+    withTempFile(data, (path) => {
       using vmo = Vmo.fromFile(path);
       assert.equal(vmo.getSize(), 2 * P);
       assert.equal(vmo.getStreamSize(), P + 100);
@@ -40,7 +33,7 @@ Deno.test("fromFile(path), read-only", async (t) => {
     });
   });
   await t.step("no WRITE right; write, setSize, setStreamSize: ACCESS_DENIED", () => {
-    withFile("hello", (path) => {
+    withTempFile("hello", (path) => {
       using vmo = Vmo.fromFile(path);
       assert.equal(vmo.rights, DEFAULT_VMO_RIGHTS & ~Rights.WRITE);
       assertStatus(() => vmo.write(new Uint8Array(1), 0), Status.ACCESS_DENIED);
@@ -50,7 +43,7 @@ Deno.test("fromFile(path), read-only", async (t) => {
     });
   });
   await t.step("an empty file gives an empty VMO", () => {
-    withFile("", (path) => {
+    withTempFile("", (path) => {
       using vmo = Vmo.fromFile(path);
       assert.equal(vmo.getSize(), 0);
       assert.equal(vmo.getStreamSize(), 0);
@@ -58,7 +51,7 @@ Deno.test("fromFile(path), read-only", async (t) => {
     });
   });
   await t.step("sees later changes to the file", () => {
-    withFile(filled(P, 1), (path) => {
+    withTempFile(filled(P, 1), (path) => {
       using vmo = Vmo.fromFile(path);
       using f = Deno.openSync(path, { write: true });
       f.writeSync(new Uint8Array([9, 9]));
@@ -66,7 +59,7 @@ Deno.test("fromFile(path), read-only", async (t) => {
     });
   });
   await t.step("a file truncated by someone else reads zeros past its new end", () => {
-    withFile(filled(2 * P, 7), (path) => {
+    withTempFile(filled(2 * P, 7), (path) => {
       using vmo = Vmo.fromFile(path);
       Deno.truncateSync(path, 10);
       assert.deepEqual(vmo.readToArray(0, 10), filled(10, 7));
@@ -74,7 +67,7 @@ Deno.test("fromFile(path), read-only", async (t) => {
     });
   });
   await t.step("info: PAGER_BACKED, not RESIZABLE", () => {
-    withFile("x", (path) => {
+    withTempFile("x", (path) => {
       using vmo = Vmo.fromFile(path);
       const flags = vmo.info().flags;
       assert.ok(flags & VmoInfoFlags.PAGER_BACKED);
@@ -85,7 +78,7 @@ Deno.test("fromFile(path), read-only", async (t) => {
 
 Deno.test("fromFile(path, { writable: true })", async (t) => {
   await t.step("has WRITE (not RESIZE); writes reach the file on disk", () => {
-    withFile(filled(2 * P, 0), (path) => {
+    withTempFile(filled(2 * P, 0), (path) => {
       using vmo = Vmo.fromFile(path, { writable: true });
       assert.equal(vmo.rights, DEFAULT_VMO_RIGHTS);
       const data = pattern(300, 2);
@@ -97,7 +90,7 @@ Deno.test("fromFile(path, { writable: true })", async (t) => {
     });
   });
   await t.step("a write in the last page past the end of the file reaches the file", () => {
-    withFile("0123456789", (path) => {
+    withTempFile("0123456789", (path) => {
       using vmo = Vmo.fromFile(path, { writable: true });
       vmo.write(new TextEncoder().encode("XY"), 20);
       const disk = Deno.readFileSync(path);
@@ -108,14 +101,14 @@ Deno.test("fromFile(path, { writable: true })", async (t) => {
     });
   });
   await t.step("not resizable: setSize is UNAVAILABLE", () => {
-    withFile("abc", (path) => {
+    withTempFile("abc", (path) => {
       using vmo = Vmo.fromFile(path, { writable: true });
       assertStatus(() => vmo.setSize(2 * P), Status.UNAVAILABLE);
       assert.equal(Deno.statSync(path).size, 3);
     });
   });
   await t.step("a slice writes through to the file", () => {
-    withFile(filled(2 * P, 0), (path) => {
+    withTempFile(filled(2 * P, 0), (path) => {
       using vmo = Vmo.fromFile(path, { writable: true });
       using slice = vmo.createChild(C.SLICE, P, P);
       slice.write(new Uint8Array([1, 2, 3]), 0);
@@ -126,7 +119,7 @@ Deno.test("fromFile(path, { writable: true })", async (t) => {
 
 Deno.test("fromFile(Deno.FsFile)", async (t) => {
   await t.step("a file opened for reading: reads, no WRITE; survives the FsFile's close", () => {
-    withFile("from an FsFile", (path) => {
+    withTempFile("from an FsFile", (path) => {
       const file = Deno.openSync(path, { read: true });
       using vmo = Vmo.fromFile(file);
       file.close();
@@ -136,7 +129,7 @@ Deno.test("fromFile(Deno.FsFile)", async (t) => {
     });
   });
   await t.step("a file opened for reading and writing, writable: writes reach the disk", () => {
-    withFile(filled(P, 0), (path) => {
+    withTempFile(filled(P, 0), (path) => {
       using file = Deno.openSync(path, { read: true, write: true });
       using vmo = Vmo.fromFile(file, { writable: true });
       assert.ok(vmo.rights & Rights.WRITE);
@@ -145,7 +138,7 @@ Deno.test("fromFile(Deno.FsFile)", async (t) => {
     });
   });
   await t.step("a read-only FsFile asked to be writable: ACCESS_DENIED", () => {
-    withFile("ro", (path) => {
+    withTempFile("ro", (path) => {
       using file = Deno.openSync(path, { read: true });
       const before = countFds();
       assertStatus(() => Vmo.fromFile(file, { writable: true }), Status.ACCESS_DENIED);
@@ -153,7 +146,7 @@ Deno.test("fromFile(Deno.FsFile)", async (t) => {
     });
   });
   await t.step("a closed FsFile: BAD_HANDLE", () => {
-    withFile("x", (path) => {
+    withTempFile("x", (path) => {
       const file = Deno.openSync(path, { read: true });
       file.close();
       assertStatus(() => Vmo.fromFile(file), Status.BAD_HANDLE);
@@ -163,7 +156,7 @@ Deno.test("fromFile(Deno.FsFile)", async (t) => {
 
 Deno.test("§1.6.7 children of a file-backed (pager-backed) VMO", async (t) => {
   await t.step("SNAPSHOT: NOT_SUPPORTED", () => {
-    withFile(filled(P, 1), (path) => {
+    withTempFile(filled(P, 1), (path) => {
       using ro = Vmo.fromFile(path);
       using rw = Vmo.fromFile(path, { writable: true });
       assertStatus(() => ro.createChild(C.SNAPSHOT, 0, P), Status.NOT_SUPPORTED);
@@ -172,7 +165,7 @@ Deno.test("§1.6.7 children of a file-backed (pager-backed) VMO", async (t) => {
     });
   });
   await t.step("SNAPSHOT_AT_LEAST_ON_WRITE works: a private, writable copy", () => {
-    withFile(filled(2 * P, 1), (path) => {
+    withTempFile(filled(2 * P, 1), (path) => {
       using vmo = Vmo.fromFile(path);
       using child = vmo.createChild(C.SNAPSHOT_AT_LEAST_ON_WRITE, 0, 2 * P);
       assert.ok(child.info().flags & VmoInfoFlags.IS_COW_CLONE);
@@ -185,7 +178,7 @@ Deno.test("§1.6.7 children of a file-backed (pager-backed) VMO", async (t) => {
     });
   });
   await t.step("SNAPSHOT of a SNAPSHOT_AT_LEAST_ON_WRITE child: NOT_SUPPORTED", () => {
-    withFile(filled(P, 1), (path) => {
+    withTempFile(filled(P, 1), (path) => {
       using vmo = Vmo.fromFile(path);
       using child = vmo.createChild(C.SNAPSHOT_AT_LEAST_ON_WRITE, 0, P);
       assertStatus(() => child.createChild(C.SNAPSHOT, 0, P), Status.NOT_SUPPORTED);
@@ -194,14 +187,14 @@ Deno.test("§1.6.7 children of a file-backed (pager-backed) VMO", async (t) => {
     });
   });
   await t.step("SNAPSHOT of a slice of a file-backed VMO: NOT_SUPPORTED", () => {
-    withFile(filled(2 * P, 1), (path) => {
+    withTempFile(filled(2 * P, 1), (path) => {
       using vmo = Vmo.fromFile(path);
       using slice = vmo.createChild(C.SLICE, 0, P);
       assertStatus(() => slice.createChild(C.SNAPSHOT, 0, P), Status.NOT_SUPPORTED);
     });
   });
   await t.step("SNAPSHOT_MODIFIED works", () => {
-    withFile(filled(P, 3), (path) => {
+    withTempFile(filled(P, 3), (path) => {
       using vmo = Vmo.fromFile(path);
       using child = vmo.createChild(C.SNAPSHOT_MODIFIED, 0, P);
       assert.deepEqual(child.readToArray(0, P), filled(P, 3));
@@ -210,7 +203,7 @@ Deno.test("§1.6.7 children of a file-backed (pager-backed) VMO", async (t) => {
     });
   });
   await t.step("REFERENCE works; RESIZABLE REFERENCE: NOT_SUPPORTED", () => {
-    withFile(filled(P, 3), (path) => {
+    withTempFile(filled(P, 3), (path) => {
       using vmo = Vmo.fromFile(path, { writable: true });
       using ref = vmo.createChild(C.REFERENCE, 0, 0);
       ref.write(new Uint8Array([8]), 0);
@@ -222,24 +215,18 @@ Deno.test("§1.6.7 children of a file-backed (pager-backed) VMO", async (t) => {
 
 Deno.test("fromFile errors", async (t) => {
   await t.step("a missing path: NOT_FOUND", () => {
-    const dir = Deno.makeTempDirSync();
-    try {
+    withTempDir((dir) => {
       assertStatus(() => Vmo.fromFile(`${dir}/nope`), Status.NOT_FOUND);
       assertStatus(() => Vmo.fromFile(`${dir}/nope`, { writable: true }), Status.NOT_FOUND);
-    } finally {
-      Deno.removeSync(dir);
-    }
+    });
   });
   await t.step("a directory: WRONG_TYPE, and no fd is left open", () => {
-    const dir = Deno.makeTempDirSync();
-    try {
+    withTempDir((dir) => {
       const before = countFds();
       assertStatus(() => Vmo.fromFile(dir), Status.WRONG_TYPE);
       assertStatus(() => Vmo.fromFile(dir, { writable: true }), Status.WRONG_TYPE);
       assert.equal(countFds(), before);
-    } finally {
-      Deno.removeSync(dir);
-    }
+    });
   });
   await t.step("a path with a NUL: INVALID_ARGS", () => {
     assertStatus(() => Vmo.fromFile("/tmp/a\0b"), Status.INVALID_ARGS);

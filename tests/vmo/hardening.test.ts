@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Status, Vmar, VmarFlags, Vmo, VmoOptions } from "../../mod.ts";
 import { vmoObjectOf } from "../../src/vmo/vmo.ts";
-import { assertStatus, fdIsOpen, libc, O_RDWR, P } from "../_support/mod.ts";
+import { assertStatus, fdIsOpen, libc, O_RDWR, P, withTempFile } from "../_support/mod.ts";
 
 Deno.test("a VMO whose fd was closed outside vmo refuses to map: BAD_HANDLE", async (t) => {
   await t.step("closed: the number stays free, new fds land below it", () => {
@@ -76,9 +76,7 @@ Deno.test("arguments whose inspection would run code still give ZxError", () => 
 });
 
 Deno.test("one file opened read-only, then writable: the writable VMO can write", () => {
-  const path = Deno.makeTempFileSync();
-  try {
-    Deno.writeFileSync(path, new Uint8Array(P));
+  withTempFile(new Uint8Array(P), (path) => {
     using readOnly = Vmo.fromFile(path);
     using writable = Vmo.fromFile(path, { writable: true });
     writable.write(new Uint8Array([7]), 0);
@@ -89,9 +87,7 @@ Deno.test("one file opened read-only, then writable: the writable VMO can write"
     assert.equal(root.writeMemory(addr, new Uint8Array([8])), 1);
     root.unmap(addr, P);
     assert.equal(Deno.readFileSync(path)[0], 8);
-  } finally {
-    Deno.removeSync(path);
-  }
+  });
 });
 
 Deno.test("a memfd sealed against shrinking only after it was adopted (and shrunk) gets no internal mapping", () => {

@@ -10,7 +10,7 @@ import {
   VmoOp,
   VmoOptions,
 } from "../../mod.ts";
-import { assertStatus, filled, P, tempFile } from "../_support/mod.ts";
+import { assertStatus, filled, P, withTempFile } from "../_support/mod.ts";
 
 const BASE = F.TYPE_PAGED | F.VIA_HANDLE;
 
@@ -85,14 +85,11 @@ Deno.test("§1.11 flags", async (t) => {
     assert.equal(rref.info().flags, BASE | F.RESIZABLE);
   });
   await t.step("file-backed: PAGER_BACKED", () => {
-    const path = tempFile("data");
-    try {
+    withTempFile("data", (path) => {
       using vmo = Vmo.fromFile(path);
       assert.equal(vmo.info().flags & (F.PAGER_BACKED | BASE), F.PAGER_BACKED | BASE);
       assert.equal(vmo.info().flags & F.RESIZABLE, 0);
-    } finally {
-      Deno.removeSync(path);
-    }
+    });
   });
 });
 

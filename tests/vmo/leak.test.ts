@@ -17,6 +17,7 @@ import {
   P,
   pattern,
   tempFile,
+  withTempFile,
 } from "../_support/mod.ts";
 
 function describeDiff(before: Map<number, string>, after: Map<number, string>): string {
@@ -132,8 +133,7 @@ Deno.test("leak: failing calls leave nothing behind", () => {
 });
 
 Deno.test("leak: file-backed VMOs and adopted fds are closed with their handles", () => {
-  const path = tempFile("some file data");
-  try {
+  withTempFile("some file data", (path) => {
     const before = countFds();
     const memfdsBefore = countMemfds();
     for (let i = 0; i < 500; i++) {
@@ -147,7 +147,5 @@ Deno.test("leak: file-backed VMOs and adopted fds are closed with their handles"
     }
     assert.equal(countFds(), before);
     assert.equal(countMemfds(), memfdsBefore);
-  } finally {
-    Deno.removeSync(path);
-  }
+  });
 });

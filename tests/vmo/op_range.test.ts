@@ -9,7 +9,7 @@ import {
   VmoOp,
   VmoOptions,
 } from "../../mod.ts";
-import { allZero, assertStatus, filled, P, pattern, tempFile } from "../_support/mod.ts";
+import { allZero, assertStatus, filled, P, pattern, withTempFile } from "../_support/mod.ts";
 
 const MAX = Number.MAX_SAFE_INTEGER;
 
@@ -166,14 +166,11 @@ Deno.test("§1.7 DECOMMIT", async (t) => {
     assertStatus(() => vmo.opRange(VmoOp.DECOMMIT, 0, P), Status.NOT_SUPPORTED);
   });
   await t.step("a file-backed (pager-backed) VMO: NOT_SUPPORTED", () => {
-    const path = tempFile(filled(2 * P, 1));
-    try {
+    withTempFile(filled(2 * P, 1), (path) => {
       using vmo = Vmo.fromFile(path, { writable: true });
       assertStatus(() => vmo.opRange(VmoOp.DECOMMIT, 0, P), Status.NOT_SUPPORTED);
       assert.deepEqual(vmo.readToArray(0, P), filled(P, 1));
-    } finally {
-      Deno.removeSync(path);
-    }
+    });
   });
 });
 
@@ -344,8 +341,7 @@ Deno.test("§1.7 DONT_NEED / ALWAYS_NEED", async (t) => {
       assert.deepEqual(vmo.readToArray(0, P), filled(P, 2));
     });
     await t.step(`${name}: file-backed VMO: rounded range out of range: OUT_OF_RANGE`, () => {
-      const path = tempFile(filled(P + 10, 1));
-      try {
+      withTempFile(filled(P + 10, 1), (path) => {
         using vmo = Vmo.fromFile(path);
         vmo.opRange(op, 0, 2 * P);
         vmo.opRange(op, P + 11, 3);
@@ -355,9 +351,7 @@ Deno.test("§1.7 DONT_NEED / ALWAYS_NEED", async (t) => {
         assertStatus(() => vmo.opRange(op, 2 * P, 1), Status.OUT_OF_RANGE);
         assertStatus(() => vmo.opRange(op, MAX, 2), Status.OUT_OF_RANGE);
         assert.deepEqual(vmo.readToArray(0, P + 10), filled(P + 10, 1));
-      } finally {
-        Deno.removeSync(path);
-      }
+      });
     });
   }
 });
@@ -384,15 +378,12 @@ Deno.test("§1.7 PREFETCH", async (t) => {
     assert.ok(allZero(vmo.readToArray(0, 2 * P)));
   });
   await t.step("works on a file-backed VMO", () => {
-    const path = tempFile(filled(P, 6));
-    try {
+    withTempFile(filled(P, 6), (path) => {
       using vmo = Vmo.fromFile(path);
       vmo.opRange(VmoOp.PREFETCH, 0, P);
       assertStatus(() => vmo.opRange(VmoOp.PREFETCH, 0, P + 1), Status.OUT_OF_RANGE);
       assert.deepEqual(vmo.readToArray(0, P), filled(P, 6));
-    } finally {
-      Deno.removeSync(path);
-    }
+    });
   });
 });
 
