@@ -105,6 +105,17 @@ const symbols = {
   },
   // channel review: a channel end must be connected
   getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  // ---- speed (issue 9): benches and tools ----
+  /** `clock_gettime(clockid, struct timespec *)`: the benches' thread CPU-time clock. */
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  /** `getrlimit(resource, struct rlimit *)`: the fd limit, under which vmo keeps its memfds. */
+  getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  /**
+   * `pread`/`pwrite` whose result is read as a 32-bit int: exact for counts below 2^31 (and
+   * -1), without the bigint an `isize` result makes on every call. For short copies.
+   */
+  pread_short: { name: "pread", parameters: ["i32", "buffer", "usize", "i64"], result: "i32" },
+  pwrite_short: { name: "pwrite", parameters: ["i32", "buffer", "usize", "i64"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The C library, opened by its soname so that no path is assumed. */

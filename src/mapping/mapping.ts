@@ -69,7 +69,8 @@ function closeOwned(owner: unknown): void {
 function mapWindow(vmo: Vmo, size: number, flags: number): Window {
   const vmar = rootVmar();
   const addr = vmar.map(0, vmo, 0, size, flags);
-  return new Window(vmarObjectOf(vmar), addr, size);
+  // The Mapping made over it unmaps it when collected: the window's lease can be held strongly.
+  return new Window(vmarObjectOf(vmar), addr, size, true);
 }
 
 /**
@@ -113,14 +114,9 @@ export class Mapping extends SharedBuffer implements Disposable {
     checkU64(size, "size");
     const vmo = Vmo.create(size);
     try {
-      return [
-        Mapping.createFromVmo(
-          vmo,
-          size,
-          VmarFlags.PERM_READ | VmarFlags.PERM_WRITE | VmarFlags.MAP_RANGE,
-        ),
-        vmo,
-      ];
+      // MAP_RANGE pre-faults committed pages; a VMO no one has seen yet has none, so it would
+      // only cost a data-extent query.
+      return [Mapping.createFromVmo(vmo, size, VmarFlags.PERM_READ | VmarFlags.PERM_WRITE), vmo];
     } catch (error) {
       vmo.close();
       throw error;

@@ -535,6 +535,7 @@ export class SharedBufferSliceMut extends SharedBufferSlice {
     if (count === 0) return 0;
     const at = state.start + offset;
     const part = bytesWindow(src, 0, count);
+    if (state.win.writeThrough(at, part, count)) return count;
     return state.win.withView(at, count, READ_WRITE, (v, i) => {
       copyBytes(v, part, i);
       return count;

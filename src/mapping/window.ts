@@ -28,10 +28,12 @@ import {
   queryRange,
   type RangeQuery,
   type VmarObject,
+  writeMemoryShort,
 } from "../vmar/memory.ts";
 
 const READ_WRITE = PERM_READ | PERM_WRITE;
 const EMPTY = new Uint8Array(0);
+const DEAD: Lease = { dead: true };
 const EMPTY_DATA = new DataView(new ArrayBuffer(0));
 /** The property by which a view's buffer keeps the window's owner (a `Mapping`) alive. */
 const OWNER = Symbol("vmo.owner");
@@ -57,13 +59,24 @@ export class Window {
   /** Over the whole window while it is readable and writable (length 0 otherwise). */
   writeView: Uint8Array<ArrayBuffer> = EMPTY;
   writeData: DataView<ArrayBuffer> = EMPTY_DATA;
+  /**
+   * Alive while the whole window was last found readable and writable, but not viewable
+   * (memory someone else can cut): writes then go straight to `process_vm_writev`, which
+   * fails rather than faults, without asking the tree again. It dies when any of the memory
+   * loses write permission or is unmapped (`RangeQuery.watchPermissions`).
+   */
+  #writeThrough: Lease = DEAD;
 
-  /** A window on `[addr, addr + len)`, which the caller checked is mapped. */
-  constructor(vmar: VmarObject, addr: number, len: number) {
+  /**
+   * A window on `[addr, addr + len)`, which the caller checked is mapped. `ownsMemory`: the
+   * window's owner unmaps the memory when it is collected (a `Mapping`), so the lease may be
+   * held strongly.
+   */
+  constructor(vmar: VmarObject, addr: number, len: number, ownsMemory = false) {
     this.vmar = vmar;
     this.addr = addr;
     this.len = len;
-    queryRange(vmar, addr, addr + len, 0).watch(0, this.lease);
+    queryRange(vmar, addr, addr + len, 0).watch(0, this.lease, ownsMemory);
   }
 
   /** `BAD_STATE` once any of the window's memory was unmapped. */
@@ -79,7 +92,15 @@ export class Window {
     this.checkLive();
     if (this.len === 0) return EMPTY;
     const query = queryRange(this.vmar, this.addr, this.addr + this.len, needs);
-    if (query.status !== Status.OK || !query.viewable) return EMPTY;
+    if (query.status !== Status.OK) return EMPTY;
+    if (!query.viewable) {
+      if (needs === READ_WRITE && this.#writeThrough.dead) {
+        const lease: Lease = { dead: false };
+        query.watchPermissions(READ_WRITE, lease);
+        this.#writeThrough = lease;
+      }
+      return EMPTY;
+    }
     const view = this.#makeView(query, this.addr, this.len, needs);
     const data = new DataView(view.buffer);
     this.readView = view;
@@ -119,6 +140,20 @@ export class Window {
     } finally {
       buffer.transfer(0);
     }
+  }
+
+  /**
+   * Writes the first `count` bytes of `src` at the window's byte `at` (checked to be inside the
+   * window) with `process_vm_writev` when the window is known read-write but unviewable; false
+   * when it is not known so (the caller takes {@linkcode Window.withView}).
+   */
+  writeThrough(at: number, src: Uint8Array, count: number): boolean {
+    if (this.#writeThrough.dead) return false;
+    if (writeMemoryShort(this.addr + at, src, count) === count) return true;
+    if (copyMemory(this.vmar, this.addr + at, src, true) < count) {
+      fail(Status.OUT_OF_RANGE, "the memory was cut short while being written");
+    }
+    return true;
   }
 
   /** A copy through a private buffer and `process_vm_readv`/`writev`, for unviewable memory. */

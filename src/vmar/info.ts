@@ -5,7 +5,8 @@
  * @module
  */
 
-import { forEachDataExtent } from "../../ffi/file.ts";
+import { dataBytesIn, forEachDataExtent } from "../../ffi/file.ts";
+import type { Backing } from "../vmo/backing.ts";
 import { MapInfoType } from "./constants.ts";
 import { type MappingRecord, VmarObject } from "./region.ts";
 
@@ -50,12 +51,14 @@ export interface MapInfo {
 /** Appends the records of `vmar` (at `depth`) and of everything in it to `out`, depth first. */
 export function collectMaps(vmar: VmarObject, depth: number, out: MapInfo[]): void {
   out.push({ name: vmar.name, base: vmar.base, size: vmar.size, depth, type: MapInfoType.VMAR });
-  for (const child of vmar.children) {
+  vmar.children.forEach((child) => {
     if (child instanceof VmarObject) {
       collectMaps(child, depth + 1, out);
-      continue;
+      return;
     }
-    for (const range of child.ranges) {
+    const ranges = child.ranges;
+    for (let i = 0; i < ranges.length; i++) {
+      const range = ranges[i];
       const committed = committedIn(child, range.start, range.end);
       out.push({
         name: child.vmo.name,
@@ -72,20 +75,30 @@ export function collectMaps(vmar: VmarObject, depth: number, out: MapInfo[]): vo
         },
       });
     }
-  }
+  });
 }
+
+/**
+ * Per backing: whether its last range walked was all data (unknown counts as yes: mapped memory
+ * is mostly used memory). Only a hint for which `lseek` to make first (the count is exact
+ * either way): a VMO whose pages are committed usually stays so.
+ */
+const lastAllData = new WeakMap<Backing, boolean>();
 
 /** Committed bytes of the VMO pages behind `[start, end)` of a mapping (Zircon: 0 for slices). */
 function committedIn(record: MappingRecord, start: number, end: number): number {
   if (record.vmo.sharesParentPages) return 0;
   const stop = Math.min(end, record.validEnd);
   if (stop <= start) return 0;
-  let total = 0;
   // Only lengths are wanted: the file offsets need no turning into addresses.
   const fileStart = record.fileOffsetAt(start);
-  forEachDataExtent(record.vmo.backing.fd, fileStart, fileStart + (stop - start), (from, to) => {
-    total += to - from;
-  });
+  const length = stop - start;
+  const backing = record.vmo.backing;
+  const hint = lastAllData.get(backing) !== false;
+  const total = dataBytesIn(backing.fd, fileStart, fileStart + length, hint);
+  // A failing lseek ends the count: what it found so far is all it can tell.
+  if (total < 0) return 0;
+  if ((total === length) !== hint) lastAllData.set(backing, !hint);
   return total;
 }
 

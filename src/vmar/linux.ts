@@ -25,6 +25,7 @@ import {
   PROT_WRITE,
 } from "../../ffi/constants.ts";
 import { EEXIST, ENOMEM } from "../../ffi/errno.ts";
+import { BigIntMemo } from "../../ffi/bigint.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
 import { PAGE_SIZE } from "../args.ts";
 import { fail, Status, syscallError, ZxError } from "../status.ts";
@@ -37,6 +38,12 @@ export const USER_END: number = 2 ** 47 - PAGE_SIZE;
 
 const RESERVE_FLAGS = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 
+// One memo per argument role, shared by the calls below: a map and the unmap after it pass the
+// same address and size, so most calls convert nothing (see ffi/bigint.ts).
+const ADDR = new BigIntMemo();
+const SIZE = new BigIntMemo();
+const OFFSET = new BigIntMemo();
+
 /** The address mmap returned as a number, or -1 for `MAP_FAILED`. */
 function address(result: number | bigint): number {
   return typeof result === "bigint" ? (result === MAP_FAILED ? -1 : Number(result)) : result;
@@ -44,15 +51,9 @@ function address(result: number | bigint): number {
 
 /** Puts a `PROT_NONE` reservation over `[addr, addr + size)`, replacing what is there. */
 export function reserveFixed(addr: number, size: number): void {
-  const result = libc.mmap_at(
-    BigInt(addr),
-    BigInt(size),
-    PROT_NONE,
-    RESERVE_FLAGS | MAP_FIXED,
-    -1,
-    0n,
-  );
-  if (address(result) !== addr) {
+  const at = ADDR.of(addr);
+  const result = libc.mmap_at(at, SIZE.of(size), PROT_NONE, RESERVE_FLAGS | MAP_FIXED, -1, 0n);
+  if (result !== at) {
     throw syscallError("mmap", `cannot reserve ${size} bytes at 0x${addr.toString(16)}`);
   }
 }
@@ -78,7 +79,7 @@ export function zeroFixed(addr: number, size: number): void {
 
 /** Gives `[addr, addr + size)` back to the process. */
 export function release(addr: number, size: number): void {
-  if (libc.munmap_at(BigInt(addr), BigInt(size)) !== 0) {
+  if (libc.munmap_at(ADDR.of(addr), SIZE.of(size)) !== 0) {
     throw syscallError("munmap", `cannot unmap ${size} bytes at 0x${addr.toString(16)}`);
   }
 }
@@ -91,15 +92,16 @@ export function mapFileFixed(
   fd: number,
   offset: number,
 ): void {
+  const at = ADDR.of(addr);
   const result = libc.mmap_at(
-    BigInt(addr),
-    BigInt(size),
+    at,
+    SIZE.of(size),
     prot,
     MAP_SHARED | MAP_FIXED,
     fd,
-    BigInt(offset),
+    OFFSET.of(offset),
   );
-  if (address(result) !== addr) {
+  if (result !== at) {
     throw syscallError("mmap", `cannot map ${size} bytes at 0x${addr.toString(16)}`);
   }
 }
@@ -125,7 +127,7 @@ export function checkMappable(fd: number, offset: number): void {
 
 /** Changes the protection of `[addr, addr + size)`. */
 export function protect(addr: number, size: number, prot: number): void {
-  if (libc.mprotect_at(BigInt(addr), BigInt(size), prot) !== 0) {
+  if (libc.mprotect_at(ADDR.of(addr), SIZE.of(size), prot) !== 0) {
     throw syscallError("mprotect", `cannot protect ${size} bytes at 0x${addr.toString(16)}`);
   }
 }
@@ -136,6 +138,23 @@ export function protect(addr: number, size: number, prot: number): void {
  */
 export function populate(addr: number, size: number, write: boolean): void {
   libc.madvise_at(BigInt(addr), BigInt(size), write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+}
+
+/**
+ * Maps `size` bytes of `fd` at `offset` wherever the kernel chooses (one `mmap(NULL, ...)`,
+ * where reserving and then mapping over the reservation takes two): the address, or -1 when
+ * the call failed or landed in the main thread's stack area (then nothing is left mapped), for
+ * the caller to take the general path, which reports the error or searches elsewhere.
+ */
+export function mapFileAnywhere(size: number, prot: number, fd: number, offset: number): number {
+  const result = libc.mmap_at(0n, SIZE.of(size), prot, MAP_SHARED, fd, OFFSET.of(offset));
+  if (result === MAP_FAILED) return -1;
+  const start = Number(result);
+  if (touchesStackArea(start, start + size)) {
+    release(start, size);
+    return -1;
+  }
+  return start;
 }
 
 /**

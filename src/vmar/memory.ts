@@ -9,8 +9,9 @@
 
 import { ENOSYS, EPERM } from "../../ffi/errno.ts";
 import { pread, pwrite } from "../../ffi/file.ts";
+import { BigIntMemo } from "../../ffi/bigint.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
-import { byteLength, bytesWindow } from "../args.ts";
+import { byteLength, bytesWindow, copyBytes } from "../args.ts";
 import { fail, Status, syscallError } from "../status.ts";
 import {
   mappingAt,
@@ -62,10 +63,22 @@ export class RangeQuery implements WalkVisitor {
   /**
    * Registers `target` (a view's buffer, or a lease) on every mapping under the range, so that
    * it fires when the memory is unmapped or, for a view, loses a permission it `needs`
-   * (`needs` 0 makes a lease).
+   * (`needs` 0 makes a lease). `strong` holds a lease strongly: for a holder that unmaps the
+   * memory when it is collected.
    */
-  watch(needs: number, target: ArrayBuffer | Lease): void {
-    const watch = newWatch(this.start, this.end, needs, target);
+  watch(needs: number, target: ArrayBuffer | Lease, strong = false): void {
+    const watch = newWatch(this.start, this.end, needs, target, strong);
+    const records = this.records;
+    for (let i = 0; i < records.length; i++) addWatch(records[i], watch);
+  }
+
+  /**
+   * Registers `lease` on every mapping under the range: it dies when the memory is unmapped or
+   * loses a permission in `needs`. Unlike a view it points at no memory, so it never holds
+   * memory back from being unmapped (`quarantine.ts`).
+   */
+  watchPermissions(needs: number, lease: Lease): void {
+    const watch = newWatch(this.start, this.end, needs, lease, false, false);
     const records = this.records;
     for (let i = 0; i < records.length; i++) addWatch(records[i], watch);
   }
@@ -121,6 +134,16 @@ export function queryRange(
 const localIov = new BigUint64Array(2);
 const remoteIov = new BigUint64Array(2);
 let processVmWorks = true;
+/** This process: Deno cannot fork, so the id never changes. */
+const selfPid = libc.getpid();
+/**
+ * A private buffer the short copies go through, at an address found once: finding the address
+ * of a caller's array (`Deno.UnsafePointer.of`) costs more than the copy's system call.
+ */
+const scratch = new Uint8Array(16 * 1024);
+const scratchAddress = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(scratch)));
+const ADDR = new BigIntMemo();
+const LENGTH = new BigIntMemo();
 
 /**
  * The checked copy behind `readMemory`/`writeMemory`: runs of pages the tree says are mapped,
@@ -165,19 +188,44 @@ export function copyMemory(
   return done;
 }
 
+/**
+ * Writes the first `count` bytes of `src` (at most the scratch buffer's size) to `addr` with
+ * one `process_vm_writev`, for memory the caller knows is mapped read-write: the bytes
+ * written, or -1 when that call is not available or wrote nothing (the caller then takes
+ * {@linkcode copyMemory}, which finds out why).
+ */
+export function writeMemoryShort(addr: number, src: Uint8Array, count: number): number {
+  if (!processVmWorks || count > scratch.length) return -1;
+  copyBytes(scratch, src);
+  localIov[0] = scratchAddress;
+  const length = LENGTH.of(count);
+  localIov[1] = length;
+  remoteIov[0] = ADDR.of(addr);
+  remoteIov[1] = length;
+  const n = Number(libc.process_vm_writev(selfPid, localIov, 1n, remoteIov, 1n, 0n));
+  return n > 0 ? n : -1;
+}
+
 function copyRun(record: MappingRecord, addr: number, part: Uint8Array, write: boolean): number {
   if (processVmWorks) {
-    localIov[0] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(part)));
-    const length = BigInt(byteLength(part));
+    const partLength = byteLength(part);
+    const viaScratch = partLength <= scratch.length;
+    if (viaScratch) {
+      localIov[0] = scratchAddress;
+      if (write) copyBytes(scratch, part);
+    } else {
+      localIov[0] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(part)));
+    }
+    const length = LENGTH.of(partLength);
     localIov[1] = length;
-    remoteIov[0] = BigInt(addr);
+    remoteIov[0] = ADDR.of(addr);
     remoteIov[1] = length;
-    const pid = libc.getpid();
     const n = Number(
       write
-        ? libc.process_vm_writev(pid, localIov, 1n, remoteIov, 1n, 0n)
-        : libc.process_vm_readv(pid, localIov, 1n, remoteIov, 1n, 0n),
+        ? libc.process_vm_writev(selfPid, localIov, 1n, remoteIov, 1n, 0n)
+        : libc.process_vm_readv(selfPid, localIov, 1n, remoteIov, 1n, 0n),
     );
+    if (n > 0 && viaScratch && !write) copyBytes(part, scratch.subarray(0, n));
     if (n >= 0) return n;
     const errno = lastErrno();
     if (errno !== ENOSYS && errno !== EPERM) {

@@ -20,22 +20,24 @@ import type { Backing } from "../vmo/backing.ts";
 import type { VmoObject } from "../vmo/object.ts";
 import * as linux from "./linux.ts";
 import { type Span, SpanList } from "./span_list.ts";
+import {
+  coalesce,
+  type PermRange,
+  rangeIndexAt,
+  withPerms,
+  withPermsInOne,
+} from "./perm_ranges.ts";
+
+export type { PermRange };
 import { ensureHeadroom } from "./headroom.ts";
 import { forgetQuarantine, type Quarantine, QuarantineList } from "./quarantine.ts";
-import { revokeWatches, type Watch, type Watched } from "./watch.ts";
+import { NO_WATCHES, revokeWatches, type Watch, type Watched, watchesOf } from "./watch.ts";
 
 /** `PERM_READ | PERM_WRITE | PERM_EXECUTE`; equal to `PROT_READ | PROT_WRITE | PROT_EXEC`. */
 export const PERM_READ = 1;
 export const PERM_WRITE = 2;
 export const PERM_EXECUTE = 4;
 export const PERM_MASK = 7;
-
-/** The permissions of `[start, end)` of a mapping. */
-interface PermRange {
-  start: number;
-  end: number;
-  perms: number;
-}
 
 /** A child of a VMAR: a sub-VMAR or a mapping. */
 export type RegionChild = VmarObject | MappingRecord;
@@ -52,7 +54,8 @@ export class MappingRecord implements Span, Watched {
   readonly parent: VmarObject;
   /** Current permissions, sorted, coalesced, covering `[base, end)` exactly. */
   ranges: PermRange[];
-  readonly watches: Set<Watch> = new Set();
+  /** {@linkcode NO_WATCHES} until the first watch (most mappings never get one). */
+  watches: Set<Watch> = NO_WATCHES;
   /** The size of `watches` after its last sweep. */
   sweptSize = 16;
   alive = true;
@@ -105,15 +108,7 @@ export class MappingRecord implements Span, Watched {
 
   /** The permission range holding `addr`. */
   rangeAt(addr: number): PermRange {
-    const ranges = this.ranges;
-    let lo = 0;
-    let hi = ranges.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (ranges[mid].start <= addr) lo = mid;
-      else hi = mid - 1;
-    }
-    return ranges[lo];
+    return this.ranges[rangeIndexAt(this.ranges, addr)];
   }
 
   /** The permission ranges over `[start, end)`, clipped to it. */
@@ -130,22 +125,22 @@ export class MappingRecord implements Span, Watched {
     return found;
   }
 
-  /** Sets the permissions of `[start, end)` (inside the mapping), merging equal neighbours. */
+  /**
+   * Sets the permissions of `[start, end)` (inside the mapping), merging equal neighbours. The
+   * ranges are replaced by a new array (one assignment), never changed in place: a caller may
+   * keep the old one to undo.
+   */
   setPerms(start: number, end: number, perms: number): void {
     if (start === this.base && end === this.end) {
       this.ranges = [{ start, end, perms }];
       return;
     }
-    const next: PermRange[] = [{ start, end, perms }];
-    for (const range of this.ranges) {
-      if (range.end <= start || range.start >= end) {
-        next.push(range);
-        continue;
-      }
-      if (range.start < start) next.push({ start: range.start, end: start, perms: range.perms });
-      if (range.end > end) next.push({ start: end, end: range.end, perms: range.perms });
-    }
-    this.ranges = coalesce(next.sort((a, b) => a.start - b.start));
+    const ranges = this.ranges;
+    const i = rangeIndexAt(ranges, start);
+    // Inside one range (a protect of part of a mapping): no rebuild, sort or coalesce.
+    this.ranges = end <= ranges[i].end
+      ? withPermsInOne(ranges, i, start, end, perms)
+      : withPerms(ranges, start, end, perms);
   }
 
   /** Keeps only the permission ranges inside `[start, end)`. */
@@ -160,19 +155,6 @@ export class MappingRecord implements Span, Watched {
   revoke(start: number, end: number, perms = -1): void {
     revokeWatches(this, start, end, perms);
   }
-}
-
-function coalesce(ranges: PermRange[]): PermRange[] {
-  const out: PermRange[] = [];
-  for (const range of ranges) {
-    const last = out[out.length - 1];
-    if (last !== undefined && last.end === range.start && last.perms === range.perms) {
-      out[out.length - 1] = { start: last.start, end: range.end, perms: last.perms };
-    } else if (range.end > range.start) {
-      out.push({ ...range });
-    }
-  }
-  return out;
 }
 
 /** A VMAR: an address range that holds sub-VMARs and mappings. */
@@ -229,7 +211,11 @@ export function needAlive(vmar: VmarObject): void {
 const recordsByBacking = new WeakMap<Backing, Set<MappingRecord>>();
 
 function track(record: MappingRecord): void {
+  record.vmo.hold();
+  record.vmo.mappingCount++;
   const backing = record.vmo.backing;
+  // Only a resizable backing ever changes size under its mappings (`Vmo.setSize`).
+  if (!backing.resizable) return;
   let records = recordsByBacking.get(backing);
   if (records === undefined) {
     const set = new Set<MappingRecord>();
@@ -247,13 +233,11 @@ function track(record: MappingRecord): void {
     });
   }
   records.add(record);
-  record.vmo.hold();
-  record.vmo.mappingCount++;
 }
 
 export function untrack(record: MappingRecord): void {
   record.alive = false;
-  recordsByBacking.get(record.vmo.backing)?.delete(record);
+  if (record.vmo.backing.resizable) recordsByBacking.get(record.vmo.backing)?.delete(record);
   record.vmo.mappingCount--;
   record.vmo.unhold();
 }
@@ -314,12 +298,21 @@ export function createMapping(
     mapVmoFixed(init.vmo, addr, size, init.perms, fileOffset);
     forgetQuarantine(placement.recycled);
   } else if (vmar.isRoot) {
-    addr = linux.reserveInProcess(placement.addr, size, placement.align, placement.limit);
-    try {
-      if (fileBytes > 0) mapVmoFixed(init.vmo, addr, fileBytes, init.perms, fileOffset);
-    } catch (error) {
-      linux.release(addr, size);
-      throw error;
+    // The kernel's choice, no alignment or limit, all pages from the file, and a mapping mmap
+    // can make (see mapVmoFixed): one mmap call.
+    addr = placement.addr === null && placement.limit === null && placement.align <= PAGE_SIZE &&
+        fileBytes === size &&
+        ((init.perms & PERM_WRITE) === 0 || !init.vmo.backing.futureWriteSealed)
+      ? linux.mapFileAnywhere(size, init.perms, init.vmo.backing.fd, fileOffset)
+      : -1;
+    if (addr < 0) {
+      addr = linux.reserveInProcess(placement.addr, size, placement.align, placement.limit);
+      try {
+        if (fileBytes > 0) mapVmoFixed(init.vmo, addr, fileBytes, init.perms, fileOffset);
+      } catch (error) {
+        linux.release(addr, size);
+        throw error;
+      }
     }
   } else {
     addr = placement.addr!;
@@ -331,10 +324,17 @@ export function createMapping(
       throw error;
     }
   }
-  return [
-    insertMapping(vmar, new MappingRecord({ ...init, base: addr, size, parent: vmar })),
-    addr,
-  ];
+  const record = new MappingRecord({
+    base: addr,
+    size,
+    vmo: init.vmo,
+    vmoOffset: init.vmoOffset,
+    perms: init.perms,
+    maxPerms: init.maxPerms,
+    options: init.options,
+    parent: vmar,
+  });
+  return [insertMapping(vmar, record), addr];
 }
 
 /**
@@ -538,7 +538,7 @@ function mergeInto(left: MappingRecord, right: MappingRecord): MappingRecord {
   vmar.children.remove(left);
   left.size += right.size;
   left.ranges = coalesce([...left.ranges, ...right.ranges]);
-  for (const watch of right.watches) left.watches.add(watch);
+  for (const watch of right.watches) watchesOf(left).add(watch);
   untrack(right);
   vmar.children.insert(left);
   return left;
@@ -571,7 +571,7 @@ export function cutMapping(m: MappingRecord, start: number, end: number): void {
     });
     for (const watch of m.watches) {
       if (watch.start >= end) {
-        right.watches.add(watch);
+        watchesOf(right).add(watch);
         m.watches.delete(watch);
       }
     }

@@ -29,18 +29,25 @@ function end(span: Span): number {
  */
 class MaxTree {
   #size = 1;
-  #tree = new Float64Array(2);
+  /** Reused while it is large enough: a typed-array allocation costs about a microsecond. */
+  #tree = new Float64Array(16);
 
   /** Rebuilds the tree over `values`. */
   build(values: number[]): void {
     let size = 1;
     while (size < values.length) size *= 2;
     this.#size = size;
-    this.#tree = new Float64Array(2 * size);
-    this.#tree.set(values, size);
-    for (let i = size - 1; i >= 1; i--) {
-      this.#tree[i] = Math.max(this.#tree[2 * i], this.#tree[2 * i + 1]);
-    }
+    if (this.#tree.length < 2 * size) this.#tree = new Float64Array(2 * size);
+    const tree = this.#tree;
+    for (let i = 0; i < values.length; i++) tree[size + i] = values[i];
+    tree.fill(0, size + values.length, 2 * size);
+    for (let i = size - 1; i >= 1; i--) tree[i] = Math.max(tree[2 * i], tree[2 * i + 1]);
+  }
+
+  /** Rebuilds the tree over one value (the first block of a list that was empty). */
+  buildOne(value: number): void {
+    this.#size = 1;
+    this.#tree[1] = value;
   }
 
   /** Sets the value of block `i` (which exists). */
@@ -73,6 +80,10 @@ export class SpanList<T extends Span> {
   #inner: number[] = [];
   /** Per block: the larger of its inner gap and the gap before it (0 for the first block). */
   #best = new MaxTree();
+  /** Scratch for `#rebuild`. */
+  #values: number[] = [];
+  /** The block array of the last span removed from a one-block list, kept for the next insert. */
+  #spare: T[] | null = null;
   #count = 0;
 
   /** How many spans the list holds. */
@@ -117,9 +128,13 @@ export class SpanList<T extends Span> {
   insert(span: T): void {
     this.#count++;
     if (this.#blocks.length === 0) {
-      this.#blocks.push([span]);
+      // A VMAR that goes empty and back (map, unmap, map...) allocates nothing here.
+      const block = this.#spare ?? [];
+      this.#spare = null;
+      block.push(span);
+      this.#blocks.push(block);
       this.#inner.push(0);
-      this.#best.build([0]);
+      this.#best.buildOne(0);
       return;
     }
     const b = Math.max(0, this.#blockAtOrBefore(span.base));
@@ -127,7 +142,7 @@ export class SpanList<T extends Span> {
     const at = span.base < block[0].base ? 0 : lastAtOrBefore(block, span.base) + 1;
     // The gap the new span lands in, if it is inside the block.
     const splitGap = at > 0 && at < block.length ? block[at].base - end(block[at - 1]) : -1;
-    block.splice(at, 0, span);
+    insertAt(block, at, span);
     if (block.length > MAX_BLOCK) {
       const upper = block.splice(block.length >> 1);
       this.#blocks.splice(b + 1, 0, upper);
@@ -157,8 +172,15 @@ export class SpanList<T extends Span> {
     if (block[at] !== span) return false;
     const before = at > 0 ? span.base - end(block[at - 1]) : -1;
     const after = at < block.length - 1 ? block[at + 1].base - end(span) : -1;
-    block.splice(at, 1);
+    removeAt(block, at);
     this.#count--;
+    if (block.length === 0 && this.#blocks.length === 1) {
+      this.#spare = block;
+      this.#blocks.length = 0;
+      this.#inner.length = 0;
+      this.#best.buildOne(0);
+      return true;
+    }
     if (block.length === 0) {
       this.#blocks.splice(b, 1);
       this.#inner.splice(b, 1);
@@ -232,6 +254,15 @@ export class SpanList<T extends Span> {
     for (const block of this.#blocks) yield* block;
   }
 
+  /** Calls `visit` with every span in address order (no generator: cheaper than `for...of`). */
+  forEach(visit: (span: T) => void): void {
+    const blocks = this.#blocks;
+    for (let b = 0; b < blocks.length; b++) {
+      const block = blocks[b];
+      for (let i = 0; i < block.length; i++) visit(block[i]);
+    }
+  }
+
   /** The value of block `b` in the max-tree: its inner gap or the gap before it. */
   #refresh(b: number): void {
     if (b >= this.#blocks.length) return;
@@ -245,7 +276,10 @@ export class SpanList<T extends Span> {
   }
 
   #rebuild(): void {
-    this.#best.build(this.#blocks.map((_, b) => this.#bestOf(b)));
+    const values = this.#values;
+    values.length = this.#blocks.length;
+    for (let b = 0; b < values.length; b++) values[b] = this.#bestOf(b);
+    this.#best.build(values);
   }
 
   /** Index of the last block whose first span starts at or before `addr`, or -1. */
@@ -265,6 +299,24 @@ export class SpanList<T extends Span> {
     }
     return found;
   }
+}
+
+/**
+ * `array.splice(at, 0, item)` as a loop: `splice` is a runtime call that costs more than
+ * moving the at most `MAX_BLOCK` entries of a block by hand.
+ */
+function insertAt<T>(array: T[], at: number, item: T): void {
+  let i = array.length;
+  array.push(item);
+  for (; i > at; i--) array[i] = array[i - 1];
+  array[at] = item;
+}
+
+/** `array.splice(at, 1)` as a loop (see {@linkcode insertAt}). */
+function removeAt<T>(array: T[], at: number): void {
+  const last = array.length - 1;
+  for (let i = at; i < last; i++) array[i] = array[i + 1];
+  array.pop();
 }
 
 /** Index of the last span of `block` starting at or before `addr` (0 if none does). */

@@ -136,8 +136,12 @@ export function destroyRegion(region: VmarObject): void {
  * reservation again (one call); in the process root only what vmo mapped is given back.
  * Memory that views may still use becomes quarantined zero pages instead (`quarantine.ts`).
  */
-export function unmapRange(vmar: VmarObject, start: number, end: number): void {
-  const items = vmar.children.overlapping(start, end);
+export function unmapRange(
+  vmar: VmarObject,
+  start: number,
+  end: number,
+  items: RegionChild[] = vmar.children.overlapping(start, end),
+): void {
   if (items.length === 0) return;
   const live: LivePiece[] = [];
   let quarantined = false;

@@ -244,13 +244,10 @@ export class Vmar extends Handle {
     }
     // CAN_MAP_SPECIFIC is refused later, with the other options map does not take.
     if (has(options, CAN_MAP_RWX)) fail(Status.INVALID_ARGS, "map takes no CAN_MAP_* flags");
-    let maxPerms = 0;
-    for (const [perm, , right, name] of PERM_TABLE) {
-      const can = hasRights(vmoRights, right) && hasRights(rightsOf(this), right);
-      if (can) maxPerms |= perm;
-      else if (has(perms, perm)) {
-        fail(Status.ACCESS_DENIED, `PERM_${name} needs the ${name} right on both handles`);
-      }
+    const maxPerms = permsAllowedBy(vmoRights & rightsOf(this));
+    if ((perms & ~maxPerms) !== 0) {
+      const name = PERM_TABLE[permIndex(perms & ~maxPerms)][3];
+      fail(Status.ACCESS_DENIED, `PERM_${name} needs the ${name} right on both handles`);
     }
     const allowFaults = has(options, VmarFlags.ALLOW_FAULTS);
     if (has(options, VmarFlags.FAULT_BEYOND_STREAM_SIZE) && !allowFaults) {
@@ -364,7 +361,7 @@ export class Vmar extends Handle {
         fail(Status.INVALID_ARGS, "destroying a sub-VMAR needs the OP_CHILDREN right");
       }
     }
-    unmapRange(vmar, addr, end);
+    unmapRange(vmar, addr, end, items);
   }
 
   /**
@@ -406,10 +403,10 @@ export class Vmar extends Handle {
     let options = flags & 0xff_ffff;
     if (has(options, VmarFlags.PERM_READ_IF_XOM_UNSUPPORTED)) options |= VmarFlags.PERM_READ;
     const perms = options & PERM_MASK;
-    for (const [perm, , right, name] of PERM_TABLE) {
-      if (has(perms, perm) && !hasRights(rightsOf(this), right)) {
-        fail(Status.ACCESS_DENIED, `PERM_${name} needs the ${name} right`);
-      }
+    const denied = perms & ~permsAllowedBy(rightsOf(this));
+    if (denied !== 0) {
+      const name = PERM_TABLE[permIndex(denied)][3];
+      fail(Status.ACCESS_DENIED, `PERM_${name} needs the ${name} right`);
     }
     if (perms !== 0 && !has(perms, PERM_READ)) {
       fail(Status.INVALID_ARGS, "PERM_WRITE and PERM_EXECUTE need PERM_READ");
@@ -635,6 +632,27 @@ export class Vmar extends Handle {
 
 function canMapPerms(flags: number): number {
   let perms = 0;
-  for (const [perm, canMap] of PERM_TABLE) if (has(flags, canMap)) perms |= perm;
+  // Indexed, not `for...of` with destructuring: this runs on every map.
+  for (let i = 0; i < PERM_TABLE.length; i++) {
+    const row = PERM_TABLE[i];
+    if ((flags & row[1]) === row[1]) perms |= row[0];
+  }
   return perms;
+}
+
+/** The PERM_* bits whose rights `rights` holds. */
+function permsAllowedBy(rights: number): number {
+  let perms = 0;
+  for (let i = 0; i < PERM_TABLE.length; i++) {
+    const row = PERM_TABLE[i];
+    if ((rights & row[2]) === row[2]) perms |= row[0];
+  }
+  return perms;
+}
+
+/** The row of {@linkcode PERM_TABLE} of the lowest PERM_* bit in `perms` (not 0). */
+function permIndex(perms: number): number {
+  let i = 0;
+  while ((perms & PERM_TABLE[i][0]) === 0) i++;
+  return i;
 }

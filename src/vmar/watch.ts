@@ -21,8 +21,11 @@ export interface Watch {
   start: number;
   end: number;
   needs: number;
-  /** A view's buffer or a lease (a lease needs nothing: `needs` 0). */
-  target: WeakRef<ArrayBuffer | Lease>;
+  /**
+   * A view's buffer or a lease (a lease needs nothing: `needs` 0), held weakly; a lease whose
+   * holder unmaps the memory when it is collected (a `Mapping`'s) is held strongly instead.
+   */
+  target: WeakRef<ArrayBuffer | Lease> | StrongLease;
   isView: boolean;
 }
 
@@ -33,8 +36,28 @@ export interface Lease {
 
 /** What holds watches: a mapping record, with the size of its set after the last sweep. */
 export interface Watched {
-  readonly watches: Set<Watch>;
+  /** {@linkcode NO_WATCHES} while there are none: see {@linkcode watchesOf}. */
+  watches: Set<Watch>;
   sweptSize: number;
+}
+
+/** A set that stays empty: adding to it throws (add through {@linkcode watchesOf}). */
+class NoWatches extends Set<Watch> {
+  override add(_watch: Watch): this {
+    throw new Error("vmo internal error: a watch added to the shared empty set");
+  }
+}
+
+/**
+ * The shared empty watch set of holders that never had a watch: a `Set` per mapping costs an
+ * allocation on every map, and most mappings never get a watch.
+ */
+export const NO_WATCHES: Set<Watch> = new NoWatches();
+
+/** The holder's own watch set, made on first use. */
+export function watchesOf(holder: Watched): Set<Watch> {
+  if (holder.watches === NO_WATCHES) holder.watches = new Set();
+  return holder.watches;
 }
 
 // Taken at load: the invariant must not depend on built-ins a program could replace later.
@@ -46,14 +69,37 @@ const isDetached = Function.prototype.call.bind(
   Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "detached")!.get!,
 ) as (buffer: unknown) => boolean;
 
-/** A watch of `[start, end)` for `target`: a view when `needs` is not 0, else a lease. */
+/**
+ * A lease held strongly, with `WeakRef`'s `deref`: making a `WeakRef` costs a runtime call
+ * (several hundred ns) on every `Mapping` made, and a lease whose holder unmaps the memory
+ * when it is collected cannot outlive the mapping's record anyway.
+ */
+export class StrongLease {
+  readonly #lease: Lease;
+  constructor(lease: Lease) {
+    this.#lease = lease;
+  }
+  deref(): Lease {
+    return this.#lease;
+  }
+}
+
+/**
+ * A watch of `[start, end)` for `target`: a view when `needs` is not 0, else a lease; `strong`
+ * (leases only) holds the lease strongly (see {@linkcode StrongLease}). `isView` false with
+ * `needs` not 0 makes a lease that also dies when the memory loses a permission in `needs`
+ * (and that is never counted as a view that may still use the memory).
+ */
 export function newWatch(
   start: number,
   end: number,
   needs: number,
   target: ArrayBuffer | Lease,
+  strong = false,
+  isView: boolean = needs !== 0,
 ): Watch {
-  return { start, end, needs, target: new WeakRef(target), isView: needs !== 0 };
+  const ref = strong && !isView ? new StrongLease(target as Lease) : new WeakRef(target);
+  return { start, end, needs, target: ref, isView };
 }
 
 /** Detaches a watched view (every typed array over it reads as length 0) or kills a lease. */
@@ -80,7 +126,7 @@ function spent(watch: Watch): boolean {
 
 /** Adds `watch` to a holder's set, sweeping spent watches whenever the set has doubled. */
 export function addWatch(holder: Watched, watch: Watch): void {
-  const watches = holder.watches;
+  const watches = watchesOf(holder);
   watches.add(watch);
   // Sweep whenever the set has doubled, so a long-lived mapping that many buffers and views
   // come and go over does not keep every one of them.
@@ -97,6 +143,7 @@ export function addWatch(holder: Watched, watch: Watch): void {
  */
 export function revokeWatches(holder: Watched, start: number, end: number, perms: number): void {
   const watches = holder.watches;
+  if (watches.size === 0) return;
   for (const watch of watches) {
     if (spent(watch)) {
       watches.delete(watch);

@@ -31,10 +31,12 @@ import {
   addSeals,
   closeFd,
   cString,
+  dupCloexecFrom,
   type FileStat,
   forEachDataExtent,
   fstat,
   getSeals,
+  openFileLimit,
   pread,
   pwrite,
 } from "../../ffi/file.ts";
@@ -70,6 +72,29 @@ const offOut = new BigInt64Array(1);
 /** The backings alive in this process, by device and inode: one file, one backing. */
 const liveBackings = new Map<string, Backing>();
 
+/**
+ * The library's own memfds live at fd numbers from `HIGH_FDS` up (`F_DUPFD_CLOEXEC`), far
+ * above where `open` and friends put new fds (the lowest free number): so a number of ours
+ * that something outside the library closes stays free (a map of it fails with `EBADF`) rather
+ * than naming another file, unless this very library reuses it, which it sees here. By number,
+ * the backing that holds it. Such a backing needs no `fstat` to know its fd is still its file
+ * (see {@linkcode Backing.checkFd}), and its identity is read only when a lookup needs it.
+ */
+const highFds = new Map<number, Backing>();
+/** Three quarters of the way to the fd limit; 0 until first wanted. */
+let highFdFloor = 0;
+
+function highFdStart(): number {
+  if (highFdFloor === 0) {
+    const limit = openFileLimit();
+    highFdFloor = limit > 64 ? Math.floor(limit * 3 / 4) : -1;
+  }
+  return highFdFloor;
+}
+
+/** NUL-terminated names of memfds, by label: a `TextEncoder` call costs more than the syscall. */
+const labels = new Map<string, Uint8Array<ArrayBuffer>>();
+
 /** Told about a change of a backing's size: before (to detach views) and after. */
 export interface ResizeListener {
   /** Runs before the file changes size, while the old pages are still there. */
@@ -88,11 +113,22 @@ export interface BackingInit {
   resizable: boolean;
   /** A regular file rather than a memfd. */
   isFile: boolean;
-  /** Its `fstat`, read after `seals`: the device and inode it is found under again. */
-  identity: FileStat;
+  /**
+   * Its `fstat`, read after `seals`: the device and inode it is found under again; `null` for a
+   * memfd the library just made at a number of {@linkcode highFds} (read when wanted).
+   */
+  identity: FileStat | null;
   /** Its seals (0 for a file), read before `identity`. */
   seals: number;
 }
+
+/** A set that stays empty, for backings that never resize: adding to it throws. */
+class NoListeners extends Set<ResizeListener> {
+  override add(_listener: ResizeListener): this {
+    throw new Error("vmo internal error: a resize listener on a backing that cannot resize");
+  }
+}
+const NO_LISTENERS: Set<ResizeListener> = new NoListeners();
 
 /** One memfd or file, shared by the VMOs that show its pages. */
 export class Backing {
@@ -105,13 +141,18 @@ export class Backing {
   /** A regular file rather than a memfd: Zircon's pager-backed VMOs. */
   readonly isFile: boolean;
   /** Told before and after a change of size. */
-  readonly resizeListeners: Set<ResizeListener> = new Set();
+  readonly resizeListeners: Set<ResizeListener>;
   #refs = 0;
   /** Sealed against shrinking when it was wrapped; seals are never removed. */
   readonly #shrinkSealed: boolean;
-  readonly #dev: bigint;
-  readonly #ino: bigint;
-  readonly #key: string;
+  #dev = 0n;
+  #ino = 0n;
+  /** `dev:ino`; `null` until the identity is read (a new memfd of {@linkcode highFds}). */
+  #key: string | null = null;
+  /** The fd is at a number of {@linkcode highFds}, which the library made and tracks. */
+  #high = false;
+  /** A {@linkcode highFds} number the library gave to another backing: ours was closed. */
+  #lost = false;
   /** `undefined` until first wanted; `null` when this file cannot have one. */
   #internal: InternalMapping | null | undefined = undefined;
   /**
@@ -130,12 +171,39 @@ export class Backing {
     this.size = init.size;
     this.resizable = init.resizable;
     this.isFile = init.isFile;
+    // Only a resizable backing ever resizes (`Vmo.setSize`): the others share one empty set.
+    this.resizeListeners = init.resizable ? new Set() : NO_LISTENERS;
     // `seals` were read before the size (`identity`): a shrink seal seen then protects it.
     this.#shrinkSealed = !init.isFile && (init.seals & F_SEAL_SHRINK) !== 0;
-    this.#dev = init.identity.dev;
-    this.#ino = init.identity.ino;
-    this.#key = `${init.identity.dev}:${init.identity.ino}`;
+    if (init.identity !== null) {
+      this.#identify(init.identity);
+    } else {
+      this.#high = true;
+      // The number was free when F_DUPFD gave it: a backing still holding it lost its fd.
+      const previous = highFds.get(this.fd);
+      if (previous !== undefined) previous.#lost = true;
+      highFds.set(this.fd, this);
+    }
+  }
+
+  #identify(identity: FileStat): void {
+    this.#dev = identity.dev;
+    this.#ino = identity.ino;
+    this.#key = `${identity.dev}:${identity.ino}`;
     liveBackings.set(this.#key, this);
+  }
+
+  /** Forgets the fd number and identity (the fd is being closed). */
+  #forget(): void {
+    if (this.#key !== null && liveBackings.get(this.#key) === this) liveBackings.delete(this.#key);
+    if (this.#high && highFds.get(this.fd) === this) highFds.delete(this.fd);
+  }
+
+  /** Closes the fd, unless the library gave its number to another backing since. */
+  #closeFd(): void {
+    const ours = !this.#high || highFds.get(this.fd) === this;
+    this.#forget();
+    if (ours) libc.close(this.fd);
   }
 
   /**
@@ -144,6 +212,11 @@ export class Backing {
    * for another file; mapping that one at this size could fault.
    */
   checkFd(): void {
+    if (this.#high) {
+      // Ours by construction; only a number the library handed on again is not.
+      if (this.#lost) fail(Status.BAD_HANDLE, `the VMO's fd ${this.fd} was closed outside vmo`);
+      return;
+    }
     const stat = fstat(this.fd);
     if (stat === null || stat.dev !== this.#dev || stat.ino !== this.#ino) {
       fail(Status.BAD_HANDLE, `the VMO's fd ${this.fd} was closed or replaced outside vmo`);
@@ -162,12 +235,17 @@ export class Backing {
 
   /** Closes a backing no VMO ever used (a failed snapshot). */
   discard(): void {
-    if (liveBackings.get(this.#key) === this) liveBackings.delete(this.#key);
-    libc.close(this.fd);
+    this.#closeFd();
   }
 
   /** The live backing of the file `fstat` describes, if this process has one. */
   static lookup(stat: FileStat): Backing | undefined {
+    // New memfds of ours are identified only now, when a lookup needs them.
+    for (const backing of highFds.values()) {
+      if (backing.#key !== null || backing.#lost) continue;
+      const identity = fstat(backing.fd);
+      if (identity !== null) backing.#identify(identity);
+    }
     return liveBackings.get(`${stat.dev}:${stat.ino}`);
   }
 
@@ -193,7 +271,9 @@ export class Backing {
    * shrinking and growing, so no holder of its fd can make a mapping of it fault.
    */
   static memfd(size: number, resizable: boolean, label: string): Backing {
-    const fd = libc.memfd_create(cString(label), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    let name = labels.get(label);
+    if (name === undefined) labels.set(label, name = cString(label));
+    let fd = libc.memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) throw syscallError("memfd_create", "cannot create the VMO's memory file");
     if (libc.ftruncate(fd, BigInt(size)) !== 0) {
       const error = syscallError("ftruncate", `cannot size the VMO to ${size} bytes`);
@@ -205,13 +285,22 @@ export class Backing {
       closeFd(fd);
       throw error;
     }
+    // A fresh memfd has no seals but those just added.
+    const seals = resizable ? 0 : F_SEAL_SHRINK | F_SEAL_GROW;
+    const start = highFdStart();
+    const high = start > 0 ? dupCloexecFrom(fd, start) : -1;
+    if (high >= 0) {
+      closeFd(fd);
+      fd = high;
+      return new Backing({ fd, size, resizable, isFile: false, identity: null, seals });
+    }
+    // No free number up there (or no limit known): a low fd, checked by fstat before each map.
     const identity = fstat(fd);
     if (identity === null) {
       const error = syscallError("fstat", "cannot identify the VMO's memory file");
       closeFd(fd);
       throw error;
     }
-    const seals = getSeals(fd);
     return new Backing({ fd, size, resizable, isFile: false, identity, seals });
   }
 
@@ -229,8 +318,7 @@ export class Backing {
       libc.munmap(internal.pointer, BigInt(this.size));
     }
     this.#internal = null;
-    if (liveBackings.get(this.#key) === this) liveBackings.delete(this.#key);
-    libc.close(this.fd);
+    this.#closeFd();
   }
 
   /**
@@ -245,10 +333,11 @@ export class Backing {
       return null;
     }
     const stat = fstat(this.fd);
+    if (stat !== null && this.#key === null && !this.#lost) this.#identify(stat);
     // A file that ends inside the VMO's last page (a 100-byte memfd from another program) maps
     // whole: only pages wholly past the end fault.
     if (
-      stat === null || stat.dev !== this.#dev || stat.ino !== this.#ino ||
+      stat === null || this.#lost || stat.dev !== this.#dev || stat.ino !== this.#ino ||
       Math.ceil(stat.size / PAGE_SIZE) * PAGE_SIZE < this.size
     ) {
       return null;

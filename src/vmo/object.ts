@@ -27,6 +27,22 @@ export interface NewVmo {
   rights: number;
 }
 
+/** A set that stays empty: adding to it throws (add through {@linkcode childrenOf}). */
+class NoChildren extends Set<VmoObject> {
+  override add(_child: VmoObject): this {
+    throw new Error("vmo internal error: a child added to the shared empty set");
+  }
+}
+
+/** The shared empty children set of VMOs that never had a child. */
+const NO_CHILDREN: Set<VmoObject> = new NoChildren();
+
+/** The VMO's own children set, made on first use. */
+function childrenOf(object: VmoObject): Set<VmoObject> {
+  if (object.children === NO_CHILDREN) object.children = new Set();
+  return object.children;
+}
+
 /** One VMO. Slices and references keep their parent alive; snapshots only name it. */
 export class VmoObject extends KernelObject {
   readonly type: number = ObjType.VMO;
@@ -43,7 +59,8 @@ export class VmoObject extends KernelObject {
   /** A snapshot of a file-backed VMO (or of such a snapshot): Zircon's pager-derived clone. */
   readonly pagerDerived: boolean;
   parent: VmoObject | null;
-  readonly children: Set<VmoObject> = new Set();
+  /** {@linkcode NO_CHILDREN} until the first child: a `Set` per VMO costs every create. */
+  children: Set<VmoObject> = NO_CHILDREN;
   name = "";
   cachePolicy = 0;
   lockCount = 0;
@@ -73,7 +90,7 @@ export class VmoObject extends KernelObject {
     this.pagerDerived = init.pagerDerived ?? false;
     this.backing.retain();
     if (this.parent !== null) {
-      this.parent.children.add(this);
+      childrenOf(this.parent).add(this);
       if (this.sharesParentPages) this.parent.hold();
     }
   }
@@ -137,9 +154,9 @@ export class VmoObject extends KernelObject {
     // Zircon moves the children of a dying VMO onto its parent.
     for (const child of this.children) {
       child.parent = parent;
-      parent?.children.add(child);
+      if (parent !== null) childrenOf(parent).add(child);
     }
-    this.children.clear();
+    this.children = NO_CHILDREN;
     if (parent !== null) {
       parent.children.delete(this);
       if (this.sharesParentPages) parent.unhold();

@@ -30,6 +30,7 @@ import {
 } from "../../mod.ts";
 import { cstr, O_RDWR, sys as c } from "../_support/libc.ts";
 import { readLink, report } from "./_util.ts";
+import { openFileLimit } from "../../ffi/file.ts";
 
 const attack = Deno.args[0];
 const root = Vmar.root();
@@ -39,7 +40,9 @@ const SIZE = 4 * P;
 /** The memfd numbers of this process, read with readlink through FFI. */
 function memfds(): Set<number> {
   const out = new Set<number>();
-  for (let fd = 0; fd < 4096; fd++) {
+  // Every number up to the fd limit: vmo keeps its memfds near the top (issue 9).
+  const limit = openFileLimit() || 4096;
+  for (let fd = 0; fd < limit; fd++) {
     if (readLink(`/proc/self/fd/${fd}`)?.startsWith("/memfd:")) out.add(fd);
   }
   return out;

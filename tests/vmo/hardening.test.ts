@@ -7,15 +7,46 @@ import { Status, Vmar, VmarFlags, Vmo, VmoOptions } from "../../mod.ts";
 import { vmoObjectOf } from "../../src/vmo/vmo.ts";
 import { assertStatus, fdIsOpen, libc, O_RDWR, P, withTempFile } from "../_support/mod.ts";
 
-Deno.test("a VMO whose fd was closed and reused outside vmo refuses to map: BAD_HANDLE", () => {
-  using vmo = Vmo.create(4 * P, VmoOptions.RESIZABLE);
-  const fd = vmoObjectOf(vmo).backing.fd;
-  // Someone else closes the number and it is reused for another (empty) file.
-  assert.equal(libc.close(fd), 0);
-  const other = libc.memfd("impostor");
-  assert.equal(other, fd, "the number is reused");
-  assertStatus(() => Vmar.root().map(0, vmo, 0, 4 * P, VmarFlags.PERM_READ), Status.BAD_HANDLE);
-  // The VMO owns that number now: closing the VMO closes the impostor.
+Deno.test("a VMO whose fd was closed outside vmo refuses to map: BAD_HANDLE", async (t) => {
+  await t.step("closed: the number stays free, new fds land below it", () => {
+    using vmo = Vmo.create(4 * P);
+    const fd = vmoObjectOf(vmo).backing.fd;
+    // Someone else closes the number; new files take the lowest free numbers, not this one.
+    assert.equal(libc.close(fd), 0);
+    const other = libc.memfd("impostor");
+    try {
+      assert.notEqual(other, fd, "vmo's fd numbers sit above where open puts new fds");
+      assertStatus(() => Vmar.root().map(0, vmo, 0, 4 * P, VmarFlags.PERM_READ), Status.BAD_HANDLE);
+    } finally {
+      libc.close(other);
+    }
+  });
+
+  await t.step("closed, and the number given by vmo to a new VMO: the old one is refused", () => {
+    const vmo = Vmo.create(4 * P);
+    const fd = vmoObjectOf(vmo).backing.fd;
+    assert.equal(libc.close(fd), 0);
+    using next = Vmo.create(P);
+    if (vmoObjectOf(next).backing.fd !== fd) return; // another number came first: nothing to see
+    assertStatus(() => Vmar.root().map(0, vmo, 0, 4 * P, VmarFlags.PERM_READ), Status.BAD_HANDLE);
+    // Closing the old VMO leaves the number to its new owner.
+    vmo.close();
+    assert.ok(fdIsOpen(fd));
+    const addr = Vmar.root().map(0, next, 0, P, VmarFlags.PERM_READ);
+    Vmar.root().unmap(addr, P);
+  });
+
+  await t.step("a resizable VMO, closed and reused by a new file: BAD_HANDLE", () => {
+    using vmo = Vmo.create(4 * P, VmoOptions.RESIZABLE);
+    const fd = vmoObjectOf(vmo).backing.fd;
+    assert.equal(libc.close(fd), 0);
+    const other = libc.memfd("impostor");
+    try {
+      assertStatus(() => Vmar.root().map(0, vmo, 0, 4 * P, VmarFlags.PERM_READ), Status.BAD_HANDLE);
+    } finally {
+      libc.close(other);
+    }
+  });
 });
 
 Deno.test("unsafeFromFd closes the fd it was given when adoption fails", () => {

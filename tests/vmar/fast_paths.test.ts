@@ -1,0 +1,373 @@
+/**
+ * The fast paths of issue 9 against the general paths they short-cut, on random operations:
+ * each fast path must give exactly what the general one gives, and fall back to it for
+ * anything unusual.
+ *
+ * - `dataBytesIn` (one `lseek` for a range that is all data, or one with none) against the
+ *   plain extent walk `forEachDataExtent`, over memfds with random data, holes and sizes, with
+ *   either hint;
+ * - `infoMaps`' committed bytes against the extent walk over each mapped VMO range, after
+ *   random writes, decommits and protects, asked twice (the per-VMO hint changes the `lseek`
+ *   made first, never the answer);
+ * - the span list's reused max-tree, across a list going empty and non-empty many times, against
+ *   a sorted array;
+ * - a protect inside one permission range (split in one pass) against the general rebuild,
+ *   sort and coalesce;
+ * - random maps (the root's one-call `mmap(NULL)` path, `Mapping.allocate`), protects, unmaps
+ *   and writes: after each, the tree and `/proc/self/maps` agree;
+ * - `writeAt` over a mapped regular file (straight to `process_vm_writev` while the window is
+ *   known writable) against a model of the file, across protects that take the write
+ *   permission away and give it back.
+ */
+
+import fc from "fast-check";
+import assert from "node:assert/strict";
+import { MFD_CLOEXEC } from "../../ffi/constants.ts";
+import { closeFd, cString, dataBytesIn, forEachDataExtent, pwrite } from "../../ffi/file.ts";
+import { libc } from "../../ffi/libc.ts";
+import {
+  MapInfoType,
+  Mapping,
+  PAGE_SIZE as P,
+  SharedBuffer,
+  Status,
+  Vmar,
+  VmarFlags,
+  Vmo,
+  VmoOp,
+  ZxError,
+} from "../../mod.ts";
+import { type PermRange, withPerms, withPermsInOne } from "../../src/vmar/perm_ranges.ts";
+import { type Span, SpanList } from "../../src/vmar/span_list.ts";
+import { holeBytes, treeVersusKernel } from "../hardening/_util.ts";
+import { assertStatus } from "../_support/mod.ts";
+import { vmoObjectOf } from "../../src/vmo/vmo.ts";
+
+const FALLOC_FL_KEEP_SIZE = 1;
+const FALLOC_FL_PUNCH_HOLE = 2;
+
+function walked(fd: number, start: number, end: number): number {
+  let total = 0;
+  assert.equal(forEachDataExtent(fd, start, end, (from, to) => total += to - from), 0);
+  return total;
+}
+
+Deno.test("dataBytesIn agrees with the extent walk, with either hint", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 12 }),
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 1, max: 4 })), {
+        maxLength: 5,
+      }),
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 1, max: 3 })), {
+        maxLength: 3,
+      }),
+      fc.integer({ min: 0, max: 5000 }),
+      fc.tuple(fc.integer({ min: 0, max: 14 * P }), fc.integer({ min: 0, max: 14 * P })),
+      (pages, writes, holes, tail, [a, b]) => {
+        const fd = libc.memfd_create(cString("fast-paths"), MFD_CLOEXEC);
+        assert.ok(fd >= 0);
+        try {
+          // A size that need not be page-aligned: SEEK_HOLE stops at the size, not the page.
+          assert.equal(libc.ftruncate(fd, BigInt(pages * P + (pages > 0 ? tail % P : 0))), 0);
+          for (const [page, count] of writes) {
+            const bytes = new Uint8Array(count * P).fill(1);
+            pwrite(fd, bytes, bytes.length, page * P);
+          }
+          for (const [page, count] of holes) {
+            libc.fallocate(
+              fd,
+              FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+              BigInt(page * P),
+              BigInt(count * P),
+            );
+          }
+          const start = Math.min(a, b);
+          const end = Math.max(a, b);
+          const expected = walked(fd, start, end);
+          assert.equal(dataBytesIn(fd, start, end, false), expected);
+          assert.equal(dataBytesIn(fd, start, end, true), expected);
+        } finally {
+          closeFd(fd);
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("infoMaps committed bytes agree with the extent walk after random operations", () => {
+  const RW = VmarFlags.PERM_READ | VmarFlags.PERM_WRITE;
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          kind: fc.constantFrom("write", "decommit", "protect", "commit"),
+          vmo: fc.integer({ min: 0, max: 2 }),
+          page: fc.integer({ min: 0, max: 7 }),
+          count: fc.integer({ min: 1, max: 3 }),
+        }),
+        { maxLength: 20 },
+      ),
+      (ops) => {
+        const [vmar, base] = Vmar.root().allocate(
+          0,
+          64 * P,
+          VmarFlags.CAN_MAP_READ | VmarFlags.CAN_MAP_WRITE | VmarFlags.CAN_MAP_SPECIFIC,
+        );
+        const vmos = [Vmo.create(8 * P), Vmo.create(8 * P), Vmo.create(8 * P)];
+        try {
+          // VMO 0 twice (two records on one file), the others once, at offsets past page 0.
+          const maps = [
+            { vmo: 0, at: 0, offset: 0, pages: 8 },
+            { vmo: 0, at: 10 * P, offset: 2 * P, pages: 4 },
+            { vmo: 1, at: 20 * P, offset: P, pages: 7 },
+            { vmo: 2, at: 30 * P, offset: 0, pages: 8 },
+          ];
+          for (const m of maps) {
+            vmar.map(m.at, vmos[m.vmo], m.offset, m.pages * P, RW | VmarFlags.SPECIFIC);
+          }
+          const check = () => {
+            const records = vmar.infoMaps().filter((r) => r.type === MapInfoType.MAPPING);
+            for (const record of records) {
+              const m = maps.find((m) =>
+                base + m.at <= record.base && record.base < base + m.at + m.pages * P
+              )!;
+              const fd = vmoObjectOf(vmos[m.vmo]).backing.fd;
+              const fileStart = m.offset + (record.base - base - m.at);
+              assert.equal(
+                record.mapping!.committedBytes,
+                walked(fd, fileStart, fileStart + record.size),
+              );
+            }
+          };
+          for (const op of ops) {
+            const vmo = vmos[op.vmo];
+            const count = Math.min(op.count, 8 - op.page);
+            if (op.kind === "write") {
+              vmo.write(new Uint8Array(count * P).fill(3), op.page * P);
+            } else if (op.kind === "decommit") {
+              vmo.opRange(VmoOp.DECOMMIT, op.page * P, count * P);
+            } else if (op.kind === "commit") {
+              vmo.opRange(VmoOp.COMMIT, op.page * P, count * P);
+            } else {
+              const m = maps[op.vmo === 0 ? 0 : op.vmo + 1];
+              const page = Math.min(op.page, m.pages - 1);
+              vmar.protect(base + m.at + page * P, P, VmarFlags.PERM_READ);
+            }
+            check();
+            check();
+          }
+        } finally {
+          vmar.destroy();
+          for (const vmo of vmos) vmo.close();
+        }
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+Deno.test("span list: a list that goes empty and back many times agrees with a sorted array", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.array(fc.integer({ min: 0, max: 400 }), { maxLength: 300 }), {
+        maxLength: 8,
+      }),
+      (batches) => {
+        const list = new SpanList<Span>();
+        for (const slots of batches) {
+          const spans: Span[] = [];
+          for (const slot of new Set(slots)) {
+            const span = { base: slot * 2, size: 1 };
+            list.insert(span);
+            spans.push(span);
+          }
+          spans.sort((a, b) => a.base - b.base);
+          for (const size of [1, 2, 3]) {
+            let expected = -1;
+            let gapStart = 0;
+            for (const s of [...spans, { base: 1000, size: 0 }]) {
+              if (gapStart + size <= s.base) {
+                expected = gapStart;
+                break;
+              }
+              gapStart = s.base + s.size;
+            }
+            assert.equal(list.findFree(0, 1000, size, 1), expected);
+          }
+          // Empty it again, in an order of its own.
+          for (let i = 0; i < spans.length; i += 2) assert.ok(list.remove(spans[i]));
+          for (let i = 1; i < spans.length; i += 2) assert.ok(list.remove(spans[i]));
+          assert.equal(list.count, 0);
+          assert.equal(list.findFree(0, 1000, 5, 1), 0);
+        }
+      },
+    ),
+    { numRuns: 100 },
+  );
+});
+
+Deno.test("setPerms: the one-range split agrees with the general rebuild", () => {
+  const P_ = 1;
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          a: fc.integer({ min: 0, max: 15 }),
+          b: fc.integer({ min: 1, max: 16 }),
+          perms: fc.integer({ min: 0, max: 3 }),
+        }),
+        { minLength: 1, maxLength: 30 },
+      ),
+      (ops) => {
+        let ranges: PermRange[] = [{ start: 0, end: 16 * P_, perms: 3 }];
+        for (const { a, b, perms } of ops) {
+          const start = Math.min(a, b - 1) * P_;
+          const end = Math.max(a + 1, b) * P_;
+          const general = withPerms(ranges, start, end, perms);
+          let i = 0;
+          while (i + 1 < ranges.length && ranges[i + 1].start <= start) i++;
+          if (end <= ranges[i].end) {
+            assert.deepEqual(withPermsInOne(ranges, i, start, end, perms), general);
+          }
+          ranges = general;
+        }
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("fast map, protect and unmap paths keep the tree and the kernel in agreement", () => {
+  const RW = VmarFlags.PERM_READ | VmarFlags.PERM_WRITE;
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          kind: fc.constantFrom("map-root", "map-sub", "protect", "unmap", "write", "allocate"),
+          page: fc.integer({ min: 0, max: 15 }),
+          pages: fc.integer({ min: 1, max: 4 }),
+          perms: fc.constantFrom(VmarFlags.PERM_READ, RW),
+          pick: fc.nat(),
+        }),
+        { maxLength: 25 },
+      ),
+      (ops) => {
+        const root = Vmar.root();
+        const [sub] = root.allocate(
+          0,
+          32 * P,
+          VmarFlags.CAN_MAP_READ | VmarFlags.CAN_MAP_WRITE | VmarFlags.CAN_MAP_SPECIFIC,
+        );
+        const vmo = Vmo.create(16 * P);
+        const rootMaps: [number, number][] = [];
+        const owned: { close(): void }[] = [];
+        try {
+          for (const op of ops) {
+            try {
+              if (op.kind === "map-root") {
+                const len = Math.min(op.pages, 16 - op.page) * P;
+                rootMaps.push([root.map(0, vmo, op.page * P, len, RW), len]);
+              } else if (op.kind === "map-sub") {
+                sub.map(op.page * P, vmo, 0, op.pages * P, op.perms | VmarFlags.SPECIFIC);
+              } else if (op.kind === "protect") {
+                sub.protect(sub.info().base + op.page * P, op.pages * P, op.perms);
+              } else if (op.kind === "unmap") {
+                sub.unmap(sub.info().base + op.page * P, op.pages * P);
+              } else if (op.kind === "allocate") {
+                const [mapping, v] = Mapping.allocate(op.pages * P);
+                mapping.writeAt(0, new Uint8Array([op.page]));
+                assert.equal(v.readToArray(0, 1)[0], op.page);
+                owned.push(mapping, v);
+              } else if (rootMaps.length > 0) {
+                const [addr] = rootMaps[op.pick % rootMaps.length];
+                root.writeMemory(addr, new Uint8Array([op.page]));
+              }
+            } catch (error) {
+              // Overlaps and unmapped ranges are refused with a ZxError; nothing else may throw.
+              if (!(error instanceof ZxError)) throw error;
+            }
+            const entries = [...sub.infoMaps(), ...rootMaps.flatMap(([addr]) => recordsAt(addr))];
+            assert.deepEqual(treeVersusKernel(entries), []);
+          }
+        } finally {
+          sub.destroy();
+          for (const [addr, len] of rootMaps) root.unmap(addr, len);
+          for (const o of owned.reverse()) o.close();
+          vmo.close();
+        }
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
+
+/** The root's records of the mapping at `addr` (from the root's own infoMaps). */
+function recordsAt(addr: number) {
+  return Vmar.root().infoMaps().filter((r) =>
+    r.type === MapInfoType.MAPPING && r.base <= addr && addr < r.base + r.size
+  );
+}
+
+Deno.test("writeAt over a file: the write-through path agrees with the general one", () => {
+  const RW = VmarFlags.PERM_READ | VmarFlags.PERM_WRITE;
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          kind: fc.constantFrom("write", "write", "protect-r", "protect-rw", "bytes"),
+          offset: fc.integer({ min: 0, max: 3 * 4096 + 100 }),
+          length: fc.integer({ min: 0, max: 5000 }),
+          seed: fc.integer({ min: 1, max: 250 }),
+        }),
+        { maxLength: 20 },
+      ),
+      (ops) => {
+        const path = Deno.makeTempFileSync({ prefix: "vmo-fast-" });
+        Deno.writeFileSync(path, new Uint8Array(4 * P));
+        const vmo = Vmo.fromFile(path, { writable: true });
+        const root = Vmar.root();
+        const addr = root.map(0, vmo, 0, 4 * P, RW);
+        const buffer = SharedBuffer.fromRange(root, addr, 4 * P);
+        const model = new Uint8Array(4 * P);
+        let writable = true;
+        try {
+          for (const op of ops) {
+            if (op.kind === "protect-r" || op.kind === "protect-rw") {
+              writable = op.kind === "protect-rw";
+              root.protect(addr, 4 * P, writable ? RW : VmarFlags.PERM_READ);
+              // The write-through lease is no view: the kernel changes at once, as the tree.
+              assert.deepEqual(treeVersusKernel(recordsAt(addr)), []);
+              continue;
+            }
+            const src = new Uint8Array(op.length).fill(op.seed);
+            if (!writable) {
+              // Nothing to write succeeds whatever the permissions, as on the general path.
+              if (op.length === 0) assert.equal(buffer.writeAt(op.offset, src), 0);
+              else assertStatus(() => buffer.writeAt(op.offset, src), Status.ACCESS_DENIED);
+              continue;
+            }
+            const count = buffer.writeAt(op.offset, src);
+            assert.equal(count, Math.min(op.length, 4 * P - op.offset));
+            model.set(src.subarray(0, count), op.offset);
+            const got = new Uint8Array(4 * P);
+            buffer.readAt(0, got);
+            assert.deepEqual(got, model);
+          }
+          assert.deepEqual(Deno.readFileSync(path), model);
+          // Nothing holds the memory back (no quarantined zero pages): it is gone at once.
+          root.unmap(addr, 4 * P);
+          assert.equal(holeBytes(addr, addr + 4 * P), 4 * P);
+        } catch (error) {
+          root.unmap(addr, 4 * P);
+          throw error;
+        } finally {
+          vmo.close();
+          Deno.removeSync(path);
+        }
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
