@@ -228,8 +228,7 @@ export function sharedWriteU64(state: BufferState, offset: number, value: bigint
   // A usable cached view proves the memory is mapped and writable: bounds and value only.
   if (
     win.writeView.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
-    offset + 8 <= state.len && typeof value === "bigint" && value >= 0n &&
-    value <= 0xffff_ffff_ffff_ffffn
+    offset + 8 <= state.len && typeof value === "bigint" && BigInt.asUintN(64, value) === value
   ) {
     win.writeData.setBigUint64(state.start + offset, value, true);
     return;
