@@ -23,7 +23,6 @@ import {
   formatMaps,
   futexWait,
   GuestMemoryMmap,
-  Mapping,
   spawn,
   statusName,
   Vmar,
@@ -120,14 +119,7 @@ console.log(
   `control buffer: ${size(control.memSize())} between guard pages at ${hex(control.baseAddr())}, ` +
     `job written through asMutSlice(), then build(): that view now has length ${jobView.length}`,
 );
-// futexWait needs a buffer object over the word; the host side offers copies only, so the host
-// waits on the doorbell through its own small Mapping of the same VMO.
 using controlVmo = guestSide.vmo();
-using doorbell = Mapping.createFromVmo(
-  controlVmo,
-  CTRL.size,
-  VmarFlags.PERM_READ | VmarFlags.PERM_WRITE,
-);
 
 // ---- 2. Guests ----------------------------------------------------------------------------
 
@@ -179,14 +171,20 @@ async function ask(guest: Guest, message: HostMessage): Promise<GuestReply> {
 // ---- 3. Render ----------------------------------------------------------------------------
 
 step("render: each guest draws its band into the framebuffer, then futexWake");
-const doneWord = doorbell.int32View(CTRL.done, 1);
+// The host side of the control buffer only copies, and futexWait takes it as it is: the host
+// sleeps on the doorbell word of its own HostSharedMemory. The fence orders the copy after the
+// guests' released writes.
+const doneCount = () => {
+  control.acquireWrites();
+  return control.readI32(CTRL.done);
+};
 memory.resetDirty();
 start = performance.now();
 const replies = guests.map((g) => ask(g, { op: "render" }));
 let wakeups = 0;
-for (let done = Atomics.load(doneWord, 0); done < GUESTS; done = Atomics.load(doneWord, 0)) {
+for (let done = doneCount(); done < GUESTS; done = doneCount()) {
   try {
-    await futexWait(doorbell, CTRL.done, done, 30_000);
+    await futexWait(control, CTRL.done, done, 30_000);
     wakeups++;
   } catch (error) {
     // BAD_STATE: the word moved on between the load and the wait; load it again.
