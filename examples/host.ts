@@ -26,7 +26,6 @@ import {
   spawn,
   statusName,
   Vmar,
-  VmarFlags,
   type Vmo,
   VmoChildOptions,
   ZxError,
