@@ -455,6 +455,17 @@ export class Backing {
     }
   }
 
+  /**
+   * {@linkcode Backing.readInto} for a caller that already read `dst`'s real length (`total`,
+   * not 0): below {@linkcode CHECKED_COPY} one `pread` straight into `dst` does it, with no
+   * second length read, window or loop. Anything else (a large copy, a short read at the end
+   * of the file, an error) goes the general way, which reads the whole range again.
+   */
+  readKnown(dst: Uint8Array, total: number, pos: number): void {
+    if (total < CHECKED_COPY && pread(this.fd, dst, total, pos) === total) return;
+    this.readInto(dst, pos);
+  }
+
   /** Copies `src` into the file at `pos`. */
   writeFrom(src: Uint8Array, pos: number): void {
     const internal = this.#mapping();
