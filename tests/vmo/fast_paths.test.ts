@@ -13,8 +13,8 @@
 
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { Handle, PAGE_SIZE as P, Status, Vmo, VmoOptions } from "../../mod.ts";
-import { KernelObject } from "../../src/handle.ts";
+import { type Handle, PAGE_SIZE as P, Status, Vmo, VmoOptions } from "../../mod.ts";
+import type { KernelObject } from "../../src/handle.ts";
 import { VmoObject } from "../../src/vmo/object.ts";
 import { vmoObjectOf } from "../../src/vmo/vmo.ts";
 import { withTempFile } from "../_support/bytes.ts";
