@@ -6,6 +6,8 @@
  *   the general copy loop for a short read or anything else) against a model of the bytes and
  *   against the general `Backing.readInto`, over sealed and resizable memfds and over a
  *   regular file that ends inside the VMO (short reads that must read as zeros past the end);
+ * - VMOs made and closed in random order are each found by their file (the high memfd numbers
+ *   kept in a dense array rather than a `Map`);
  * - a handle over anything but an object made by vmo's constructors is refused (the private
  *   brand that replaced the `WeakSet` of genuine objects): look-alikes built from the
  *   prototype, and objects carrying a copied `type`, never make a handle.
@@ -125,4 +127,42 @@ Deno.test("handles are made only over genuine kernel objects", async (t) => {
     assert.ok(handle.isValid);
     handle.close();
   });
+});
+
+Deno.test("high memfd numbers: VMOs made and closed in any order are each found by their file", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ close: fc.boolean(), pick: fc.nat() }), { minLength: 1, maxLength: 30 }),
+      (steps) => {
+        const live: Vmo[] = [];
+        try {
+          for (const step of steps) {
+            if (step.close && live.length > 0) {
+              live.splice(step.pick % live.length, 1)[0].close();
+            } else {
+              live.push(Vmo.create(P));
+            }
+            if (live.length === 0) continue;
+            const vmo = live[step.pick % live.length];
+            const fd = vmoObjectOf(vmo).backing.fd;
+            // Its own number is refused: the lookup found this very backing.
+            assertStatus(() => Vmo.unsafeFromFd(fd), Status.ALREADY_EXISTS);
+            // A duplicate of its fd adopts the same backing: a write through one is seen
+            // through the other.
+            using adopted = Vmo.unsafeFromFd(vmo.unsafeDupFd());
+            assert.equal(vmoObjectOf(adopted).backing, vmoObjectOf(vmo).backing);
+            const mark = new Uint8Array([step.pick & 0xff]);
+            adopted.write(mark, 7);
+            assert.deepEqual(vmo.readToArray(7, 1), mark);
+          }
+          // Distinct live VMOs never share a number.
+          const fds = live.map((v) => vmoObjectOf(v).backing.fd);
+          assert.equal(new Set(fds).size, fds.length);
+        } finally {
+          for (const vmo of live) vmo.close();
+        }
+      },
+    ),
+    { numRuns: 60 },
+  );
 });
