@@ -14,7 +14,13 @@ import type { Lease } from "../vmar/watch.ts";
 import { Vmar, vmarObjectOf } from "../vmar/vmar.ts";
 import { VmoChildOptions } from "../vmo/constants.ts";
 import { Vmo, vmoObjectOf } from "../vmo/vmo.ts";
-import { makeBuffer, SharedBuffer, SharedBufferSlice, windowOf } from "./shared_buffer.ts";
+import {
+  makeBuffer,
+  SharedBuffer,
+  SharedBufferSlice,
+  windowIfBuffer,
+  windowOf,
+} from "./shared_buffer.ts";
 import { Window } from "./window.ts";
 
 const NAME_MAX_BYTES = 31;
@@ -44,25 +50,26 @@ function unmap(unmapper: Unmapper): void {
 
 const backstop = new FinalizationRegistry<Unmapper>(unmap);
 
-/** The mappings still to unmap, by owner; a closed or foreign object is not in it. */
-const owned = new WeakMap<object, Unmapper>();
-
 /** Makes `owner` the owner of `win`'s memory: it unmaps on `close` or when collected. */
 function own<T extends object>(owner: T, win: Window, size: number): T {
   const unmapper = { addr: win.addr, size, lease: win.lease };
   win.owner = owner;
-  owned.set(owner, unmapper);
+  win.unmapper = unmapper;
   backstop.register(owner, unmapper, owner);
   return owner;
 }
 
-/** `close()` of both mapping kinds: unmaps once; any other object is ignored. */
+/**
+ * `close()` of both mapping kinds: unmaps once; any other object (a slice of a mapping, whose
+ * window the mapping owns, included) is ignored.
+ */
 function closeOwned(owner: unknown): void {
-  if (typeof owner !== "object" || owner === null) return;
-  const unmapper = owned.get(owner);
-  if (unmapper === undefined) return;
-  owned.delete(owner);
-  backstop.unregister(owner);
+  const win = windowIfBuffer(owner);
+  if (win === null || win.owner !== owner) return;
+  const unmapper = win.unmapper;
+  if (unmapper === null) return;
+  win.unmapper = null;
+  backstop.unregister(owner as object);
   unmap(unmapper);
 }
 

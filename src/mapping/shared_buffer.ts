@@ -55,6 +55,13 @@ export function makeBuffer<T extends SharedBufferSlice>(
   return new cls(CONSTRUCT, { win, start, len });
 }
 
+/** The window of `value` when it is a buffer object, else `null` (not for users). */
+export function windowIfBuffer(value: unknown): Window | null {
+  return isBuffer(value) ? stateOf(value as SharedBufferSlice).win : null;
+}
+
+let isBuffer: (value: unknown) => boolean;
+
 /** The window of a buffer object (not for users). */
 export function windowOf(buffer: SharedBufferSlice): Window {
   return stateOf(buffer).win;
@@ -143,6 +150,7 @@ export class SharedBufferSlice {
       }
       return buffer.#state;
     };
+    isBuffer = (value) => typeof value === "object" && value !== null && #state in value;
   }
 
   /**

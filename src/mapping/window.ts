@@ -48,6 +48,11 @@ export class Window {
    * collected): held by the window, and so by every slice, and by every view's buffer.
    */
   owner: object | null = null;
+  /**
+   * What the owner's `close()` unmaps (`null` when there is no owner, or once it closed): kept
+   * here rather than in a `WeakMap` by owner, whose set and delete cost a runtime call each.
+   */
+  unmapper: { addr: number; size: number; lease: Lease } | null = null;
   /** Dies when any of the memory is unmapped. */
   readonly lease: Lease = { dead: false };
   /** Over the whole window while it is readable (length 0 otherwise). */

@@ -176,8 +176,10 @@ export class SpanList<T extends Span> {
     this.#count--;
     if (block.length === 0 && this.#blocks.length === 1) {
       this.#spare = block;
-      this.#blocks.length = 0;
-      this.#inner.length = 0;
+      // One block each: `pop` keeps the arrays' storage (setting `length` is a runtime call
+      // that frees it, and the next insert's `push` then allocates it again).
+      this.#blocks.pop();
+      this.#inner.pop();
       this.#best.buildOne(0);
       return true;
     }

@@ -40,6 +40,7 @@ import {
   pread,
   pwrite,
 } from "../../ffi/file.ts";
+import { BigIntMemo } from "../../ffi/bigint.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
 import { byteLength, bytesWindow, copyBytes, PAGE_SIZE, zeroBytes } from "../args.ts";
 import { fail, Status, syscallError } from "../status.ts";
@@ -80,7 +81,34 @@ const liveBackings = new Map<string, Backing>();
  * the backing that holds it. Such a backing needs no `fstat` to know its fd is still its file
  * (see {@linkcode Backing.checkFd}), and its identity is read only when a lookup needs it.
  */
-const highFds = new Map<number, Backing>();
+const highFds = {
+  /**
+   * Slot `fd - highFdFloor` of a dense array: the numbers up there are handed out lowest first,
+   * so the array stays short, and its loads and stores cost no runtime call (a `Map`'s delete
+   * and rehash did, on every VMO made and closed).
+   */
+  slots: [] as (Backing | undefined)[],
+  get(fd: number): Backing | undefined {
+    const i = fd - highFdFloor;
+    return i >= 0 && i < this.slots.length ? this.slots[i] : undefined;
+  },
+  set(fd: number, backing: Backing): void {
+    const i = fd - highFdFloor;
+    while (this.slots.length < i) this.slots.push(undefined);
+    this.slots[i] = backing;
+  },
+  delete(fd: number): void {
+    const i = fd - highFdFloor;
+    if (i < 0 || i >= this.slots.length) return;
+    this.slots[i] = undefined;
+    while (this.slots.length > 0 && this.slots[this.slots.length - 1] === undefined) {
+      this.slots.pop();
+    }
+  },
+  *values(): Generator<Backing> {
+    for (const backing of this.slots) if (backing !== undefined) yield backing;
+  },
+};
 /** Three quarters of the way to the fd limit; 0 until first wanted. */
 let highFdFloor = 0;
 
@@ -91,6 +119,9 @@ function highFdStart(): number {
   }
   return highFdFloor;
 }
+
+/** The size of the last memfd made, as a bigint: programs make many of one size. */
+const NEW_SIZE = new BigIntMemo();
 
 /** NUL-terminated names of memfds, by label: a `TextEncoder` call costs more than the syscall. */
 const labels = new Map<string, Uint8Array<ArrayBuffer>>();
@@ -275,7 +306,7 @@ export class Backing {
     if (name === undefined) labels.set(label, name = cString(label));
     let fd = libc.memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) throw syscallError("memfd_create", "cannot create the VMO's memory file");
-    if (libc.ftruncate(fd, BigInt(size)) !== 0) {
+    if (libc.ftruncate(fd, NEW_SIZE.of(size)) !== 0) {
       const error = syscallError("ftruncate", `cannot size the VMO to ${size} bytes`);
       closeFd(fd);
       throw error;
@@ -453,6 +484,17 @@ export class Backing {
       }
       done += n;
     }
+  }
+
+  /**
+   * {@linkcode Backing.readInto} for a caller that already read `dst`'s real length (`total`,
+   * not 0): below {@linkcode CHECKED_COPY} one `pread` straight into `dst` does it, with no
+   * second length read, window or loop. Anything else (a large copy, a short read at the end
+   * of the file, an error) goes the general way, which reads the whole range again.
+   */
+  readKnown(dst: Uint8Array, total: number, pos: number): void {
+    if (total < CHECKED_COPY && pread(this.fd, dst, total, pos) === total) return;
+    this.readInto(dst, pos);
   }
 
   /** Copies `src` into the file at `pos`. */

@@ -301,7 +301,7 @@ export class Vmo extends Handle {
     const length = byteLength(dst);
     const end = checkedEnd(offset, length, "read");
     checkTransfer(object, end, "read");
-    if (length !== 0) object.backing.readInto(dst, object.offset + offset);
+    if (length !== 0) object.backing.readKnown(dst, length, object.offset + offset);
   }
 
   /**
@@ -330,7 +330,7 @@ export class Vmo extends Handle {
     } catch {
       fail(Status.NO_MEMORY, `cannot allocate ${length} bytes`);
     }
-    if (length !== 0) object.backing.readInto(dst, object.offset + offset);
+    if (length !== 0) object.backing.readKnown(dst, length, object.offset + offset);
     return dst;
   }
 
