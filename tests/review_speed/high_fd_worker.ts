@@ -8,18 +8,23 @@
 import { Vmo } from "../../mod.ts";
 import { checkDistinct, fdOf } from "./high_fd_child.ts";
 
+/** The Worker's global scope, typed for the two calls used here. */
+const scope = self as unknown as {
+  onmessage: ((e: MessageEvent) => void) | null;
+  postMessage(message: unknown): void;
+};
 const kept: Vmo[] = [];
 const P = 4096;
 
-self.onmessage = async (e: MessageEvent) => {
+scope.onmessage = async (e: MessageEvent) => {
   const msg = e.data;
   if (msg.cmd === "adoptAndClose") {
     Vmo.unsafeFromFd(msg.fd).close();
-    self.postMessage({ ok: true });
+    scope.postMessage({ ok: true });
   } else if (msg.cmd === "create") {
     const vmo = Vmo.create(msg.size);
     kept.push(vmo);
-    self.postMessage({ fd: fdOf(vmo) });
+    scope.postMessage({ fd: fdOf(vmo) });
   } else if (msg.cmd === "churn") {
     let wrong = 0;
     for (let round = 0; round < msg.rounds; round++) {
@@ -28,6 +33,6 @@ self.onmessage = async (e: MessageEvent) => {
       for (const v of vmos) v.close();
       await new Promise((r) => setTimeout(r, 0));
     }
-    self.postMessage({ wrong });
+    scope.postMessage({ wrong });
   }
 };

@@ -14,9 +14,9 @@ import { childJson, runDeno, startDeno } from "../_support/mod.ts";
 const CHILD = new URL("./write_through_child.ts", import.meta.url);
 const FLAGS = ["--allow-ffi", "--allow-read", "--allow-write"];
 
-Deno.test("writeAt after unmap or overwrite never lands in the new mapping", async () => {
+Deno.test("writeAt after unmap, overwrite or destroy never lands in the new mapping", async () => {
   const r = childJson<Record<string, unknown>>(await runDeno(FLAGS, CHILD, ["reuse"]), "reuse");
-  for (const how of ["unmap", "overwrite", "root"]) {
+  for (const how of ["unmap", "overwrite", "destroy", "root"]) {
     if (how !== "root") {
       assert.equal(r[`${how}:first`], 1);
       assert.equal(r[`${how}:fileHas`], 1, "the first write went through to the file");

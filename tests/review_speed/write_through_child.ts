@@ -47,8 +47,8 @@ function fileVmo(pages: number): [Vmo, string] {
 
 function reuse(): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const how of ["unmap", "overwrite"]) {
-    const [sub, base] = Vmar.root().allocate(0, 4 * P, CAN);
+  for (const how of ["unmap", "overwrite", "destroy"]) {
+    let [sub, base] = Vmar.root().allocate(0, 4 * P, CAN);
     const [file, path] = fileVmo(2);
     sub.map(0, file, 0, 2 * P, RW | VmarFlags.SPECIFIC);
     const sb = SharedBuffer.fromRange(sub, base, 2 * P);
@@ -58,8 +58,14 @@ function reuse(): Record<string, unknown> {
     if (how === "unmap") {
       sub.unmap(base, 2 * P);
       sub.map(0, other, 0, 2 * P, RW | VmarFlags.SPECIFIC);
-    } else {
+    } else if (how === "overwrite") {
       sub.map(0, other, 0, 2 * P, RW | VmarFlags.SPECIFIC_OVERWRITE);
+    } else {
+      // The whole sub-VMAR destroyed, a new one made at the same address.
+      sub.destroy();
+      const root = Vmar.root();
+      [sub, base] = root.allocate(base - root.info().base, 4 * P, CAN | VmarFlags.SPECIFIC);
+      sub.map(0, other, 0, 2 * P, RW | VmarFlags.SPECIFIC);
     }
     out[`${how}:late`] = status(() => sb.writeAt(0, new Uint8Array([9])));
     out[`${how}:otherHas`] = other.readToArray(0, 1)[0];
