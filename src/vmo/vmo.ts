@@ -234,9 +234,10 @@ export class Vmo extends Handle {
    * failure too). An fd that something else in this process still uses is closed under it when
    * the VMO goes: a `Deno.FsFile`'s, a VMO's in another Worker, or the runtime's own (a
    * `deno run` process keeps its cache files open at small fd numbers), after which that
-   * owner reads, writes or maps whatever file next gets the number. vmo checks that a VMO's fd
-   * still names its file before every mapping it makes (`BAD_HANDLE` otherwise), but the other
-   * owner is on its own. Pass only an fd you own and nothing else uses: one from
+   * owner reads, writes or maps whatever file next gets the number. vmo keeps its own memfds at
+   * high fd numbers and maps them without an `fstat` each time: taking over one of those numbers
+   * (from another Worker, say) and closing it lets a shorter file take its place under the
+   * original VMO, whose views may then fault. The other owner is on its own. Pass only an fd you own and nothing else uses: one from
    * `unsafeDupFd`, or one you opened yourself. To receive memory from another process safely,
    * use a channel; to open a file, use {@linkcode Vmo.fromFile}, which makes a descriptor of
    * its own.
