@@ -36,12 +36,12 @@ import {
   forEachDataExtent,
   fstat,
   getSeals,
-  openFileLimit,
   pread,
   pwrite,
 } from "../../ffi/file.ts";
 import { BigIntMemo } from "../../ffi/bigint.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
+import { HighFdTable } from "./high_fds.ts";
 import { byteLength, bytesWindow, copyBytes, PAGE_SIZE, zeroBytes } from "../args.ts";
 import { fail, Status, syscallError } from "../status.ts";
 
@@ -73,52 +73,8 @@ const offOut = new BigInt64Array(1);
 /** The backings alive in this process, by device and inode: one file, one backing. */
 const liveBackings = new Map<string, Backing>();
 
-/**
- * The library's own memfds live at fd numbers from `HIGH_FDS` up (`F_DUPFD_CLOEXEC`), far
- * above where `open` and friends put new fds (the lowest free number): so a number of ours
- * that something outside the library closes stays free (a map of it fails with `EBADF`) rather
- * than naming another file, unless this very library reuses it, which it sees here. By number,
- * the backing that holds it. Such a backing needs no `fstat` to know its fd is still its file
- * (see {@linkcode Backing.checkFd}), and its identity is read only when a lookup needs it.
- */
-const highFds = {
-  /**
-   * Slot `fd - highFdFloor` of a dense array: the numbers up there are handed out lowest first,
-   * so the array stays short, and its loads and stores cost no runtime call (a `Map`'s delete
-   * and rehash did, on every VMO made and closed).
-   */
-  slots: [] as (Backing | undefined)[],
-  get(fd: number): Backing | undefined {
-    const i = fd - highFdFloor;
-    return i >= 0 && i < this.slots.length ? this.slots[i] : undefined;
-  },
-  set(fd: number, backing: Backing): void {
-    const i = fd - highFdFloor;
-    while (this.slots.length < i) this.slots.push(undefined);
-    this.slots[i] = backing;
-  },
-  delete(fd: number): void {
-    const i = fd - highFdFloor;
-    if (i < 0 || i >= this.slots.length) return;
-    this.slots[i] = undefined;
-    while (this.slots.length > 0 && this.slots[this.slots.length - 1] === undefined) {
-      this.slots.pop();
-    }
-  },
-  *values(): Generator<Backing> {
-    for (const backing of this.slots) if (backing !== undefined) yield backing;
-  },
-};
-/** Three quarters of the way to the fd limit; 0 until first wanted. */
-let highFdFloor = 0;
-
-function highFdStart(): number {
-  if (highFdFloor === 0) {
-    const limit = openFileLimit();
-    highFdFloor = limit > 64 ? Math.floor(limit * 3 / 4) : -1;
-  }
-  return highFdFloor;
-}
+/** The library's own memfds at high fd numbers, by number (`high_fds.ts`). */
+const highFds = new HighFdTable<Backing>();
 
 /** The size of the last memfd made, as a bigint: programs make many of one size. */
 const NEW_SIZE = new BigIntMemo();
@@ -318,7 +274,7 @@ export class Backing {
     }
     // A fresh memfd has no seals but those just added.
     const seals = resizable ? 0 : F_SEAL_SHRINK | F_SEAL_GROW;
-    const start = highFdStart();
+    const start = highFds.floor();
     const high = start > 0 ? dupCloexecFrom(fd, start) : -1;
     if (high >= 0) {
       closeFd(fd);
