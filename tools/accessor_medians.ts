@@ -12,6 +12,7 @@
  */
 
 import { Mapping } from "../mod.ts";
+import { type MedianCase, printMedians } from "./medians.ts";
 
 const ROUNDS = Number(Deno.args[0] ?? 7);
 const WARMUP = 3;
@@ -25,7 +26,7 @@ const raw = new DataView(rawBuffer);
 const N = 2_000_000;
 const MIXED = 200_000; // iterations; 10 accesses each
 
-const cases: { name: string; ops: number; baseline?: string; fn: () => number }[] = [
+const cases: MedianCase[] = [
   {
     name: "SharedBuffer.readU32",
     ops: N,
@@ -107,31 +108,7 @@ const cases: { name: string; ops: number; baseline?: string; fn: () => number }[
   },
 ];
 
-// The results are folded into one local (a module-level `let` written from the timed
-// functions would deoptimize them each time its value changed).
-let sink = 0;
-const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
-for (let round = 0; round < WARMUP + ROUNDS; round++) {
-  for (const c of cases) {
-    const t0 = performance.now();
-    sink ^= c.fn();
-    const ns = (performance.now() - t0) * 1e6 / c.ops;
-    if (round >= WARMUP) times.get(c.name)!.push(ns);
-  }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
-
-for (const c of cases) {
-  const m = median(times.get(c.name)!);
-  const ratio = c.baseline ? ` (${(m / median(times.get(c.baseline)!)).toFixed(2)}x baseline)` : "";
-  console.log(`${c.name.padEnd(28)} ${m.toFixed(2).padStart(7)} ns/access${ratio}`);
-}
-if (sink === 0.5) console.log(sink); // keep the reads observable
-
+printMedians(cases, ROUNDS, WARMUP, "ns/access");
 rawBuffer.transfer(0);
 mapping.close();
 vmo.close();

@@ -12,6 +12,7 @@
  */
 
 import { ExclusiveSharedMemory, GuestMemoryMmap } from "../mod.ts";
+import { type MedianCase, printMedians } from "./medians.ts";
 
 const ROUNDS = Number(Deno.args[0] ?? 21);
 const WARMUP = 5;
@@ -33,7 +34,7 @@ const small = new Uint8Array(64).fill(2);
 // out of the loop by V8, and the baseline would time nothing.
 const VALUES = Array.from({ length: 64 }, (_, k) => BigInt(k) * 0x0101_0101_0101n);
 
-const cases: { name: string; ops: number; baseline?: string; fn: () => number }[] = [
+const cases: MedianCase[] = [
   {
     name: "DataView.setBigUint64",
     ops: N,
@@ -81,29 +82,7 @@ const cases: { name: string; ops: number; baseline?: string; fn: () => number }[
   },
 ];
 
-let sink = 0;
-const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
-for (let round = 0; round < WARMUP + ROUNDS; round++) {
-  for (const c of cases) {
-    const t0 = performance.now();
-    sink ^= c.fn();
-    const ns = (performance.now() - t0) * 1e6 / c.ops;
-    if (round >= WARMUP) times.get(c.name)!.push(ns);
-  }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
-
-for (const c of cases) {
-  const m = median(times.get(c.name)!);
-  const ratio = c.baseline ? ` (${(m / median(times.get(c.baseline)!)).toFixed(2)}x baseline)` : "";
-  console.log(`${c.name.padEnd(28)} ${m.toFixed(2).padStart(7)} ns/op${ratio}`);
-}
-if (sink === 0.5) console.log(sink);
-
+printMedians(cases, ROUNDS, WARMUP, "ns/op");
 hostRaw.transfer(0);
 host.close();
 guest.close();
