@@ -9,6 +9,10 @@
  */
 
 import assert from "node:assert/strict";
+import { spawn } from "../../mod.ts";
+
+/** What vmo's `spawn` returns: the child and the parent's end of its channel. */
+export type SpawnedChild = ReturnType<typeof spawn>;
 
 /** The repository root, the working directory of child processes. */
 export const ROOT: string = new URL("../../", import.meta.url).pathname;
@@ -100,4 +104,30 @@ export function childJson<T>(result: ChildResult, what: string): T {
   );
   const lines = result.stdout.trim().split("\n");
   return JSON.parse(lines[lines.length - 1]) as T;
+}
+
+/** Whether `program` runs here (`program --version` succeeds): python3 or cc, say. */
+export function haveProgram(program: string): boolean {
+  try {
+    return new Deno.Command(program, { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `spawn` (vmo's: a child with one end of a new channel) of `deno run --quiet --allow-ffi
+ * --allow-env <script> <args>`, stderr piped and stdout as `stdout` says.
+ */
+export function spawnDenoChild(
+  script: URL,
+  args: string[] = [],
+  stdout: "piped" | "null" | "inherit" = "inherit",
+): SpawnedChild {
+  return spawn(Deno.execPath(), {
+    args: ["run", "--quiet", "--allow-ffi", "--allow-env", script.pathname, ...args],
+    stdout,
+    stderr: "piped",
+  });
 }

@@ -5,8 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { Channel, type ChannelMessage, spawn, Status, type Vmo, ZxError } from "../../mod.ts";
-import { listFds } from "../_support/mod.ts";
+import { Channel, type ChannelMessage, Status, type Vmo, ZxError } from "../../mod.ts";
+import { listFds, spawnDenoChild } from "../_support/mod.ts";
 
 const BULK = 10_000;
 
@@ -27,17 +27,11 @@ Deno.test("hostile peer: every bad message is dropped whole, good ones get throu
   await warm;
   y.close();
   const before = listFds();
-  const { child, channel } = spawn(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-ffi",
-      "--allow-env",
-      new URL("./hostile_child.ts", import.meta.url).pathname,
-      String(BULK),
-    ],
-    stdout: "null",
-    stderr: "piped",
-  });
+  const { child, channel } = spawnDenoChild(
+    new URL("./hostile_child.ts", import.meta.url),
+    [String(BULK)],
+    "null",
+  );
   const expectDropped = async (what: string) => {
     const got = await next(channel);
     assert.equal(got, Status.BAD_STATE, `${what}: expected BAD_STATE, got ${JSON.stringify(got)}`);

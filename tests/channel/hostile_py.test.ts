@@ -8,17 +8,9 @@
 
 import assert from "node:assert/strict";
 import { Rights } from "../../mod.ts";
-import { childJson, runDeno } from "../_support/mod.ts";
+import { childJson, haveProgram, runDeno } from "../_support/mod.ts";
 
-function hasPython(): boolean {
-  try {
-    return new Deno.Command("python3", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-const python = hasPython();
+const python = haveProgram("python3");
 if (!python) console.log("hostile_py.test.ts: python3 not found, the Python peer is skipped");
 
 type Vmo = Record<string, unknown>;

@@ -6,17 +6,9 @@
 
 import assert from "node:assert/strict";
 import { Rights, spawn, Vmo } from "../../mod.ts";
+import { haveProgram } from "../_support/mod.ts";
 
-function hasPython(): boolean {
-  try {
-    return new Deno.Command("python3", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
-const python = hasPython();
+const python = haveProgram("python3");
 if (!python) console.log("interop.test.ts: python3 not found, the Python interop test is skipped");
 
 Deno.test({

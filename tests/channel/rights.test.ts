@@ -10,7 +10,6 @@ import {
   Mapping,
   Rights,
   SharedBuffer,
-  spawn,
   Status,
   Vmar,
   VmarFlags,
@@ -18,7 +17,7 @@ import {
   VmoOp,
   VmoOptions,
 } from "../../mod.ts";
-import { assertStatus, F_GET_SEALS, libc, P } from "../_support/mod.ts";
+import { assertStatus, F_GET_SEALS, libc, P, spawnDenoChild } from "../_support/mod.ts";
 
 const EACCES = "errno 13";
 const EBADF = "errno 9";
@@ -32,17 +31,11 @@ Deno.test("rights: a VMO sent without WRITE cannot be written by the receiver, b
   vmo.write(new Uint8Array([0x11]), 0);
   // A mapping the sender made before sending: it must keep writing.
   const before = Mapping.createFromVmo(vmo, P, VmarFlags.PERM_READ | VmarFlags.PERM_WRITE);
-  const { child, channel } = spawn(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--allow-ffi",
-      "--allow-env",
-      new URL("./rights_child.ts", import.meta.url).pathname,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  });
+  const { child, channel } = spawnDenoChild(
+    new URL("./rights_child.ts", import.meta.url),
+    [],
+    "piped",
+  );
   const keep = vmo.duplicate(
     Rights.READ | Rights.WRITE | Rights.MAP | Rights.TRANSFER | Rights.DUPLICATE,
   );

@@ -11,11 +11,10 @@ import {
   futexWake,
   Mapping,
   MAX_CONCURRENT_WAITS,
-  spawn,
   Status,
   ZxError,
 } from "../../mod.ts";
-import { assertStatus, runDeno } from "../_support/mod.ts";
+import { assertStatus, runDeno, spawnDenoChild } from "../_support/mod.ts";
 
 async function rejectsWith(promise: Promise<unknown>, status: Status): Promise<void> {
   await assert.rejects(promise, (e) => {
@@ -116,17 +115,10 @@ const ROUNDS = Number(Deno.env.get("VMO_FUTEX_ROUNDS") ?? 100_000);
 
 Deno.test(`futex: ${ROUNDS} ping-pong rounds between two processes, no lost wake-up`, async () => {
   const [mapping, vmo] = Mapping.allocate(4096);
-  const { child, channel } = spawn(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--allow-ffi",
-      "--allow-env",
-      new URL("./pingpong_child.ts", import.meta.url).pathname,
-      String(ROUNDS),
-    ],
-    stderr: "piped",
-  });
+  const { child, channel } = spawnDenoChild(
+    new URL("./pingpong_child.ts", import.meta.url),
+    [String(ROUNDS)],
+  );
   channel.write(new Uint8Array(0), [vmo.duplicate()]);
   const word = mapping.int32View(0, 1);
   for (let i = 0; i < ROUNDS; i++) {

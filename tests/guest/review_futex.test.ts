@@ -19,12 +19,11 @@ import {
   type MemoryRangeSource,
   MmapRegion,
   Prot,
-  spawn,
   Status,
   Vmo,
   ZxError,
 } from "../../mod.ts";
-import { assertStatus } from "../_support/mod.ts";
+import { assertStatus, spawnDenoChild } from "../_support/mod.ts";
 import { SLICE_AT } from "./review_futex_child.ts";
 
 const ROUNDS = 200;
@@ -45,18 +44,10 @@ async function pingPong(
   read: () => number,
   write: (v: number) => void,
 ): Promise<void> {
-  const { child, channel } = spawn(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--allow-ffi",
-      "--allow-env",
-      new URL("./review_futex_child.ts", import.meta.url).pathname,
-      mode,
-      String(ROUNDS),
-    ],
-    stderr: "piped",
-  });
+  const { child, channel } = spawnDenoChild(
+    new URL("./review_futex_child.ts", import.meta.url),
+    [mode, String(ROUNDS)],
+  );
   channel.write(new Uint8Array(0), [vmo]);
   for (let i = 0; i < ROUNDS; i++) {
     write(2 * i + 1);
