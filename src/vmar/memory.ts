@@ -91,9 +91,8 @@ export class RangeQuery implements WalkVisitor {
   /** A piece of a mapping: recorded, and checked while everything before it passed. */
   mapping(record: MappingRecord, start: number, end: number): void {
     this.records.push(record);
-    const backing = record.vmo.backing as { shrinkableByOthers: boolean; cuttable?: boolean };
-    // `cuttable` (when the VMO layer has it): memory whose size can change under a view.
-    if (backing.shrinkableByOthers || backing.cuttable === true) this.viewable = false;
+    // Memory whose size someone else can change under a view (a file, an unsealed memfd).
+    if (record.vmo.backing.cuttable) this.viewable = false;
     if (this.status !== Status.OK) return;
     const validEnd = record.validEnd;
     for (const range of record.ranges) {

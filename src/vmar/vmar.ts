@@ -257,7 +257,7 @@ export class Vmar extends Handle {
     // A file, or a memfd a peer may hold unsealed, can be cut by someone else: resizable too.
     if (
       has(options, VmarFlags.REQUIRE_NON_RESIZABLE) &&
-      (object.resizable || object.backing.shrinkableByOthers)
+      (object.resizable || object.backing.cuttable)
     ) {
       fail(Status.NOT_SUPPORTED, "REQUIRE_NON_RESIZABLE with a VMO whose size can change");
     }

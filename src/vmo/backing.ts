@@ -248,11 +248,6 @@ export class Backing {
     return this.isFile || !this.#shrinkSealed;
   }
 
-  /** The same as {@linkcode Backing.cuttable}: the name the region tree asks by. */
-  get shrinkableByOthers(): boolean {
-    return this.cuttable;
-  }
-
   /**
    * A new memfd of `size` bytes (already page-rounded). A non-resizable one is sealed against
    * shrinking and growing, so no holder of its fd can make a mapping of it fault.
