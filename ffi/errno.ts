@@ -80,6 +80,8 @@ export const EINTR = 4;
 export const ENXIO = 6;
 export const EBADF = 9;
 export const ENOMEM = 12;
+/** A bad address: what a copy into memory that refuses it gets instead of a fault. */
+export const EFAULT = 14;
 export const EAGAIN = 11;
 export const EACCES = 13;
 export const EBUSY = 16;

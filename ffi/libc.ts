@@ -116,6 +116,13 @@ const symbols = {
    */
   pread_short: { name: "pread", parameters: ["i32", "buffer", "usize", "i64"], result: "i32" },
   pwrite_short: { name: "pwrite", parameters: ["i32", "buffer", "usize", "i64"], result: "i32" },
+  // ---- sp-io (issue 9): short writes into mapped memory ----
+  /**
+   * `pread` into an address given as a number, its result read as a 32-bit int (exact for
+   * counts below 2^31, and -1): a short write into mapped memory as a read from the library's
+   * own memfd (src/vmar/short_write.ts).
+   */
+  pread_to: { name: "pread", parameters: ["i32", "usize", "usize", "i64"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The C library, opened by its soname so that no path is assumed. */

@@ -24,6 +24,7 @@ import {
   type WalkVisitor,
 } from "./region.ts";
 import { addWatch, type Lease, newWatch } from "./watch.ts";
+import { SHORT_WRITE_UNAVAILABLE, writeShort } from "./short_write.ts";
 
 // What the layers above need besides the query: the permission bits it takes, the VMAR and
 // lease types it works on.
@@ -188,12 +189,15 @@ export function copyMemory(
 }
 
 /**
- * Writes the first `count` bytes of `src` (at most the scratch buffer's size) to `addr` with
- * one `process_vm_writev`, for memory the caller knows is mapped read-write: the bytes
- * written, or -1 when that call is not available or wrote nothing (the caller then takes
- * {@linkcode copyMemory}, which finds out why).
+ * Writes the first `count` bytes of `src` to `addr` with one system call, for memory the
+ * caller knows is mapped read-write in the tree: a `pread` from the library's own memfd
+ * (short_write.ts), or where that is not available one `process_vm_writev`. Returns the bytes
+ * written, or -1 when nothing was written (the caller then takes {@linkcode copyMemory}, which
+ * finds out why).
  */
 export function writeMemoryShort(addr: number, src: Uint8Array, count: number): number {
+  const written = writeShort(addr, src, count);
+  if (written !== SHORT_WRITE_UNAVAILABLE) return written > 0 ? written : -1;
   if (!processVmWorks || count > scratch.length) return -1;
   copyBytes(scratch, src);
   localIov[0] = scratchAddress;
