@@ -5,7 +5,10 @@
  * @module
  */
 
+import { SEEK_HOLE } from "../../ffi/constants.ts";
 import { dataBytesIn, forEachDataExtent } from "../../ffi/file.ts";
+import { libc } from "../../ffi/libc.ts";
+import { BigIntMemo } from "../../ffi/bigint.ts";
 import type { Backing } from "../vmo/backing.ts";
 import { MapInfoType } from "./constants.ts";
 import { type MappingRecord, VmarObject } from "./region.ts";
@@ -50,26 +53,66 @@ export interface MapInfo {
 
 /** Appends the records of `vmar` (at `depth`) and of everything in it to `out`, depth first. */
 export function collectMaps(vmar: VmarObject, depth: number, out: MapInfo[]): void {
+  try {
+    collect(vmar, depth, out);
+  } finally {
+    // What this call counted holds for this call only.
+    counted = null;
+  }
+}
+
+function collect(vmar: VmarObject, depth: number, out: MapInfo[]): void {
   out.push({ name: vmar.name, base: vmar.base, size: vmar.size, depth, type: MapInfoType.VMAR });
+  const childDepth = depth + 1;
   vmar.children.forEach((child) => {
     if (child instanceof VmarObject) {
-      collectMaps(child, depth + 1, out);
+      collect(child, childDepth, out);
       return;
     }
+    const vmo = child.vmo;
+    const name = vmo.name;
+    const koid = vmo.koid;
+    // Zircon counts nothing for slices and references: their pages are their parent's.
+    const validEnd = vmo.sharesParentPages ? 0 : child.validEnd;
+    // The VMO offset and the file offset of an address of this mapping, less the address.
+    const toVmo = child.vmoOffset - child.base;
+    const toFile = vmo.offset + toVmo;
     const ranges = child.ranges;
+    // Several protection ranges: the data of the whole mapping found in one walk.
+    const extents = ranges.length > 1 && validEnd > child.base
+      ? extentsOf(vmo.backing, child.base + toFile, Math.min(child.end, validEnd) + toFile)
+      : null;
+    let e = 0;
     for (let i = 0; i < ranges.length; i++) {
       const range = ranges[i];
-      const committed = committedIn(child, range.start, range.end);
+      const start = range.start;
+      const stop = range.end < validEnd ? range.end : validEnd;
+      let committed = 0;
+      if (stop <= start) {
+        // Past the end of the VMO, or a slice: nothing.
+      } else if (extents === null) {
+        committed = vmo.mappingCount > 1
+          ? countedOnce(vmo.backing, start + toFile, stop + toFile)
+          : committedIn(vmo.backing, start + toFile, stop + toFile);
+      } else {
+        // The extents are in order and so are the ranges: each extent is passed once.
+        const from = start + toFile;
+        const to = stop + toFile;
+        while (e < extents.length && extents[e + 1] <= from) e += 2;
+        for (let k = e; k < extents.length && extents[k] < to; k += 2) {
+          committed += Math.min(extents[k + 1], to) - Math.max(extents[k], from);
+        }
+      }
       out.push({
-        name: child.vmo.name,
-        base: range.start,
-        size: range.end - range.start,
-        depth: depth + 1,
+        name,
+        base: start,
+        size: range.end - start,
+        depth: childDepth,
         type: MapInfoType.MAPPING,
         mapping: {
           mmuFlags: range.perms,
-          vmoKoid: child.vmo.koid,
-          vmoOffset: child.vmoOffset + (range.start - child.base),
+          vmoKoid: koid,
+          vmoOffset: start + toVmo,
           committedBytes: committed,
           populatedBytes: committed,
         },
@@ -79,27 +122,84 @@ export function collectMaps(vmar: VmarObject, depth: number, out: MapInfo[]): vo
 }
 
 /**
- * Per backing: whether its last range walked was all data (unknown counts as yes: mapped memory
- * is mostly used memory). Only a hint for which `lseek` to make first (the count is exact
- * either way): a VMO whose pages are committed usually stays so.
+ * Per backing: whether its last range counted was all data (unknown counts as yes: mapped
+ * memory is mostly used memory). Only a hint for which `lseek` to make first (the count is
+ * exact either way): a VMO whose pages are committed usually stays so. Set only when it
+ * changes, so that in the common case the map stays empty and a look-up costs next to nothing.
  */
 const lastAllData = new WeakMap<Backing, boolean>();
+const START = new BigIntMemo();
 
-/** Committed bytes of the VMO pages behind `[start, end)` of a mapping (Zircon: 0 for slices). */
-function committedIn(record: MappingRecord, start: number, end: number): number {
-  if (record.vmo.sharesParentPages) return 0;
-  const stop = Math.min(end, record.validEnd);
-  if (stop <= start) return 0;
-  // Only lengths are wanted: the file offsets need no turning into addresses.
-  const fileStart = record.fileOffsetAt(start);
-  const length = stop - start;
-  const backing = record.vmo.backing;
+/** Committed bytes of `[fileStart, fileEnd)` of `backing`'s file (a non-empty range). */
+function committedIn(backing: Backing, fileStart: number, fileEnd: number): number {
   const hint = lastAllData.get(backing) !== false;
-  const total = dataBytesIn(backing.fd, fileStart, fileStart + length, hint);
+  let total: number;
+  if (hint) {
+    // Where the data at the start ends: for a range that is all data, the one lseek it needs,
+    // made without a bigint conversion when the start repeats (as 0 does).
+    const hole = Number(libc.lseek(backing.fd, START.of(fileStart), SEEK_HOLE));
+    if (hole <= fileStart) {
+      total = dataBytesIn(backing.fd, fileStart, fileEnd, false);
+    } else if (hole >= fileEnd) {
+      total = fileEnd - fileStart;
+    } else {
+      const rest = dataBytesIn(backing.fd, hole, fileEnd, false);
+      total = rest < 0 ? -1 : hole - fileStart + rest;
+    }
+  } else {
+    total = dataBytesIn(backing.fd, fileStart, fileEnd, false);
+  }
   // A failing lseek ends the count: what it found so far is all it can tell.
   if (total < 0) return 0;
-  if ((total === length) !== hint) lastAllData.set(backing, !hint);
+  if ((total === fileEnd - fileStart) !== hint) lastAllData.set(backing, !hint);
   return total;
+}
+
+/**
+ * The counts made in the current `collectMaps` call for VMOs mapped more than once, by
+ * backing: file start, file end and count, three numbers a range. Another mapping of the same
+ * range of the VMO reuses the count: the file cannot change between two records of one call
+ * from this thread, and a change by another process during the call could as well have been
+ * made a moment before or after it.
+ */
+let counted: Map<Backing, number[]> | null = null;
+
+/** {@linkcode committedIn}, once per call for each range of a VMO mapped several times. */
+function countedOnce(backing: Backing, fileStart: number, fileEnd: number): number {
+  if (counted === null) counted = new Map();
+  let known = counted.get(backing);
+  if (known === undefined) counted.set(backing, known = []);
+  for (let i = 0; i < known.length; i += 3) {
+    if (known[i] === fileStart && known[i + 1] === fileEnd) return known[i + 2];
+  }
+  const total = committedIn(backing, fileStart, fileEnd);
+  known.push(fileStart, fileEnd, total);
+  return total;
+}
+
+/**
+ * The data extents of `[fileStart, fileEnd)` of `backing`'s file, as start and end pairs in
+ * order (what {@linkcode forEachDataExtent} visits), asking first where the data at
+ * `fileStart` ends when the backing's last count was all data (one `lseek` for a range that
+ * is). A failing `lseek` ends the walk: what it found so far is all it can tell.
+ */
+function extentsOf(backing: Backing, fileStart: number, fileEnd: number): number[] {
+  const extents: number[] = [];
+  let pos = fileStart;
+  if (lastAllData.get(backing) !== false) {
+    const hole = Number(libc.lseek(backing.fd, BigInt(pos), SEEK_HOLE));
+    if (hole < 0) return extents;
+    if (hole > pos) {
+      extents.push(pos, Math.min(hole, fileEnd));
+      pos = hole;
+    }
+  }
+  if (pos < fileEnd) {
+    forEachDataExtent(backing.fd, pos, fileEnd, (from, to) => extents.push(from, to));
+  }
+  const allData = extents.length === 2 && extents[0] === fileStart && extents[1] === fileEnd;
+  if (allData !== (lastAllData.get(backing) !== false)) lastAllData.set(backing, allData);
+  return extents;
 }
 
 /** Calls `visit` with the address ranges of `[start, end)` whose VMO pages hold data. */
