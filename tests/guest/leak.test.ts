@@ -31,6 +31,9 @@ async function settle(): Promise<{ fds: number; maps: number; memfdMaps: number 
   let memfdMaps = 0;
   for (const m of procMaps()) {
     if (m.perms === "rw-p" && (m.path === "" || m.path === "[heap]")) continue;
+    // A runtime thread's stack guard: the runtime starts and ends threads as it likes. A guest
+    // memory's own one-page guards sit beside its memfd mapping, counted below.
+    if (m.perms === "---p" && m.path === "" && m.end - m.start === PAGE_SIZE) continue;
     maps++;
     if (m.path.startsWith("/memfd:")) memfdMaps++;
   }
@@ -61,7 +64,8 @@ Deno.test("leaks: 10,000 create/build/close cycles give back every fd and mappin
   const after = await settle();
   assert.equal(after.fds, before.fds, "fds");
   assert.equal(after.memfdMaps, before.memfdMaps, "memfd mappings");
-  assert.equal(after.maps, before.maps, "/proc/self/maps lines (heap pages aside)");
+  // V8 may give code and heap pages back meanwhile: a leak shows as more lines, never fewer.
+  assert.ok(after.maps <= before.maps, `/proc/self/maps lines: ${before.maps} -> ${after.maps}`);
 });
 
 Deno.test("leaks: regions and guest memories", async () => {
@@ -82,7 +86,8 @@ Deno.test("leaks: regions and guest memories", async () => {
   const after = await settle();
   assert.equal(after.fds, before.fds, "fds");
   assert.equal(after.memfdMaps, before.memfdMaps, "memfd mappings");
-  assert.equal(after.maps, before.maps, "/proc/self/maps lines (heap pages aside)");
+  // V8 may give code and heap pages back meanwhile: a leak shows as more lines, never fewer.
+  assert.ok(after.maps <= before.maps, `/proc/self/maps lines: ${before.maps} -> ${after.maps}`);
 });
 
 Deno.test("leaks: memories and regions dropped without close() are released when collected", async () => {
