@@ -10,6 +10,8 @@ import { rightsOf } from "../handle.ts";
 import { Rights } from "../rights.ts";
 import { fail, Status } from "../status.ts";
 import { VmarFlags } from "../vmar/constants.ts";
+import { MappingRecord, type VmarObject } from "../vmar/region.ts";
+import { unmapInOne, unmapRange } from "../vmar/teardown.ts";
 import type { Lease } from "../vmar/watch.ts";
 import { Vmar, vmarObjectOf } from "../vmar/vmar.ts";
 import { VmoChildOptions } from "../vmo/constants.ts";
@@ -30,6 +32,11 @@ function rootVmar(): Vmar {
   root ??= Vmar.root();
   return root;
 }
+let rootObject: VmarObject | null = null;
+function rootVmarObject(): VmarObject {
+  rootObject ??= vmarObjectOf(rootVmar());
+  return rootObject;
+}
 
 /** What a dropped mapping needs to be unmapped: not the mapping object itself. */
 interface Unmapper {
@@ -42,7 +49,15 @@ interface Unmapper {
 function unmap(unmapper: Unmapper): void {
   if (unmapper.lease.dead) return;
   try {
-    rootVmar().unmap(unmapper.addr, unmapper.size);
+    // The lease lives, so every page of the range is still mapped (an unmap, overwrite or
+    // destroy of any of it kills the lease), by mappings of the root, which is always alive:
+    // every check of `Vmar.unmap` passes, and its range walk is all there is to do.
+    const root = rootVmarObject();
+    const start = unmapper.addr;
+    const end = start + unmapper.size;
+    const one = root.children.find(start);
+    if (one instanceof MappingRecord && end <= one.end) unmapInOne(root, one, start, end);
+    else unmapRange(root, start, end);
   } catch {
     // Like Rust's Drop, closing cannot fail: the memory is left to the process's exit.
   }
@@ -77,7 +92,7 @@ function mapWindow(vmo: Vmo, size: number, flags: number): Window {
   const vmar = rootVmar();
   const addr = vmar.map(0, vmo, 0, size, flags);
   // The Mapping made over it unmaps it when collected: the window's lease can be held strongly.
-  return new Window(vmarObjectOf(vmar), addr, size, true);
+  return new Window(rootVmarObject(), addr, size, true);
 }
 
 /**

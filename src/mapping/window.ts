@@ -30,6 +30,8 @@ import {
   type VmarObject,
   writeMemoryShort,
 } from "../vmar/memory.ts";
+import { MappingRecord } from "../vmar/region.ts";
+import { addWatch, HeldLease, newWatch } from "../vmar/watch.ts";
 
 const READ_WRITE = PERM_READ | PERM_WRITE;
 const EMPTY = new Uint8Array(0);
@@ -54,7 +56,7 @@ export class Window {
    */
   unmapper: { addr: number; size: number; lease: Lease } | null = null;
   /** Dies when any of the memory is unmapped. */
-  readonly lease: Lease = { dead: false };
+  readonly lease: HeldLease = new HeldLease();
   /** Over the whole window while it is readable (length 0 otherwise). */
   readView: Uint8Array<ArrayBuffer> = EMPTY;
   readData: DataView<ArrayBuffer> = EMPTY_DATA;
@@ -81,7 +83,15 @@ export class Window {
     this.vmar = vmar;
     this.addr = addr;
     this.len = len;
-    queryRange(vmar, addr, addr + len, 0).watch(0, this.lease, ownsMemory);
+    const end = addr + len;
+    const direct = vmar.children.find(addr);
+    if (direct instanceof MappingRecord && addr < end && end <= direct.end) {
+      // One direct mapping (every `Mapping`'s case): the watch `queryRange` would register,
+      // without the query's walk and allocations.
+      addWatch(direct, newWatch(addr, end, 0, this.lease, ownsMemory));
+    } else {
+      queryRange(vmar, addr, end, 0).watch(0, this.lease, ownsMemory);
+    }
   }
 
   /** `BAD_STATE` once any of the window's memory was unmapped. */

@@ -14,6 +14,12 @@ import type { Backing } from "../vmo/backing.ts";
 
 const KNOWN_OPTIONS = 0xffff;
 
+/**
+ * The root's most common placement (the kernel's choice, page-aligned, no limit), shared: no
+ * placement is ever changed after it was made.
+ */
+const ROOT_ANYWHERE: Placement = Object.freeze({ addr: null, align: PAGE_SIZE, limit: null });
+
 export /** Zircon's "split flags": the option bits, and the alignment in bytes (at least a page). */
 function splitFlags(flags: number): { options: number; align: number } {
   const options = flags & 0xff_ffff;
@@ -84,7 +90,9 @@ export function placement(
     const recycled = takeWindow(vmar, window.backing, window.key);
     if (recycled !== null) return { addr: recycled.base, align, limit, recycled };
   }
-  if (vmar.isRoot) return { addr: null, align, limit };
+  if (vmar.isRoot) {
+    return limit === null && align === PAGE_SIZE ? ROOT_ANYWHERE : { addr: null, align, limit };
+  }
   const hi = limit ?? vmar.end;
   let lo = vmar.base;
   for (;;) {

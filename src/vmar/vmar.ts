@@ -12,6 +12,7 @@ import {
   has,
   isPageAligned,
   MAX_U64,
+  PAGE_SIZE,
   roundUpPage,
 } from "../args.ts";
 import { Handle, type KernelObject, liveObjectOfType, ObjType, rightsOf } from "../handle.ts";
@@ -25,7 +26,7 @@ import { copyMemory } from "./memory.ts";
 import { opRange, populateCommitted } from "./op_range.ts";
 import { placement, splitFlags } from "./placement.ts";
 import { quarantinedCount, windowKey } from "./quarantine.ts";
-import { destroyRegion, protectPieces, unmapRange } from "./teardown.ts";
+import { destroyRegion, protectPieces, unmapInOne, unmapRange } from "./teardown.ts";
 import {
   createMapping,
   createRegion,
@@ -49,6 +50,8 @@ const MAP_OPTIONS = PERMS | VmarFlags.SPECIFIC | VmarFlags.SPECIFIC_OVERWRITE |
   VmarFlags.ALLOW_FAULTS | VmarFlags.PERM_READ_IF_XOM_UNSUPPORTED |
   VmarFlags.FAULT_BEYOND_STREAM_SIZE;
 const PROTECT_OPTIONS = PERMS | VmarFlags.PERM_READ_IF_XOM_UNSUPPORTED;
+/** The bits of map flags beyond splitFlags' known options: the alignment field and unknown bits. */
+const ALIGN_OR_UNKNOWN = ~0xffff;
 /** The CAN_MAP_* flag for each PERM_* bit, and the right it needs. */
 const PERM_TABLE = [
   [PERM_READ, VmarFlags.CAN_MAP_READ, Rights.READ, "READ"],
@@ -253,7 +256,9 @@ export class Vmar extends Handle {
     if (has(options, VmarFlags.FAULT_BEYOND_STREAM_SIZE) && !allowFaults) {
       fail(Status.INVALID_ARGS, "FAULT_BEYOND_STREAM_SIZE needs ALLOW_FAULTS");
     }
-    const { align } = splitFlags(flags);
+    // No alignment field and no unknown option bit (the common case): splitFlags has nothing
+    // to refuse, and its answer is a page.
+    const align = (flags & ALIGN_OR_UNKNOWN) === 0 ? PAGE_SIZE : splitFlags(flags).align;
     // A file, or a memfd a peer may hold unsealed, can be cut by someone else: resizable too.
     if (
       has(options, VmarFlags.REQUIRE_NON_RESIZABLE) &&
@@ -349,6 +354,12 @@ export class Vmar extends Handle {
     const end = checkedEnd(addr, size, "unmap");
     if (addr < vmar.base || end > vmar.end) {
       fail(Status.INVALID_ARGS, "the range is not inside the VMAR");
+    }
+    const one = vmar.children.find(addr);
+    if (one instanceof MappingRecord && end <= one.end) {
+      // Inside one mapping (every unmap of what one map made): no sub-VMAR to check.
+      unmapInOne(vmar, one, addr, end);
+      return;
     }
     const items = vmar.children.overlapping(addr, end);
     for (const item of items) {

@@ -25,7 +25,7 @@ export interface Watch {
    * A view's buffer or a lease (a lease needs nothing: `needs` 0), held weakly; a lease whose
    * holder unmaps the memory when it is collected (a `Mapping`'s) is held strongly instead.
    */
-  target: WeakRef<ArrayBuffer | Lease> | StrongLease;
+  target: WeakRef<ArrayBuffer | Lease> | HeldLease;
   isView: boolean;
 }
 
@@ -70,25 +70,23 @@ const isDetached = Function.prototype.call.bind(
 ) as (buffer: unknown) => boolean;
 
 /**
- * A lease held strongly, with `WeakRef`'s `deref`: making a `WeakRef` costs a runtime call
- * (several hundred ns) on every `Mapping` made, and a lease whose holder unmaps the memory
- * when it is collected cannot outlive the mapping's record anyway.
+ * A lease that is its own strong reference (`deref` gives itself), for a holder that unmaps
+ * the memory when it is collected (a `Mapping`'s window): such a lease cannot outlive the
+ * mapping's record, so it needs no `WeakRef`, whose making costs a runtime call (several
+ * hundred ns) on every `Mapping` made, nor a wrapper object.
  */
-export class StrongLease {
-  readonly #lease: Lease;
-  constructor(lease: Lease) {
-    this.#lease = lease;
-  }
+export class HeldLease implements Lease {
+  dead = false;
   deref(): Lease {
-    return this.#lease;
+    return this;
   }
 }
 
 /**
  * A watch of `[start, end)` for `target`: a view when `needs` is not 0, else a lease; `strong`
- * (leases only) holds the lease strongly (see {@linkcode StrongLease}). `isView` false with
- * `needs` not 0 makes a lease that also dies when the memory loses a permission in `needs`
- * (and that is never counted as a view that may still use the memory).
+ * (a {@linkcode HeldLease} only) holds the lease strongly. `isView` false with `needs` not 0
+ * makes a lease that also dies when the memory loses a permission in `needs` (and that is
+ * never counted as a view that may still use the memory).
  */
 export function newWatch(
   start: number,
@@ -98,7 +96,7 @@ export function newWatch(
   strong = false,
   isView: boolean = needs !== 0,
 ): Watch {
-  const ref = strong && !isView ? new StrongLease(target as Lease) : new WeakRef(target);
+  const ref = strong && !isView && target instanceof HeldLease ? target : new WeakRef(target);
   return { start, end, needs, target: ref, isView };
 }
 

@@ -15,6 +15,11 @@
  *   sort and coalesce;
  * - random maps (the root's one-call `mmap(NULL)` path, `Mapping.allocate`), protects, unmaps
  *   and writes: after each, the tree and `/proc/self/maps` agree;
+ * - an unmap inside one mapping (`unmapInOne`: one call and one cut, no lists) against the
+ *   general `unmapRange`, on two sub-VMARs given the same random maps, protects, views (a live
+ *   view sends both to the quarantine path) and unmaps: the same records, the same kernel
+ *   pages, the same views detached; and `Mapping.close` (which takes the same path) against
+ *   `Vmar.unmap` of its range;
  * - `writeAt` over a mapped regular file (straight to `process_vm_writev` while the window is
  *   known writable) against a model of the file, across protects that take the write
  *   permission away and give it back.
@@ -42,6 +47,9 @@ import { type Span, SpanList } from "../../src/vmar/span_list.ts";
 import { holeBytes, treeVersusKernel } from "../hardening/_util.ts";
 import { assertStatus } from "../_support/mod.ts";
 import { vmoObjectOf } from "../../src/vmo/vmo.ts";
+import { vmarObjectOf } from "../../src/vmar/vmar.ts";
+import { unmapRange } from "../../src/vmar/teardown.ts";
+import { kernelPieces } from "../hardening/_util.ts";
 
 const FALLOC_FL_KEEP_SIZE = 1;
 const FALLOC_FL_PUNCH_HOLE = 2;
@@ -300,6 +308,144 @@ Deno.test("fast map, protect and unmap paths keep the tree and the kernel in agr
       },
     ),
     { numRuns: 40 },
+  );
+});
+
+/** The kernel's pages of `[base, base + size)` as `offset:perms` pieces, page by page. */
+function kernelPages(base: number, size: number): string[] {
+  const out: string[] = [];
+  for (const piece of kernelPieces(base, base + size)) {
+    for (let a = piece.start; a < piece.end; a += P) out.push(`${(a - base) / P}:${piece.perms}`);
+  }
+  return out;
+}
+
+/** A VMAR's records relative to its base: what two VMARs given the same calls must share. */
+function recordsOf(vmar: Vmar, base: number): string[] {
+  return vmar.infoMaps().slice(1).map((r) =>
+    `${r.type}@${(r.base - base) / P}+${r.size / P}:${r.mapping?.mmuFlags ?? "-"}`
+  );
+}
+
+Deno.test("unmap inside one mapping: the one-call path agrees with the general unmapRange", () => {
+  const RW = VmarFlags.PERM_READ | VmarFlags.PERM_WRITE;
+  const PAGES = 24;
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          kind: fc.constantFrom("map", "map", "protect", "unmap", "unmap", "view"),
+          page: fc.integer({ min: 0, max: PAGES - 1 }),
+          pages: fc.integer({ min: 1, max: 6 }),
+          perms: fc.constantFrom(VmarFlags.PERM_READ, RW),
+        }),
+        { minLength: 4, maxLength: 30 },
+      ),
+      (ops) => {
+        // Start from mappings on most pages, so that views and unmaps meet memory.
+        const start = [0, 8, 14, 20].map((page, i) => ({
+          kind: "map" as const,
+          page,
+          pages: i === 1 ? 5 : 6,
+          perms: i === 2 ? VmarFlags.PERM_READ : RW,
+        }));
+        ops = [...start, ...ops];
+        const flags = VmarFlags.CAN_MAP_READ | VmarFlags.CAN_MAP_WRITE | VmarFlags.CAN_MAP_SPECIFIC;
+        const [fast, fastBase] = Vmar.root().allocate(0, PAGES * P, flags);
+        const [general, generalBase] = Vmar.root().allocate(0, PAGES * P, flags);
+        const vmo = Vmo.create(8 * P);
+        // Kept alive to the end: a live view sends an unmap to the quarantine path.
+        const views: [Uint8Array, Uint8Array][] = [];
+        try {
+          for (const op of ops) {
+            const len = Math.min(op.pages, PAGES - op.page) * P;
+            const on = (vmar: Vmar, base: number, general: boolean): unknown => {
+              try {
+                if (op.kind === "map") {
+                  vmar.map(
+                    op.page * P,
+                    vmo,
+                    0,
+                    Math.min(len, 8 * P),
+                    op.perms | VmarFlags.SPECIFIC,
+                  );
+                } else if (op.kind === "protect") {
+                  vmar.protect(base + op.page * P, len, op.perms);
+                } else if (op.kind === "view") {
+                  return SharedBuffer.fromRange(vmar, base + op.page * P, P).bytes();
+                } else if (general) {
+                  // Vmar.unmap's checks all pass for a range inside the VMAR: straight to the
+                  // general path, which the one-call path short-cuts.
+                  unmapRange(vmarObjectOf(vmar), base + op.page * P, base + op.page * P + len);
+                } else {
+                  vmar.unmap(base + op.page * P, len);
+                }
+                return "ok";
+              } catch (error) {
+                if (!(error instanceof ZxError)) throw error;
+                return error.status;
+              }
+            };
+            const a = on(fast, fastBase, false);
+            const b = on(general, generalBase, true);
+            if (a instanceof Uint8Array && b instanceof Uint8Array) views.push([a, b]);
+            else assert.deepEqual(a, b, `${op.kind} at page ${op.page}`);
+            assert.deepEqual(recordsOf(fast, fastBase), recordsOf(general, generalBase));
+            assert.deepEqual(
+              kernelPages(fastBase, PAGES * P),
+              kernelPages(generalBase, PAGES * P),
+            );
+            for (const [x, y] of views) assert.equal(x.length, y.length, "the same views detached");
+          }
+        } finally {
+          fast.destroy();
+          general.destroy();
+          vmo.close();
+        }
+      },
+    ),
+    { numRuns: 80 },
+  );
+});
+
+Deno.test("Mapping.close takes its memory away as Vmar.unmap of its range does", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 6 }),
+      fc.boolean(),
+      fc.integer({ min: 0, max: 3 }),
+      (pages, view, protectPage) => {
+        const root = Vmar.root();
+        const [mapping, vmo] = Mapping.allocate(pages * P);
+        const other = Mapping.createFromVmo(
+          vmo,
+          pages * P,
+          VmarFlags.PERM_READ | VmarFlags.PERM_WRITE,
+        );
+        try {
+          const views = view ? [mapping.bytes(), other.bytes()] : [];
+          // A protect splits the record's permissions: the close still covers one record.
+          if (protectPage < pages) {
+            root.protect(mapping.addr + protectPage * P, P, VmarFlags.PERM_READ);
+          }
+          const addr = mapping.addr;
+          mapping.close();
+          root.unmap(other.addr, pages * P);
+          for (const v of views) assert.equal(v.length, 0);
+          assertStatus(() => mapping.readU8(0), Status.BAD_STATE);
+          assertStatus(() => other.readU8(0), Status.BAD_STATE);
+          assert.equal(vmo.info().numMappings, 0);
+          assert.equal(recordsAt(addr).length, 0);
+          assert.equal(recordsAt(other.addr).length, 0);
+          other.close(); // its memory is gone already: nothing to unmap, no error
+        } finally {
+          mapping.close();
+          other.close();
+          vmo.close();
+        }
+      },
+    ),
+    { numRuns: 60 },
   );
 });
 
