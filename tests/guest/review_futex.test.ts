@@ -60,9 +60,12 @@ async function pingPong(
     }
     assert.equal(read(), 2 * i + 2);
   }
-  assert.equal(new TextDecoder().decode((await channel.read()).bytes), "done");
+  // A child that ended early says why on its stderr: read it before failing on the channel.
+  const done = await channel.read().then((m) => new TextDecoder().decode(m.bytes), String);
   const out = await child.output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(done, "done", `child exit ${out.code} signal ${out.signal}: ${stderr}`);
+  assert.equal(out.code, 0, stderr);
   channel.close();
 }
 
