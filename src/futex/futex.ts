@@ -34,13 +34,27 @@ const INT32_MAX = 0x7fff_ffff;
 /** How often a cancelled wait's word is woken again until the wait returns. */
 const REWAKE_MS = 5;
 
-/** Loads of the word before a wait goes to a runtime thread, about 80 ns each. */
-const spinBudget = 256;
+/**
+ * The spin before a wait goes to a runtime thread adapts per word, between these bounds, in
+ * nanoseconds. A wait that goes to a runtime thread costs two thread hops (12 to 150 us on the
+ * project's 2-vCPU VM, more under load), so spinning up to about that long to avoid one pays;
+ * spinning while the answer is far off only takes the CPU from whoever would answer.
+ */
+export const SPIN_MIN_NS = 2_000;
+/** See {@linkcode SPIN_MIN_NS}. */
+export const SPIN_MAX_NS = 50_000;
+/** The spin of a word not waited on before: about what the fixed spin of 256 steps took. */
+export const SPIN_START_NS = 20_000;
+/** Spin steps between two looks at the clock (`performance.now()` costs about 0.4 us). */
+const STEPS_PER_CLOCK = 32;
+const pause: () => void = typeof Atomics.pause === "function" ? Atomics.pause : () => {};
 
 /** A word resolved once per buffer and offset: a kept view over it and its address. */
 interface Word {
   view: Int32Array<ArrayBuffer>;
   address: bigint;
+  /** How long the next wait on the word spins, in ns: see {@linkcode adapt}. */
+  spinNs: number;
 }
 
 const words = new WeakMap<object, Map<number, Word>>();
@@ -60,7 +74,7 @@ function wordOf(buffer: SharedBufferSlice, offset: number): Word {
   }
   if (offset % 4 !== 0) fail(Status.INVALID_ARGS, `offset ${offset} is not 4-byte aligned`);
   const view = int32View.call(buffer as SharedBufferSliceMut, offset, 1);
-  const word = { view, address: addressOfView(view) };
+  const word = { view, address: addressOfView(view), spinNs: SPIN_START_NS };
   if (byOffset === undefined) {
     byOffset = new Map();
     words.set(buffer, byOffset);
@@ -172,6 +186,7 @@ export function futexWait(
   let value: number;
   let deadline = Infinity;
   let memory: SharedBufferSlice;
+  let start: number;
   try {
     memory = memoryRangeOf(buffer, "buffer");
     value = checkCurrent(current);
@@ -190,10 +205,29 @@ export function futexWait(
     }
     if (timeoutMs === 0) fail(Status.TIMED_OUT, "the wait timed out");
     // A short spin first: a wake-up that comes within microseconds (a ping-pong partner)
-    // costs a few loads instead of a trip through a runtime thread (12-34 us each way).
-    for (let i = spinBudget; i > 0; i--) {
-      Atomics.pause();
-      if (Atomics.load(word.view, 0) !== value) return Promise.resolve();
+    // costs a few loads instead of a trip through runtime threads.
+    // The clock is read once before and then every STEPS_PER_CLOCK steps (it costs about
+    // 0.2 us, a ping-pong round trip a few): a catch is credited with the time last read.
+    start = timeoutMs === undefined ? performance.now() : deadline - timeoutMs;
+    const spinEnd = Math.min(start + word.spinNs / 1e6, deadline);
+    const view = word.view;
+    let spunMs = 0;
+    for (let i = STEPS_PER_CLOCK;; i--) {
+      pause();
+      if (Atomics.load(view, 0) !== value) {
+        adapt(word, spunMs * 1e6, true);
+        return RESOLVED;
+      }
+      if (i === 0) {
+        const now = performance.now();
+        if (now >= spinEnd) break;
+        spunMs = now - start;
+        i = STEPS_PER_CLOCK;
+      }
+    }
+    if (performance.now() >= deadline) {
+      adapt(word, Infinity, false);
+      fail(Status.TIMED_OUT, "the wait timed out");
     }
     if (waits.size >= MAX_CONCURRENT_WAITS) {
       fail(Status.NO_RESOURCES, `more than ${MAX_CONCURRENT_WAITS} futex waits at once`);
@@ -201,7 +235,38 @@ export function futexWait(
   } catch (error) {
     return Promise.reject(error);
   }
-  return waitOn(memory, word, value, deadline);
+  return waitOn(memory, word, value, deadline, start);
+}
+
+const RESOLVED = Promise.resolve();
+
+/**
+ * How long the next wait on the word at `offset` of `buffer` spins, in ns (`undefined` before
+ * the word's first wait or wake): for tests.
+ */
+export function spinNsOf(buffer: SharedBufferSlice, offset: number): number | undefined {
+  return words.get(buffer)?.get(offset)?.spinNs;
+}
+
+/**
+ * Sets the word's next spin from how long this wait lasted (`waitedNs`, from its start):
+ * as an adaptive mutex does, spin about as long as the waits that a spin could have caught,
+ * and less and less while the waits outlast the longest spin worth making.
+ * - caught by the spin in its second half (as far as the clock was read): spin up to twice
+ *   as long next time;
+ * - woken in the kernel within `SPIN_MAX_NS`: a spin a quarter longer would have caught it;
+ * - longer (or timed out, or cancelled): halve the spin, down to `SPIN_MIN_NS`.
+ */
+export function adapt(word: { spinNs: number }, waitedNs: number, caught: boolean): void {
+  let next: number;
+  if (caught) {
+    next = waitedNs * 2 > word.spinNs ? word.spinNs * 2 : word.spinNs;
+  } else if (waitedNs <= SPIN_MAX_NS) {
+    next = Math.max(word.spinNs, waitedNs * 1.25);
+  } else {
+    next = word.spinNs / 2;
+  }
+  word.spinNs = next < SPIN_MIN_NS ? SPIN_MIN_NS : next > SPIN_MAX_NS ? SPIN_MAX_NS : next;
 }
 
 async function waitOn(
@@ -209,6 +274,7 @@ async function waitOn(
   word: Word,
   value: number,
   deadline: number,
+  start: number,
 ): Promise<void> {
   const { view, address } = word;
   let rewake: ReturnType<typeof setInterval> | undefined;
@@ -234,10 +300,15 @@ async function waitOn(
       }
       const r = await futexWaitAsync(address, value, timespec);
       if (cancelled) fail(Status.BAD_STATE, "the memory was unmapped while waiting");
-      if (r === 0) return;
+      if (r === 0n) return adapt(word, (performance.now() - start) * 1e6, false);
       if (view.length === 0) fail(Status.BAD_STATE, "the memory lost read-write access");
-      if (Atomics.load(view, 0) !== value) return;
-      if (performance.now() >= deadline) fail(Status.TIMED_OUT, "the wait timed out");
+      if (Atomics.load(view, 0) !== value) {
+        return adapt(word, (performance.now() - start) * 1e6, false);
+      }
+      if (performance.now() >= deadline) {
+        adapt(word, Infinity, false);
+        fail(Status.TIMED_OUT, "the wait timed out");
+      }
       // A signal interrupted the wait: wait for the time left.
     }
   } catch (error) {

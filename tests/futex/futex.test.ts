@@ -14,6 +14,7 @@ import {
   Status,
   ZxError,
 } from "../../mod.ts";
+import { adapt, SPIN_MAX_NS, SPIN_MIN_NS, SPIN_START_NS, spinNsOf } from "../../src/futex/futex.ts";
 import { assertStatus, runDeno, spawnDenoChild } from "../_support/mod.ts";
 
 async function rejectsWith(promise: Promise<unknown>, status: Status): Promise<void> {
@@ -136,6 +137,55 @@ Deno.test(`futex: ${ROUNDS} ping-pong rounds between two processes, no lost wake
   const out = await child.output();
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   channel.close();
+  mapping.close();
+  vmo.close();
+});
+
+Deno.test("futex: a timeout shorter than the spin ends the spin with TIMED_OUT", async () => {
+  const [mapping, vmo] = Mapping.allocate(4096);
+  for (const ms of [0.001, 0.005, SPIN_START_NS / 2e6]) {
+    const start = performance.now();
+    await rejectsWith(futexWait(mapping, 0, 0, ms), Status.TIMED_OUT);
+    assert.ok(performance.now() - start >= ms, `the wait lasted its timeout of ${ms} ms`);
+  }
+  mapping.close();
+  vmo.close();
+});
+
+Deno.test("futex: the spin adapts per word by its rules, within its bounds", () => {
+  const word = { spinNs: SPIN_START_NS };
+  adapt(word, 0, true); // caught at once: no change
+  assert.equal(word.spinNs, SPIN_START_NS);
+  adapt(word, SPIN_START_NS * 0.75, true); // caught late in the spin: twice as long
+  assert.equal(word.spinNs, SPIN_START_NS * 2);
+  adapt(word, SPIN_MAX_NS, true);
+  assert.equal(word.spinNs, SPIN_MAX_NS, "never beyond the longest spin");
+  word.spinNs = 4_000;
+  adapt(word, 10_000, false); // woken in the kernel soon after the spin: a longer spin
+  assert.equal(word.spinNs, 12_500);
+  adapt(word, 8_000, false); // a shorter wait never shortens it
+  assert.equal(word.spinNs, 12_500);
+  adapt(word, SPIN_MAX_NS + 1, false); // too long to spin for: halve
+  assert.equal(word.spinNs, 6_250);
+  for (let i = 0; i < 10; i++) adapt(word, Infinity, false);
+  assert.equal(word.spinNs, SPIN_MIN_NS, "never below the shortest spin");
+});
+
+Deno.test("futex: waits that outlast any spin shrink the word's spin; other words keep theirs", async () => {
+  const [mapping, vmo] = Mapping.allocate(4096);
+  assert.equal(spinNsOf(mapping, 0), undefined);
+  futexWake(mapping, 4, 1);
+  assert.equal(spinNsOf(mapping, 4), SPIN_START_NS);
+  for (let i = 0; i < 8; i++) await rejectsWith(futexWait(mapping, 0, 0, 2), Status.TIMED_OUT);
+  assert.equal(spinNsOf(mapping, 0), SPIN_MIN_NS);
+  assert.equal(spinNsOf(mapping, 4), SPIN_START_NS);
+  // a kernel wait that ends by a wake, long after the spin: the spin stays short
+  const waiting = futexWait(mapping, 0, 0);
+  await sleep(20);
+  mapping.writeU32(0, 1);
+  futexWake(mapping, 0, 1);
+  await waiting;
+  assert.equal(spinNsOf(mapping, 0), SPIN_MIN_NS);
   mapping.close();
   vmo.close();
 });
