@@ -52,15 +52,23 @@ function unmap(unmapper: Unmapper): void {
     // The lease lives, so every page of the range is still mapped (an unmap, overwrite or
     // destroy of any of it kills the lease), by mappings of the root, which is always alive:
     // every check of `Vmar.unmap` passes, and its range walk is all there is to do.
-    const root = rootVmarObject();
-    const start = unmapper.addr;
-    const end = start + unmapper.size;
-    const one = root.children.find(start);
-    if (one instanceof MappingRecord && end <= one.end) unmapInOne(root, one, start, end);
-    else unmapRange(root, start, end);
+    unmapFromRoot(unmapper.addr, unmapper.size);
   } catch {
     // Like Rust's Drop, closing cannot fail: the memory is left to the process's exit.
   }
+}
+
+/**
+ * Unmaps `[start, start + size)`, mapped by the root's mappings. Also what undoes a map when a
+ * step after it throws (a `RangeError` at the stack's limit), so that a failed call leaves
+ * nothing mapped: it takes the calls every `close` makes, compiled and hot.
+ */
+function unmapFromRoot(start: number, size: number): void {
+  const root = rootVmarObject();
+  const end = start + size;
+  const one = root.children.find(start);
+  if (one instanceof MappingRecord && end <= one.end) unmapInOne(root, one, start, end);
+  else unmapRange(root, start, end);
 }
 
 const backstop = new FinalizationRegistry<Unmapper>(unmap);
@@ -92,7 +100,12 @@ function mapWindow(vmo: Vmo, size: number, flags: number): Window {
   const vmar = rootVmar();
   const addr = vmar.map(0, vmo, 0, size, flags);
   // The Mapping made over it unmaps it when collected: the window's lease can be held strongly.
-  return new Window(rootVmarObject(), addr, size, true);
+  try {
+    return new Window(rootVmarObject(), addr, size, true);
+  } catch (error) {
+    unmapFromRoot(addr, size);
+    throw error;
+  }
 }
 
 /**
@@ -210,7 +223,12 @@ export class Mapping extends SharedBuffer implements Disposable {
     checkU64(size, "size");
     checkU32(flags, "flags");
     const win = mapWindow(vmo, size, (flags | VmarFlags.REQUIRE_NON_RESIZABLE) >>> 0);
-    return own(makeBuffer(Mapping, win, 0, size), win, size);
+    try {
+      return own(makeBuffer(Mapping, win, 0, size), win, size);
+    } catch (error) {
+      unmapFromRoot(win.addr, size);
+      throw error;
+    }
   }
 
   /**
@@ -318,7 +336,12 @@ export class ImmutableMapping extends SharedBufferSlice implements Disposable {
       fail(Status.ACCESS_DENIED, "the VMO handle lacks MAP");
     }
     const win = mapWindow(child, size, flags);
-    return own(makeBuffer(ImmutableMapping, win, 0, size), win, size);
+    try {
+      return own(makeBuffer(ImmutableMapping, win, 0, size), win, size);
+    } catch (error) {
+      unmapFromRoot(win.addr, size);
+      throw error;
+    }
   }
 
   /**

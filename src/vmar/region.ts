@@ -211,11 +211,15 @@ export function needAlive(vmar: VmarObject): void {
 const recordsByBacking = new WeakMap<Backing, Set<MappingRecord>>();
 
 function track(record: MappingRecord): void {
-  record.vmo.hold();
-  record.vmo.mappingCount++;
   const backing = record.vmo.backing;
-  // Only a resizable backing ever changes size under its mappings (`Vmo.setSize`).
-  if (!backing.resizable) return;
+  // Only a resizable backing ever changes size under its mappings (`Vmo.setSize`). Its calls
+  // come first: the counts below are stores, so a `RangeError` leaves nothing half tracked.
+  if (backing.resizable) trackResizable(record, backing);
+  record.vmo.holdCount++;
+  record.vmo.mappingCount++;
+}
+
+function trackResizable(record: MappingRecord, backing: Backing): void {
   let records = recordsByBacking.get(backing);
   if (records === undefined) {
     const set = new Set<MappingRecord>();
@@ -271,7 +275,16 @@ export function createRegion(
     addr = placement.addr!;
   }
   const region = new VmarObject({ base: addr, size, parent, flags, name: "useralloc" });
-  parent.children.insert(region);
+  try {
+    parent.children.insert(region);
+  } catch (error) {
+    // A `RangeError` before the region went in (see `headroom.ts`): in the root, give the
+    // reservation back (a sub-VMAR's region is the parent's reservation, unchanged).
+    if (parent.children.find(addr) !== region) {
+      if (parent.isRoot) linux.release(addr, size);
+      throw error;
+    }
+  }
   return region;
 }
 
@@ -324,17 +337,33 @@ export function createMapping(
       throw error;
     }
   }
-  const record = new MappingRecord({
-    base: addr,
-    size,
-    vmo: init.vmo,
-    vmoOffset: init.vmoOffset,
-    perms: init.perms,
-    maxPerms: init.maxPerms,
-    options: init.options,
-    parent: vmar,
-  });
+  let record: MappingRecord;
+  try {
+    record = new MappingRecord({
+      base: addr,
+      size,
+      vmo: init.vmo,
+      vmoOffset: init.vmoOffset,
+      perms: init.perms,
+      maxPerms: init.maxPerms,
+      options: init.options,
+      parent: vmar,
+    });
+  } catch (error) {
+    giveBack(vmar, addr, size);
+    throw error;
+  }
   return [insertMapping(vmar, record), addr];
+}
+
+/**
+ * Gives back `[addr, addr + size)`, which the kernel mapped but the tree does not hold (a
+ * `RangeError` stopped the record): the root's pages are unmapped, a sub-VMAR's become
+ * reservation again. Only calls every unmap makes (compiled, see `headroom.ts`).
+ */
+function giveBack(vmar: VmarObject, addr: number, size: number): void {
+  if (vmar.isRoot) linux.release(addr, size);
+  else linux.reserveFixed(addr, size);
 }
 
 /**
@@ -432,7 +461,14 @@ export function overwriteMapping(
     throw error;
   }
   for (const m of covered) cutMapping(m, addr, end);
-  return insertMapping(vmar, new MappingRecord({ ...init, base: addr, size, parent: vmar }));
+  let record: MappingRecord;
+  try {
+    record = new MappingRecord({ ...init, base: addr, size, parent: vmar });
+  } catch (error) {
+    giveBack(vmar, addr, size);
+    throw error;
+  }
+  return insertMapping(vmar, record);
 }
 
 const knownMappable = new WeakSet<Backing>();
@@ -514,9 +550,40 @@ function restoreRange(
   }
 }
 
+/**
+ * Records a mapping the kernel just made, then merges it with equal neighbours. A `RangeError`
+ * (the JavaScript stack's limit: a function compiled again after V8 flushed it needs far more
+ * stack than the headroom probe reserves, see `headroom.ts`) before the record is in the tree
+ * gives the pages back and throws; after, the mapping stands and only the merge is skipped.
+ */
 function insertMapping(vmar: VmarObject, record: MappingRecord): MappingRecord {
-  track(record);
-  vmar.children.insert(record);
+  try {
+    vmar.children.insert(record);
+  } catch (error) {
+    // The span list marks its gaps stale when the record went in before the error.
+    if (vmar.children.find(record.base) !== record) {
+      record.alive = false;
+      giveBack(vmar, record.base, record.size);
+      throw error;
+    }
+  }
+  try {
+    track(record);
+  } catch (error) {
+    record.alive = false;
+    vmar.children.remove(record);
+    giveBack(vmar, record.base, record.size);
+    throw error;
+  }
+  try {
+    return mergeNeighbours(vmar, record);
+  } catch {
+    // Complete without the merge: two records Zircon would have made one, both true.
+    return vmar.children.find(record.base) as MappingRecord;
+  }
+}
+
+function mergeNeighbours(vmar: VmarObject, record: MappingRecord): MappingRecord {
   const left = vmar.children.find(record.base - 1);
   let merged = record;
   if (left instanceof MappingRecord && canMerge(left, record)) merged = mergeInto(left, record);
@@ -534,13 +601,16 @@ function canMerge(left: MappingRecord, right: MappingRecord): boolean {
 /** Zircon merges a new mapping with a neighbour of the same VMO window: one record, one count. */
 function mergeInto(left: MappingRecord, right: MappingRecord): MappingRecord {
   const vmar = left.parent;
+  // What can fail first, while the two records are still whole (a watch of `right` on `left`
+  // meanwhile only fires early); then the tree's change, through calls every map makes.
+  const ranges = coalesce([...left.ranges, ...right.ranges]);
+  for (const watch of right.watches) watchesOf(left).add(watch);
   vmar.children.remove(right);
   vmar.children.remove(left);
   left.size += right.size;
-  left.ranges = coalesce([...left.ranges, ...right.ranges]);
-  for (const watch of right.watches) watchesOf(left).add(watch);
-  untrack(right);
+  left.ranges = ranges;
   vmar.children.insert(left);
+  untrack(right);
   return left;
 }
 

@@ -85,6 +85,12 @@ export class SpanList<T extends Span> {
   /** The block array of the last span removed from a one-block list, kept for the next insert. */
   #spare: T[] | null = null;
   #count = 0;
+  /**
+   * Set when a `RangeError` (the JavaScript stack's limit, see `headroom.ts`) stopped an insert
+   * or remove after its span went in or out but before the gap bookkeeping caught up: the spans
+   * are right, the gaps may not be, and the next gap search recomputes them all first.
+   */
+  #stale = false;
 
   /** How many spans the list holds. */
   get count(): number {
@@ -126,7 +132,6 @@ export class SpanList<T extends Span> {
 
   /** Adds `span`, which must not overlap any span in the list. */
   insert(span: T): void {
-    this.#count++;
     if (this.#blocks.length === 0) {
       // A VMAR that goes empty and back (map, unmap, map...) allocates nothing here.
       const block = this.#spare ?? [];
@@ -134,6 +139,7 @@ export class SpanList<T extends Span> {
       block.push(span);
       this.#blocks.push(block);
       this.#inner.push(0);
+      this.#count++;
       this.#best.buildOne(0);
       return;
     }
@@ -143,11 +149,33 @@ export class SpanList<T extends Span> {
     // The gap the new span lands in, if it is inside the block.
     const splitGap = at > 0 && at < block.length ? block[at].base - end(block[at - 1]) : -1;
     insertAt(block, at, span);
-    if (block.length > MAX_BLOCK) {
-      const upper = block.splice(block.length >> 1);
-      this.#blocks.splice(b + 1, 0, upper);
-      this.#inner.splice(b + 1, 0, innerGap(upper));
+    this.#count++;
+    // A full block splits now, with array built-ins only (no call that can overflow).
+    const split = block.length > MAX_BLOCK;
+    if (split) {
+      this.#blocks.splice(b + 1, 0, block.splice(block.length >> 1));
+      this.#inner.splice(b + 1, 0, 0);
+    }
+    try {
+      this.#afterInsert(span, b, block, at, splitGap, split);
+    } catch (error) {
+      this.#stale = true;
+      throw error;
+    }
+  }
+
+  /** The gap bookkeeping of an insert, once the span is in `block` at `at`. */
+  #afterInsert(
+    span: T,
+    b: number,
+    block: T[],
+    at: number,
+    splitGap: number,
+    split: boolean,
+  ): void {
+    if (split) {
       this.#inner[b] = innerGap(block);
+      this.#inner[b + 1] = innerGap(this.#blocks[b + 1]);
       this.#rebuild();
       return;
     }
@@ -174,20 +202,32 @@ export class SpanList<T extends Span> {
     const after = at < block.length - 1 ? block[at + 1].base - end(span) : -1;
     removeAt(block, at);
     this.#count--;
+    // The structure first, with no call that can overflow the stack (array built-ins only).
     if (block.length === 0 && this.#blocks.length === 1) {
       this.#spare = block;
       // One block each: `pop` keeps the arrays' storage (setting `length` is a runtime call
       // that frees it, and the next insert's `push` then allocates it again).
       this.#blocks.pop();
       this.#inner.pop();
-      this.#best.buildOne(0);
-      return true;
-    }
-    if (block.length === 0) {
+    } else if (block.length === 0) {
       this.#blocks.splice(b, 1);
       this.#inner.splice(b, 1);
-      this.#rebuild();
-      return true;
+    }
+    try {
+      this.#afterRemove(b, block, at, before, after);
+    } catch (error) {
+      this.#stale = true;
+      throw error;
+    }
+    return true;
+  }
+
+  /** The gap bookkeeping of a remove, once the span left `block` (from `at`). */
+  #afterRemove(b: number, block: T[], at: number, before: number, after: number): void {
+    if (block.length === 0) {
+      if (this.#blocks.length === 0) this.#best.buildOne(0);
+      else this.#rebuild();
+      return;
     }
     const inner = this.#inner[b];
     if (before >= 0 && after >= 0) {
@@ -198,7 +238,6 @@ export class SpanList<T extends Span> {
     }
     this.#refresh(b);
     if (at === block.length) this.#refresh(b + 1);
-    return true;
   }
 
   /** Removes every span. */
@@ -207,6 +246,7 @@ export class SpanList<T extends Span> {
     this.#inner = [];
     this.#best.build([]);
     this.#count = 0;
+    this.#stale = false;
   }
 
   /**
@@ -214,6 +254,7 @@ export class SpanList<T extends Span> {
    * between spans and inside `[lo, hi)`, or -1 when there is none.
    */
   findFree(lo: number, hi: number, size: number, align: number): number {
+    if (this.#stale) this.#recompute();
     const blocks = this.#blocks;
     if (blocks.length === 0) return fitIn(lo, hi, lo, hi, size, align);
     // Start at the block holding (or following) `lo`, and the gap that `lo` falls in.
@@ -275,6 +316,13 @@ export class SpanList<T extends Span> {
     if (b === 0) return this.#inner[0];
     const prev = this.#blocks[b - 1];
     return Math.max(this.#inner[b], this.#blocks[b][0].base - end(prev[prev.length - 1]));
+  }
+
+  /** Recomputes every block's inner gap and the max-tree (after a stale insert or remove). */
+  #recompute(): void {
+    for (let b = 0; b < this.#blocks.length; b++) this.#inner[b] = innerGap(this.#blocks[b]);
+    this.#rebuild();
+    this.#stale = false;
   }
 
   #rebuild(): void {

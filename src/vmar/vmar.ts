@@ -308,7 +308,13 @@ export class Vmar extends Handle {
       [record, addr] = createMapping(vmar, size, where, init);
     }
     if (has(options, VmarFlags.MAP_RANGE) && has(perms, PERM_READ)) {
-      populateCommitted(record, addr, addr + size);
+      try {
+        populateCommitted(record, addr, addr + size);
+      } catch (error) {
+        // The map is done: pre-faulting is only a head start, and a `RangeError` here (the
+        // stack's limit) must not report a map that stands as failed.
+        if (!(error instanceof RangeError)) throw error;
+      }
     }
     return addr;
   }

@@ -10,6 +10,7 @@
 import { PAGE_SIZE } from "../args.ts";
 import { Vmo } from "../vmo/vmo.ts";
 import { VmarFlags } from "./constants.ts";
+import { SpanList } from "./span_list.ts";
 import { Vmar } from "./vmar.ts";
 
 const CAN_MAP_RW = VmarFlags.CAN_MAP_READ | VmarFlags.CAN_MAP_WRITE;
@@ -20,7 +21,7 @@ const CAN_MAP_RW = VmarFlags.CAN_MAP_READ | VmarFlags.CAN_MAP_WRITE;
  * calls that record a system call cannot fail that way later (see `headroom.ts`).
  */
 function warmUp(): void {
-  const vmo = Vmo.create(PAGE_SIZE);
+  const vmo = Vmo.create(2 * PAGE_SIZE);
   try {
     const rw = VmarFlags.PERM_READ | VmarFlags.PERM_WRITE;
     const [sub, base] = Vmar.root().allocate(
@@ -35,6 +36,12 @@ function warmUp(): void {
     sub.map(0, vmo, 0, PAGE_SIZE, rw | VmarFlags.SPECIFIC_OVERWRITE);
     sub.unmap(base + 2 * PAGE_SIZE, 3 * PAGE_SIZE);
     sub.unmap(base, 8 * PAGE_SIZE);
+    // Merges with the left and the right neighbour (same VMO window, adjacent).
+    const specific = rw | VmarFlags.SPECIFIC;
+    sub.map(0, vmo, 0, PAGE_SIZE, specific);
+    sub.map(PAGE_SIZE, vmo, PAGE_SIZE, PAGE_SIZE, specific);
+    sub.map(5 * PAGE_SIZE, vmo, PAGE_SIZE, PAGE_SIZE, specific);
+    sub.map(4 * PAGE_SIZE, vmo, 0, PAGE_SIZE, specific);
     sub.destroy();
     const addr = Vmar.root().map(0, vmo, 0, PAGE_SIZE, rw);
     Vmar.root().protect(addr, PAGE_SIZE, VmarFlags.PERM_READ);
@@ -43,4 +50,13 @@ function warmUp(): void {
     vmo.close();
   }
 }
+/** The span list's rarer paths: a block that splits, blocks that empty, a gap search. */
+function warmUpSpanList(): void {
+  const list = new SpanList<{ base: number; size: number }>();
+  for (let i = 0; i < 300; i++) list.insert({ base: 2 * i, size: 1 });
+  list.findFree(0, 1000, 1, 1);
+  for (const span of [...list]) list.remove(span);
+}
+
+warmUpSpanList();
 warmUp();

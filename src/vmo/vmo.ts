@@ -18,6 +18,7 @@ import {
 import { Handle, type KernelObject, liveObjectOfType, ObjType, rightsOf } from "../handle.ts";
 import { DEFAULT_VMO_RIGHTS, needRights, Rights } from "../rights.ts";
 import { fail, Status, syscallError } from "../status.ts";
+import { ensureHeadroom } from "../vmar/headroom.ts";
 import { Backing } from "./backing.ts";
 import { createChild } from "./children.ts";
 import { CachePolicy, VmoOptions } from "./constants.ts";
@@ -126,19 +127,27 @@ export class Vmo extends Handle {
       fail(Status.INVALID_ARGS, "RESIZABLE and UNBOUNDED exclude each other");
     }
     const rounded = unbounded ? MAX_SIZE : roundUpPage(size);
+    // Near the stack's limit, throw before the memfd exists rather than after (headroom.ts).
+    ensureHeadroom();
     const backing = Backing.memfd(rounded, resizable, "vmo");
-    const object = new VmoObject({
-      backing,
-      offset: 0,
-      sliceSize: null,
-      // An UNBOUNDED stream size past the VMO's end is clamped to it: the stream never ends
-      // beyond the VMO.
-      stream: { value: Math.min(size, rounded) },
-      kind: "root",
-      parent: null,
-      discardable: (options & VmoOptions.DISCARDABLE) !== 0,
-    });
-    return new Vmo(object, DEFAULT_VMO_RIGHTS | (resizable ? Rights.RESIZE : 0));
+    try {
+      const object = new VmoObject({
+        backing,
+        offset: 0,
+        sliceSize: null,
+        // An UNBOUNDED stream size past the VMO's end is clamped to it: the stream never ends
+        // beyond the VMO.
+        stream: { value: Math.min(size, rounded) },
+        kind: "root",
+        parent: null,
+        discardable: (options & VmoOptions.DISCARDABLE) !== 0,
+      });
+      return new Vmo(object, DEFAULT_VMO_RIGHTS | (resizable ? Rights.RESIZE : 0));
+    } catch (error) {
+      // No handle was made: nothing else can reach the memfd.
+      backing.discard();
+      throw error;
+    }
   }
 
   /**

@@ -171,10 +171,35 @@ async function allocateMode(): Promise<Record<string, unknown>> {
   };
 }
 
+/**
+ * Run with `--disallow-code-generation-from-strings`: the import above worked (the headroom
+ * probe fell back to plain frames), a Mapping and a root map work, and maps near the limit
+ * leave nothing untracked.
+ */
+function noevalMode(): Record<string, unknown> {
+  let evalRefused = false;
+  try {
+    new Function("return 1");
+  } catch (e) {
+    evalRefused = e instanceof EvalError;
+  }
+  const [m, v] = Mapping.allocate(P);
+  m.writeU8(0, 7);
+  const addr = Vmar.root().map(0, v, 0, P, RW);
+  const seen = new Uint8Array(1);
+  Vmar.root().readMemory(addr, seen);
+  Vmar.root().unmap(addr, P);
+  const read = [m.readU8(0), seen[0]];
+  m.close();
+  v.close();
+  return { evalRefused, read, ...mapMode() };
+}
+
 const mode = Deno.args[0];
 const modes: Record<string, () => Record<string, unknown> | Promise<Record<string, unknown>>> = {
   map: mapMode,
   sub: subMode,
   allocate: allocateMode,
+  noeval: noevalMode,
 };
 console.log(JSON.stringify({ mode, ...(await modes[mode]()) }));
