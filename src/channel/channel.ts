@@ -187,7 +187,10 @@ export class Channel extends Handle {
     // A copy, read once: the checks and the send see the same handles whatever the array
     // does later. A loop into an array of the right size, not a spread: the spread cost about
     // 350 ns per write.
-    const count = handles.length;
+    const length: unknown = handles.length;
+    // A genuine array's length is a uint32; a Proxy's may be anything: a non-number or a
+    // negative one reads as none, as the spread's ToLength read it.
+    const count = typeof length === "number" && length > 0 ? Math.floor(length) : 0;
     if (count > MAX_MESSAGE_HANDLES) {
       fail(Status.OUT_OF_RANGE, `${count} handles is more than ${MAX_MESSAGE_HANDLES}`);
     }
