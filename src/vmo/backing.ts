@@ -164,6 +164,14 @@ export class Backing {
    * made writable before the seal.
    */
   #futureWriteSealed = false;
+  /**
+   * The high-fd backings made since the last lookup, to identify then: a lookup (each fd a
+   * channel receives) reads these, not every high fd (a walk of them all cost about 3 ns per
+   * live VMO: 31 us per received fd with 10,000 VMOs). Pruned each time it doubles, so that it
+   * stays bounded in a program that never looks up.
+   */
+  static #unidentified: Backing[] = [];
+  static #pruneAt = 64;
 
   /**
    * Wraps an open fd; the backing owns it from now on. See {@linkcode BackingInit} for what
@@ -186,7 +194,17 @@ export class Backing {
       const previous = highFds.get(this.fd);
       if (previous !== undefined) previous.#lost = true;
       highFds.set(this.fd, this);
+      Backing.#unidentified.push(this);
+      if (Backing.#unidentified.length >= Backing.#pruneAt) {
+        Backing.#unidentified = Backing.#unidentified.filter(Backing.#waiting);
+        Backing.#pruneAt = Math.max(64, 2 * Backing.#unidentified.length);
+      }
     }
+  }
+
+  /** A high-fd backing still open under its number and not identified yet. */
+  static #waiting(backing: Backing): boolean {
+    return backing.#key === null && !backing.#lost && highFds.get(backing.fd) === backing;
   }
 
   #identify(identity: FileStat): void {
@@ -244,10 +262,14 @@ export class Backing {
   /** The live backing of the file `fstat` describes, if this process has one. */
   static lookup(stat: FileStat): Backing | undefined {
     // New memfds of ours are identified only now, when a lookup needs them.
-    for (const backing of highFds.slots()) {
-      if (backing === undefined || backing.#key !== null || backing.#lost) continue;
-      const identity = fstat(backing.fd);
-      if (identity !== null) backing.#identify(identity);
+    const fresh = Backing.#unidentified;
+    if (fresh.length !== 0) {
+      Backing.#unidentified = [];
+      for (const backing of fresh) {
+        if (!Backing.#waiting(backing)) continue;
+        const identity = fstat(backing.fd);
+        if (identity !== null) backing.#identify(identity);
+      }
     }
     return liveBackings.get(identityKey(stat));
   }

@@ -49,12 +49,4 @@ export class HighFdTable<T> {
       this.#slots.pop();
     }
   }
-
-  /**
-   * Every slot, by number from the floor up; a free one is `undefined`. An array, not a
-   * generator: each channel receive walks it, and a generator allocated about 370 bytes a walk.
-   */
-  slots(): readonly (T | undefined)[] {
-    return this.#slots;
-  }
 }
