@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { MessageBuffers, seqpacketPair } from "../../ffi/socket.ts";
 import { encodeHeader, HandleKind } from "../../src/channel/format.ts";
-import { Channel, Rights, Status, Vmo } from "../../mod.ts";
+import { Channel, Rights, Status, Vmo, VmoOptions } from "../../mod.ts";
 import {
   assertStatus,
   cstr,
@@ -208,39 +208,48 @@ Deno.test("received fds: files on tmpfs and on disk, read-only, read-write and O
     } catch {
       continue; // no /dev/shm here
     }
-    Deno.writeFileSync(path, new Uint8Array(100).fill(9));
-    const rw = libc.open(path, O_RDWR);
-    const rdonly = libc.open(path, O_RDONLY);
-    const append = libc.open(path, O_RDWR | O_APPEND);
-    const wronly = libc.open(path, O_WRONLY);
-    assert.ok(rw >= 0 && rdonly >= 0 && append >= 0 && wronly >= 0);
-
-    const ro = receiveOne(peer, ALL, rdonly);
-    assert.equal(ro.rights & Rights.WRITE, 0, `${dir}: O_RDONLY gives no WRITE`);
-    assert.equal(ro.getSize(), P, `${dir}: size`);
-    assert.equal(ro.readToArray(99, 1)[0], 9);
-    assertStatus(() => ro.write(new Uint8Array([1]), 0), Status.ACCESS_DENIED);
-
-    const w = receiveOne(peer, ALL, rw);
-    assert.notEqual(w.rights & Rights.WRITE, 0, `${dir}: O_RDWR gives WRITE`);
-    assert.equal(w.rights & Rights.RESIZE, 0, `${dir}: a file never gets RESIZE`);
-    w.write(new Uint8Array([1]), 10);
-
-    // O_APPEND: a write at offset 20 lands at offset 20, not at the end of the file.
-    const a = receiveOne(peer, ALL, append);
-    a.write(new Uint8Array([2]), 20);
-    const file = Deno.readFileSync(path);
-    assert.equal(file.length, 100, `${dir}: nothing appended`);
-    assert.deepEqual([file[10], file[20]], [1, 2]);
-
-    peer.send([ALL], [wronly]);
-    assertStatus(() => peer.channel.tryRead(), Status.BAD_STATE, `${dir}: O_WRONLY`);
-    for (const v of [ro, w, a]) v.close();
-    Deno.removeSync(path);
+    try {
+      checkFile(peer, dir, path);
+    } finally {
+      Deno.removeSync(path);
+    }
   }
   Deno.removeSync(dirs[1]);
   close(peer);
 });
+
+/** A file at `path` received read-only, read-write, O_APPEND and write-only. */
+function checkFile(peer: ReturnType<typeof rawPeer>, dir: string, path: string): void {
+  Deno.writeFileSync(path, new Uint8Array(100).fill(9));
+  const rw = libc.open(path, O_RDWR);
+  const rdonly = libc.open(path, O_RDONLY);
+  const append = libc.open(path, O_RDWR | O_APPEND);
+  const wronly = libc.open(path, O_WRONLY);
+  assert.ok(rw >= 0 && rdonly >= 0 && append >= 0 && wronly >= 0);
+
+  const ro = receiveOne(peer, ALL, rdonly);
+  assert.equal(ro.rights & Rights.WRITE, 0, `${dir}: O_RDONLY gives no WRITE`);
+  assert.equal(ro.getSize(), P, `${dir}: size`);
+  assert.equal(ro.readToArray(99, 1)[0], 9);
+  assertStatus(() => ro.write(new Uint8Array([1]), 0), Status.ACCESS_DENIED);
+
+  const w = receiveOne(peer, ALL, rw);
+  assert.notEqual(w.rights & Rights.WRITE, 0, `${dir}: O_RDWR gives WRITE`);
+  // A file on disk never resizes; one on tmpfs answers F_GET_SEALS, so it counts as a memfd.
+  if (dir !== "/dev/shm") assert.equal(w.rights & Rights.RESIZE, 0, `${dir}: no RESIZE`);
+  w.write(new Uint8Array([1]), 10);
+
+  // O_APPEND: a write at offset 20 lands at offset 20, not at the end of the file.
+  const a = receiveOne(peer, ALL, append);
+  a.write(new Uint8Array([2]), 20);
+  const file = Deno.readFileSync(path);
+  assert.equal(file.length, 100, `${dir}: nothing appended`);
+  assert.deepEqual([file[10], file[20]], [1, 2]);
+
+  peer.send([ALL], [wronly]);
+  assertStatus(() => peer.channel.tryRead(), Status.BAD_STATE, `${dir}: O_WRONLY`);
+  for (const v of [ro, w, a]) v.close();
+}
 
 Deno.test("received fds: a hugetlb memfd, when the machine has huge pages", () => {
   const fd = libc.memfd("received-huge", 1 | 2 | MFD_HUGETLB);
@@ -255,5 +264,42 @@ Deno.test("received fds: a hugetlb memfd, when the machine has huge pages", () =
   assert.equal(vmo.getSize(), HUGE);
   assert.equal(vmo.readToArray(HUGE - 1, 1)[0], 0);
   vmo.close();
+  close(peer);
+});
+
+Deno.test("received fds: one file, one backing, through thousands of files received and closed", () => {
+  const peer = rawPeer();
+  const before = listFds();
+  // A resizable VMO kept open: every fd of its memfd received later must share its backing
+  // (a resize through one is seen by the other).
+  const original = Vmo.create(4 * P, VmoOptions.RESIZABLE);
+  original.write(new Uint8Array([7]), 0);
+  const shared = () => {
+    const again = receiveOne(peer, ALL, original.unsafeDupFd());
+    original.setSize(2 * P);
+    assert.equal(again.getSize(), 2 * P, "the received VMO shares the original's backing");
+    original.setSize(4 * P);
+    assert.equal(again.readToArray(0, 1)[0], 7);
+    again.close();
+  };
+  shared();
+  // A memfd that only a raw fd keeps: each receipt makes a backing, each close ends it.
+  const raw = memfd(3 * P, 9);
+  for (let round = 0; round < 3; round++) {
+    // Thousands of distinct files, each received and closed: their entries in the table of
+    // live backings are emptied and swept.
+    for (let i = 0; i < 1500; i++) receiveOne(peer, ALL, memfd(P)).close();
+    // The same file again and again: its entry is emptied and filled again.
+    for (let i = 0; i < 500; i++) {
+      const vmo = receiveOne(peer, ALL, reopen(raw, O_RDWR));
+      assert.equal(vmo.getSize(), 3 * P);
+      if (i === 0) assert.equal(vmo.readToArray(0, 1)[0], 9);
+      vmo.close();
+    }
+    shared();
+  }
+  libc.close(raw);
+  original.close();
+  assert.deepEqual([...listFds().keys()].sort(), [...before.keys()].sort(), "no fd leaked");
   close(peer);
 });
