@@ -303,3 +303,20 @@ Deno.test("received fds: one file, one backing, through thousands of files recei
   assert.deepEqual([...listFds().keys()].sort(), [...before.keys()].sort(), "no fd leaked");
   close(peer);
 });
+
+Deno.test("received fds: the fd of a VMO made among hundreds, some closed, shares its backing", () => {
+  const peer = rawPeer();
+  // Made before any lookup, some closed (their fd numbers go to the ones made after): the
+  // lookup of a received fd must still find each live one.
+  const first = Array.from({ length: 300 }, () => Vmo.create(P, VmoOptions.RESIZABLE));
+  for (let i = 0; i < first.length; i += 3) first[i].close();
+  const then = Array.from({ length: 100 }, () => Vmo.create(P, VmoOptions.RESIZABLE));
+  for (const vmo of [first[1], first[2], first[299], then[0], then[99]]) {
+    const again = receiveOne(peer, ALL, vmo.unsafeDupFd());
+    vmo.setSize(3 * P);
+    assert.equal(again.getSize(), 3 * P, "the received VMO shares the original's backing");
+    again.close();
+  }
+  for (const vmo of [...first, ...then]) vmo.close();
+  close(peer);
+});
