@@ -47,37 +47,21 @@ export function encodeHeader(
   records: readonly HandleRecord[],
   payloadLength: number,
 ): number {
-  out.setUint32(0, MAGIC, true);
-  out.setUint16(4, VERSION, true);
-  out.setUint16(6, records.length, true);
-  out.setUint32(8, payloadLength, true);
-  out.setUint32(12, 0, true);
-  let at = HEADER_BYTES;
-  for (const record of records) {
-    out.setUint32(at, record.kind, true);
-    out.setUint32(at + 4, record.rights >>> 0, true);
-    at += RECORD_BYTES;
+  writeHeader(out, records.length, payloadLength);
+  for (let i = 0; i < records.length; i++) {
+    writeRecord(out, i, records[i].kind, records[i].rights);
   }
-  return at;
-}
-
-/** A parsed message: its records and where its payload is. */
-export interface ParsedHeader {
-  records: HandleRecord[];
-  payloadStart: number;
-  payloadLength: number;
+  return HEADER_BYTES + RECORD_BYTES * records.length;
 }
 
 /**
- * Parses the first `length` bytes of `data` as a message carrying `fdCount` fds: a string
- * saying what is wrong, or the parsed header. Every field is checked; the byte count must be
- * exact.
+ * Checks the first `length` bytes of `data` as a message carrying `fdCount` fds: a string
+ * saying what is wrong, or where the payload starts (its length is `length` less that). Every
+ * field is checked; the byte count must be exact. The records are then read in place with
+ * {@linkcode recordKind} and {@linkcode recordRights}: nothing is allocated for a message that
+ * parses (a receive is on the hot path of every round trip).
  */
-export function parseHeader(
-  data: DataView,
-  length: number,
-  fdCount: number,
-): ParsedHeader | string {
+export function parseHeader(data: DataView, length: number, fdCount: number): number | string {
   if (length < HEADER_BYTES) return `a message of ${length} bytes has no header`;
   if (data.getUint32(0, true) !== MAGIC) return "the message's magic number is wrong";
   if (data.getUint16(4, true) !== VERSION) return `unknown version ${data.getUint16(4, true)}`;
@@ -91,14 +75,40 @@ export function parseHeader(
   if (payloadStart + payloadLength !== length) {
     return `the header says ${payloadStart + payloadLength} bytes but ${length} came`;
   }
-  const records: HandleRecord[] = [];
   for (let i = 0; i < count; i++) {
-    const at = HEADER_BYTES + RECORD_BYTES * i;
-    const kind = data.getUint32(at, true);
+    const kind = recordKind(data, i);
     if (kind !== HandleKind.VMO && kind !== HandleKind.CHANNEL) {
       return `handle ${i} has unknown kind ${kind}`;
     }
-    records.push({ kind, rights: data.getUint32(at + 4, true) });
   }
-  return { records, payloadStart, payloadLength };
+  return payloadStart;
+}
+
+/** The kind of record `i` of a message {@linkcode parseHeader} accepted. */
+export function recordKind(data: DataView, i: number): number {
+  return data.getUint32(HEADER_BYTES + RECORD_BYTES * i, true);
+}
+
+/** The rights of record `i` of a message {@linkcode parseHeader} accepted. */
+export function recordRights(data: DataView, i: number): number {
+  return data.getUint32(HEADER_BYTES + RECORD_BYTES * i + 4, true);
+}
+
+/**
+ * Writes the header of a message of `count` handles and `payloadLength` bytes into `out`, and
+ * then {@linkcode writeRecord} fills each record.
+ */
+export function writeHeader(out: DataView, count: number, payloadLength: number): void {
+  out.setUint32(0, MAGIC, true);
+  out.setUint16(4, VERSION, true);
+  out.setUint16(6, count, true);
+  out.setUint32(8, payloadLength, true);
+  out.setUint32(12, 0, true);
+}
+
+/** Writes record `i` into `out`, after {@linkcode writeHeader}. */
+export function writeRecord(out: DataView, i: number, kind: number, rights: number): void {
+  const at = HEADER_BYTES + RECORD_BYTES * i;
+  out.setUint32(at, kind, true);
+  out.setUint32(at + 4, rights >>> 0, true);
 }

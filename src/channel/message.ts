@@ -37,13 +37,17 @@ import { vmoFromReceivedFd } from "../vmo/fd.ts";
 import "../vmo/vmo.ts";
 import type { Vmo } from "../vmo/vmo.ts";
 import {
-  encodeHeader,
   HandleKind,
-  type HandleRecord,
+  HEADER_BYTES,
   MAX_MESSAGE_BYTES,
   MAX_MESSAGE_HANDLES,
   MAX_WIRE_BYTES,
   parseHeader,
+  RECORD_BYTES,
+  recordKind,
+  recordRights,
+  writeHeader,
+  writeRecord,
 } from "./format.ts";
 import { type ChannelObject, OBJ_TYPE_CHANNEL } from "./object.ts";
 
@@ -108,57 +112,72 @@ function checkVmo(vmo: VmoObject, rights: number): boolean {
 }
 
 /**
- * Checks the handles of a write without changing anything; throws as Zircon would. Returns,
- * for each handle, whether its memfd must be sealed against writing before it is sent.
+ * Set by {@linkcode checkHandles} for each handle of the write it checked: whether its memfd
+ * must be sealed against writing before it is sent. Scratch space, read by the same
+ * `sendMessage` before anything else can check handles (no user code runs in between).
  */
-function checkHandles(self: ChannelObject, handles: readonly unknown[]): boolean[] {
-  const seals: boolean[] = [];
-  // The memory of each VMO so far, and whether its handle had WRITE: one message cannot carry
-  // the same memory with WRITE and without (the seal the second needs would take WRITE from
-  // the first on its way). At most 64 handles: pairwise checks, no Set or Map to allocate.
-  const memories: unknown[] = [];
-  const withWrite: boolean[] = [];
-  for (let i = 0; i < handles.length; i++) {
-    const handle = handles[i];
-    const object = liveObjectOf(handle);
-    for (let j = 0; j < i; j++) {
-      if (handles[j] === handle) fail(Status.BAD_HANDLE, "the same handle is written twice");
-    }
-    if (object === self) fail(Status.NOT_SUPPORTED, "a channel cannot be written into itself");
-    if (object.type === ObjType.VMAR) fail(Status.NOT_SUPPORTED, "a VMAR cannot cross a channel");
-    if (object.type !== ObjType.VMO && object.type !== OBJ_TYPE_CHANNEL) {
-      fail(Status.WRONG_TYPE, "only VMO and channel handles can be written");
-    }
-    const rights = rightsOf(handle as Handle);
-    if (!hasRights(rights, Rights.TRANSFER)) {
-      fail(Status.ACCESS_DENIED, "a handle written into a channel needs the TRANSFER right");
-    }
-    if (object.type !== ObjType.VMO) {
-      seals.push(false);
-      continue;
-    }
-    const vmo = object as VmoObject;
-    seals.push(checkVmo(vmo, rights));
-    if (vmo.backing.isFile) continue;
-    const writes = hasRights(rights, Rights.WRITE);
-    for (let j = 0; j < memories.length; j++) {
-      if (memories[j] === vmo.backing && withWrite[j] !== writes) {
-        fail(
-          Status.ACCESS_DENIED,
-          "one message cannot carry the same memory with WRITE and without: the seal of the " +
-            "read-only handle would take WRITE from the other",
-        );
+const mustSeal: boolean[] = new Array(MAX_MESSAGE_HANDLES).fill(false);
+/**
+ * The memory of each VMO of the write so far, and whether its handle had `WRITE`: one message
+ * cannot carry the same memory with `WRITE` and without (the seal the second needs would take
+ * `WRITE` from the first on its way). At most 64 handles: pairwise checks, no `Set` or `Map`;
+ * scratch arrays, emptied again before {@linkcode checkHandles} returns or throws.
+ */
+const memories: unknown[] = new Array(MAX_MESSAGE_HANDLES).fill(null);
+const withWrite: boolean[] = new Array(MAX_MESSAGE_HANDLES).fill(false);
+
+/**
+ * Checks the handles of a write without changing anything; throws as Zircon would. Sets
+ * {@linkcode mustSeal} for each handle.
+ */
+function checkHandles(self: ChannelObject, handles: readonly unknown[]): void {
+  let vmos = 0;
+  try {
+    for (let i = 0; i < handles.length; i++) {
+      const handle = handles[i];
+      const object = liveObjectOf(handle);
+      for (let j = 0; j < i; j++) {
+        if (handles[j] === handle) fail(Status.BAD_HANDLE, "the same handle is written twice");
       }
+      if (object === self) fail(Status.NOT_SUPPORTED, "a channel cannot be written into itself");
+      if (object.type === ObjType.VMAR) {
+        fail(Status.NOT_SUPPORTED, "a VMAR cannot cross a channel");
+      }
+      if (object.type !== ObjType.VMO && object.type !== OBJ_TYPE_CHANNEL) {
+        fail(Status.WRONG_TYPE, "only VMO and channel handles can be written");
+      }
+      const rights = rightsOf(handle as Handle);
+      if (!hasRights(rights, Rights.TRANSFER)) {
+        fail(Status.ACCESS_DENIED, "a handle written into a channel needs the TRANSFER right");
+      }
+      mustSeal[i] = false;
+      if (object.type !== ObjType.VMO) continue;
+      const vmo = object as VmoObject;
+      mustSeal[i] = checkVmo(vmo, rights);
+      if (vmo.backing.isFile) continue;
+      const writes = hasRights(rights, Rights.WRITE);
+      for (let j = 0; j < vmos; j++) {
+        if (memories[j] === vmo.backing && withWrite[j] !== writes) {
+          fail(
+            Status.ACCESS_DENIED,
+            "one message cannot carry the same memory with WRITE and without: the seal of the " +
+              "read-only handle would take WRITE from the other",
+          );
+        }
+      }
+      memories[vmos] = vmo.backing;
+      withWrite[vmos++] = writes;
     }
-    memories.push(vmo.backing);
-    withWrite.push(writes);
+  } finally {
+    // No backing kept alive by the scratch space.
+    for (let j = 0; j < vmos; j++) memories[j] = null;
   }
-  return seals;
 }
 
 /**
- * The fd that carries a VMO handle, and whether it is a copy to close after sending. (A memfd
- * not sealed against shrinking never gets views, shared or not: nothing changes for it here.)
+ * The fd that carries a VMO handle: a copy to close after sending when the handle lacks
+ * `WRITE`. (A memfd not sealed against shrinking never gets views, shared or not: nothing
+ * changes for it here.)
  *
  * With `WRITE`, the VMO's own fd: `sendmsg` takes its own reference to the file, so no `dup`
  * is needed. Without, the kernel must refuse the receiver every way to write (a read-only fd is
@@ -167,16 +186,14 @@ function checkHandles(self: ChannelObject, handles: readonly unknown[]): boolean
  * seal), and a read-only reopen of it is sent. A file crosses as a read-only fd: its own
  * permissions decide what a reopen may do.
  */
-function vmoFd(handle: Vmo, seal: boolean): { fd: number; copy: boolean } {
+function vmoFd(handle: Vmo, seal: boolean): number {
   const object = liveObjectOf(handle) as VmoObject;
   const backing = object.backing;
-  if (hasRights(rightsOf(handle), Rights.WRITE)) {
-    return { fd: backing.fd, copy: false };
-  }
+  if (hasRights(rightsOf(handle), Rights.WRITE)) return backing.fd;
   if (seal) backing.sealFutureWrite();
   const ro = reopenFd(backing.fd, O_RDONLY | O_CLOEXEC);
   if (ro < 0) throw errorFromErrno("open", lastErrno(), "cannot make a read-only fd of the VMO");
-  return { fd: ro, copy: true };
+  return ro;
 }
 
 function closeAll(fds: readonly number[]): void {
@@ -194,28 +211,29 @@ export function sendMessage(self: ChannelObject, bytes: Uint8Array, handles: rea
   if (handles.length > MAX_MESSAGE_HANDLES) {
     fail(Status.OUT_OF_RANGE, `${handles.length} handles is more than ${MAX_MESSAGE_HANDLES}`);
   }
-  const seals = checkHandles(self, handles);
-  const records: HandleRecord[] = [];
-  const fds: number[] = [];
+  checkHandles(self, handles);
+  const { msg: outgoing, view: outView } = outgoingBuffers ??= buffers(MAX_WIRE_BYTES);
+  const count = handles.length;
+  const fds = new Array<number>(count);
   /** The fds made for this message (read-only reopens), closed whatever happens. */
   let copies: number[] | null = null;
   try {
-    for (let i = 0; i < handles.length; i++) {
+    writeHeader(outView, count, bytes.length);
+    for (let i = 0; i < count; i++) {
       const handle = handles[i] as Handle;
       const object = liveObjectOf(handle);
       const rights = rightsOf(handle);
       if (object.type === ObjType.VMO) {
-        const { fd, copy } = vmoFd(handle as Vmo, seals[i]);
-        if (copy) (copies ??= []).push(fd);
-        records.push({ kind: HandleKind.VMO, rights });
-        fds.push(fd);
+        const fd = vmoFd(handle as Vmo, mustSeal[i]);
+        if (!hasRights(rights, Rights.WRITE)) (copies ??= []).push(fd);
+        writeRecord(outView, i, HandleKind.VMO, rights);
+        fds[i] = fd;
       } else {
-        records.push({ kind: HandleKind.CHANNEL, rights });
-        fds.push((object as ChannelObject).fd);
+        writeRecord(outView, i, HandleKind.CHANNEL, rights);
+        fds[i] = (object as ChannelObject).fd;
       }
     }
-    const { msg: outgoing, view: outView } = outgoingBuffers ??= buffers(MAX_WIRE_BYTES);
-    const at = encodeHeader(outView, records, bytes.length);
+    const at = HEADER_BYTES + RECORD_BYTES * count;
     outgoing.data.set(bytes, at);
     let n: number;
     do n = outgoing.send(self.fd, at + bytes.length, fds, MSG_DONTWAIT | MSG_NOSIGNAL); while (
@@ -228,7 +246,7 @@ export function sendMessage(self: ChannelObject, bytes: Uint8Array, handles: rea
   } finally {
     if (copies !== null) closeAll(copies);
   }
-  for (let i = 0; i < handles.length; i++) (handles[i] as Handle).close();
+  for (let i = 0; i < count; i++) (handles[i] as Handle).close();
 }
 
 /** Whether the peer of `fd` has hung up. */
@@ -237,18 +255,10 @@ function peerGone(fd: number): boolean {
   return revents > 0 && (revents & (POLLHUP | POLLRDHUP)) !== 0;
 }
 
-/**
- * Why `fd` cannot be what `record` says, or null. A VMO's fd is checked by its adoption
- * (`vmoFromReceivedFd`: a regular file or memfd that can read, else `WRONG_TYPE` or
- * `ACCESS_DENIED`), which runs before any handle of the message is handed out; a failed
- * adoption drops the message whole.
- */
-function checkFd(fd: number, record: HandleRecord): string | null {
-  if (record.kind === HandleKind.VMO) return null;
-  if (!isSeqpacketEnd(fd)) {
-    return "a channel handle's fd is not a connected AF_UNIX SOCK_SEQPACKET socket";
-  }
-  return null;
+/** Closes every fd of a received message and fails the read with `BAD_STATE`. */
+function dropMessage(fds: readonly number[], why: string): never {
+  closeAll(fds);
+  fail(Status.BAD_STATE, `a message was dropped: ${why}`);
 }
 
 /**
@@ -265,8 +275,8 @@ export function receiveMessage<H extends Handle>(
   const { msg: incoming, view: inView } = incomingBuffers ??= buffers(MAX_WIRE_BYTES + 1);
   let n;
   do n = incoming.receive(self.fd, MSG_DONTWAIT | MSG_CMSG_CLOEXEC); while (n === -EINTR);
-  // The buffers' own array, refilled by the next receive: nothing below receives again (an
-  // adoption runs no user code) before every fd in it is a handle or closed.
+  // The fds of this message, now ours: nothing below receives again (an adoption runs no user
+  // code), so the header in inView stays this message's until every fd is a handle or closed.
   const fds = incoming.fds;
   const flags = incoming.flags;
   if (n < 0) {
@@ -279,30 +289,32 @@ export function receiveMessage<H extends Handle>(
   if (n === 0 && fds.length === 0 && peerGone(self.fd)) {
     fail(Status.PEER_CLOSED, "the peer closed the channel");
   }
-  const drop = (why: string): never => {
-    closeAll(fds);
-    fail(Status.BAD_STATE, `a message was dropped: ${why}`);
-  };
-  if ((flags & MSG_CTRUNC) !== 0) drop("its control data was truncated (too many fds?)");
-  if ((flags & MSG_TRUNC) !== 0 || n > MAX_WIRE_BYTES) drop("it is longer than any message");
-  const parsed = parseHeader(inView, n, fds.length);
-  if (typeof parsed === "string") drop(parsed);
-  const { records, payloadStart, payloadLength } = parsed as Exclude<typeof parsed, string>;
-  for (let i = 0; i < fds.length; i++) {
-    const why = checkFd(fds[i], records[i]);
-    if (why !== null) drop(why);
+  if ((flags & MSG_CTRUNC) !== 0) {
+    dropMessage(fds, "its control data was truncated (too many fds?)");
   }
-  const handles: H[] = [];
+  if ((flags & MSG_TRUNC) !== 0 || n > MAX_WIRE_BYTES) {
+    dropMessage(fds, "it is longer than any message");
+  }
+  const payloadStart = parseHeader(inView, n, fds.length);
+  if (typeof payloadStart === "string") dropMessage(fds, payloadStart);
+  // A VMO's fd is checked by its adoption (vmoFromReceivedFd: a memfd or regular file that can
+  // read, else WRONG_TYPE or ACCESS_DENIED), which runs before any handle of the message is
+  // handed out: a failed adoption drops the message whole below.
   for (let i = 0; i < fds.length; i++) {
+    if (recordKind(inView, i) === HandleKind.CHANNEL && !isSeqpacketEnd(fds[i])) {
+      dropMessage(fds, "a channel handle's fd is not a connected AF_UNIX SOCK_SEQPACKET socket");
+    }
+  }
+  const handles = new Array<H>(fds.length);
+  for (let i = 0; i < fds.length; i++) {
+    const rights = recordRights(inView, i);
     try {
-      handles.push(
-        records[i].kind === HandleKind.VMO
-          ? vmoFromReceivedFd(fds[i], records[i].rights) as unknown as H
-          : adoptChannel(fds[i], records[i].rights),
-      );
+      handles[i] = recordKind(inView, i) === HandleKind.VMO
+        ? vmoFromReceivedFd(fds[i], rights) as unknown as H
+        : adoptChannel(fds[i], rights);
     } catch (error) {
       // fds[i] was taken over (and closed) by the failed adoption.
-      for (const h of handles) h.close();
+      for (let j = 0; j < i; j++) handles[j].close();
       closeAll(fds.slice(i + 1));
       fail(
         Status.BAD_STATE,
@@ -310,6 +322,6 @@ export function receiveMessage<H extends Handle>(
       );
     }
   }
-  const bytes = incoming.data.slice(payloadStart, payloadStart + payloadLength);
+  const bytes = incoming.data.slice(payloadStart as number, n);
   return { bytes, handles };
 }

@@ -49,8 +49,4 @@ export class HighFdTable<T> {
       this.#slots.pop();
     }
   }
-
-  *values(): Generator<T> {
-    for (const holder of this.#slots) if (holder !== undefined) yield holder;
-  }
 }

@@ -157,6 +157,34 @@ Deno.test("channel: errors leave every handle valid and nothing sent", async (t)
     check(() => a.write("x" as unknown as Uint8Array), Status.INVALID_ARGS, "bytes");
     check(() => a.write(new Uint8Array(1), vmo as unknown as Vmo[]), Status.INVALID_ARGS, "arr");
   });
+  await t.step("handles read once: a Proxy array, a huge or odd length", () => {
+    // Every later read of the array would give a closed handle: only the first read counts.
+    let reads = 0;
+    const other = Vmo.create(P);
+    const closed = Vmo.create(P);
+    closed.close();
+    const fickle = new Proxy([other], {
+      get: (target, key) =>
+        key === "0" ? (reads++ === 0 ? other : closed) : Reflect.get(target, key),
+    });
+    a.write(new Uint8Array([1]), fickle);
+    assert.equal(reads, 1);
+    assert.equal(other.isValid, false, "moved");
+    const got = b.tryRead();
+    assert.equal(got.handles.length, 1);
+    closeMessage(got);
+    const huge = new Proxy([vmo], {
+      get: (t, k) => k === "length" ? 2 ** 32 - 1 : Reflect.get(t, k),
+    });
+    check(() => a.write(new Uint8Array(1), huge), Status.OUT_OF_RANGE, "a length of 2^32 - 1");
+    for (const length of [-1, NaN, "1"]) {
+      const odd = new Proxy([vmo], { get: (t, k) => k === "length" ? length : Reflect.get(t, k) });
+      a.write(new Uint8Array([2]), odd);
+      assert.ok(vmo.isValid, `length ${String(length)} reads as none: the VMO stays`);
+      const message = b.tryRead();
+      assert.deepEqual([message.bytes.length, message.handles.length], [1, 0]);
+    }
+  });
   await t.step("PEER_CLOSED: the peer is gone", () => {
     b.close();
     assertStatus(() => a.write(new Uint8Array(1), [vmo]), Status.PEER_CLOSED);
