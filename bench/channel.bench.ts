@@ -1,5 +1,5 @@
 /**
- * Channels and futexes against their raw equivalents.
+ * Channels against their raw equivalents (the futex ping-pong is bench/futex.bench.ts).
  *
  * Group `channel round trip, 64 B + 1 VMO` compares, in one process, a message of 64 bytes and
  * one VMO handle written on one end and read (`tryRead`) on the other, then sent back the same
@@ -9,20 +9,12 @@
  * receiver needs to check a VMO fd (`F_GET_SEALS`, `fstat`, `F_GETFL`): the floor of any
  * receiver that checks what it is given.
  *
- * `futex ping-pong` compares a round trip between two Deno processes (`futexWake`, then
- * `futexWait` until the peer answered) with the same loop in C (bench/c/futex_pingpong.c,
- * compiled with `cc` when present; skipped with a message otherwise). The two cannot share one
- * `Deno.bench` loop, so this bench runs both itself: after a warm-up batch of each, five
- * interleaved batches of 10,000 rounds, and logs the medians and their ratio. The issue's
- * goal: within 3x.
- *
- * Run with `deno bench --allow-ffi --allow-read --allow-write --allow-run bench/channel.bench.ts`;
- * without `--allow-run` (as `deno task bench` runs) the ping-pong is skipped with a message.
+ * Run with `deno bench --allow-ffi --allow-read --allow-write bench/channel.bench.ts`.
  *
  * @module
  */
 
-import { Channel, futexWait, futexWake, Mapping, spawn, Vmo } from "../mod.ts";
+import { Channel, Vmo } from "../mod.ts";
 import { lastErrno, libc } from "../ffi/libc.ts";
 import process from "node:process";
 
@@ -172,87 +164,7 @@ Deno.bench({
   },
 });
 
-// ---- futex ping-pong -----------------------------------------------------------------------
-
-const BATCH = 10_000;
-
-function compileC(): string | null {
-  const source = new URL("./c/futex_pingpong.c", import.meta.url).pathname;
-  const binary = Deno.makeTempFileSync({ prefix: "vmo-futex-pingpong-" });
-  cleanups.push(() => Deno.removeSync(binary));
-  try {
-    const out = new Deno.Command("cc", { args: ["-O2", "-o", binary, source], stderr: "piped" })
-      .outputSync();
-    return out.success ? binary : null;
-  } catch {
-    return null;
-  }
-}
-
 function median(xs: number[]): number {
   const s = [...xs].sort((x, y) => x - y);
   return s[Math.floor(s.length / 2)];
 }
-
-Deno.bench({
-  name: "futex ping-pong: 5 interleaved batches of 10,000 rounds, vmo vs C (figures logged)",
-  group: "futex ping-pong",
-  n: 1,
-  warmup: 0,
-  fn: async () => {
-    if (Deno.permissions.querySync({ name: "run" }).state !== "granted") {
-      console.log("futex ping-pong skipped: it needs --allow-run (a child process and cc)");
-      return;
-    }
-    const binary = compileC();
-    const [mapping, vmo] = Mapping.allocate(4096);
-    const { child, channel } = spawn(Deno.execPath(), {
-      args: [
-        "run",
-        "--quiet",
-        "--allow-ffi",
-        "--allow-env",
-        new URL("./pingpong_peer.ts", import.meta.url).pathname,
-      ],
-    });
-    channel.write(new Uint8Array(0), [vmo.duplicate()]);
-    const word = mapping.int32View(0, 1);
-    let value = 0;
-    const jsBatch = async (): Promise<number> => {
-      const start = performance.now();
-      for (let i = 0; i < BATCH; i++) {
-        Atomics.store(word, 0, ++value);
-        futexWake(mapping, 0, 1);
-        while (Atomics.load(word, 0) === value) await futexWait(mapping, 0, value).catch(() => {});
-        value++;
-      }
-      return (performance.now() - start) * 1e6 / BATCH;
-    };
-    const cBatch = (): number => {
-      const out = new Deno.Command(binary!, { args: [String(BATCH)] }).outputSync();
-      return Number(new TextDecoder().decode(out.stdout));
-    };
-    const js: number[] = [];
-    const c: number[] = [];
-    await jsBatch();
-    if (binary !== null) cBatch();
-    for (let round = 0; round < 5; round++) {
-      js.push(await jsBatch());
-      if (binary !== null) c.push(cBatch());
-    }
-    Atomics.store(word, 0, -1);
-    futexWake(mapping, 0, 1);
-    await child.status;
-    channel.close();
-    mapping.close();
-    vmo.close();
-    const jsUs = (median(js) / 1000).toFixed(1);
-    if (binary === null) {
-      console.log(`futex ping-pong round trip: vmo ${jsUs} us; cc not found, C baseline skipped`);
-    } else {
-      const cUs = (median(c) / 1000).toFixed(1);
-      const ratio = (median(js) / median(c)).toFixed(2);
-      console.log(`futex ping-pong round trip: vmo ${jsUs} us, C ${cUs} us, ratio ${ratio}x`);
-    }
-  },
-});
