@@ -15,8 +15,8 @@
  * Every page is written before the benches run, so no case takes a page fault. Everything is
  * released when the bench process unloads. Run with `deno task bench`. `deno bench` averages one
  * call per iteration, and a constant store to one place (the `writeU64` baseline) is cheap to
- * the point of being hoisted: tools/guest_medians.ts times the two tight goals (`writeU64`, the
- * 64-byte write across regions) as interleaved medians with varying offsets and values.
+ * the point of being hoisted: tools/guest_medians.ts times every goal above as interleaved
+ * medians, with varying offsets and values.
  *
  * @module
  */

@@ -9,7 +9,7 @@
 import { checkedEnd, checkU64, describe } from "../args.ts";
 import { fail, Status } from "../status.ts";
 import type { DirtyBitmap } from "./bitmap.ts";
-import type { GuardedLayout } from "./layout.ts";
+import type { GuardedLayout, LayoutLock } from "./layout.ts";
 import type { BufferLike } from "./raw_buffer.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -31,17 +31,24 @@ function checkRange(offset: number, len: number, size: number, what: string): vo
   }
 }
 
-/** What `HostSharedMemory`'s accessors read: its view, its recorded size and the lock. */
+/**
+ * What `HostSharedMemory`'s accessors read: its view (the fast path's only test, see
+ * `park`/`refresh`), its recorded size and the lock.
+ */
 export class HostState {
-  /** The library's cached view over the buffer (length 0 once detached). */
+  /**
+   * The library's cached view over exactly `size` bytes; length 0 once closed, detached, or
+   * while the lock is held (parked).
+   */
   u8: Uint8Array<ArrayBuffer> = EMPTY;
   data: DataView<ArrayBuffer> = EMPTY_DATA;
-  readonly lock: { held: boolean };
+  readonly lock: LayoutLock;
   /** The size the host recorded when it mapped the buffer: every access is checked by it. */
   readonly size: number;
   closed = false;
   readonly #layout: GuardedLayout;
   readonly #refresh: () => Uint8Array<ArrayBuffer>;
+  readonly #self = new WeakRef(this);
 
   /** The state of a host over `layout`; `refresh` makes a new view (or throws). */
   constructor(layout: GuardedLayout, refresh: () => Uint8Array<ArrayBuffer>) {
@@ -49,14 +56,25 @@ export class HostState {
     this.lock = layout.lock;
     this.size = layout.memSize;
     this.#refresh = refresh;
-    this.refresh();
+    this.lock.hosts.add(this.#self);
+    if (!this.lock.held) this.refresh();
   }
 
-  /** Takes a fresh view of the buffer. */
+  /**
+   * Takes a fresh view of the buffer. A view of any other length than the recorded size is
+   * not kept (the fast path would trust its length): every access then takes the slow path.
+   */
   refresh(): void {
     const view = this.#refresh();
+    if (view.length !== this.size) return;
     this.u8 = view;
     this.data = new DataView(view.buffer, view.byteOffset, view.length);
+  }
+
+  /** Empties the view while the lock is held: the fast path refuses, the slow path checks. */
+  park(): void {
+    this.u8 = EMPTY;
+    this.data = EMPTY_DATA;
   }
 
   /** `BAD_STATE` when closed, `SHOULD_WAIT` when held exclusively. */
@@ -70,14 +88,15 @@ export class HostState {
     this.checkUsable();
     checkRange(offset, size, this.size, "access");
     if (this.u8.length === 0) this.refresh();
+    if (this.u8.length === 0) fail(Status.BAD_STATE, "the host memory has no view");
     return this.data;
   }
 
   /** Drops the view (the host side was closed). */
   close(): void {
     this.closed = true;
-    this.u8 = EMPTY;
-    this.data = EMPTY_DATA;
+    this.park();
+    this.lock.hosts.delete(this.#self);
   }
 }
 

@@ -16,10 +16,10 @@ import {
 
 /** `HostSharedMemory.readU8`: the 1-byte uint at `offset`. */
 export function hostReadU8(h: HostState, offset: number): number {
-  // A usable cached view proves the memory is mapped; the size is the host's own record.
+  // Within the cached view: the memory is mapped, the lock free, the size the host's own.
   if (
-    h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
-    offset === offset >>> 0 && offset + 1 <= h.size
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 1 <= h.u8.length
   ) {
     return h.data.getUint8(offset);
   }
@@ -34,9 +34,8 @@ function hostReadU8Slow(h: HostState, offset: number): number {
 /** `HostSharedMemory.writeU8`: stores the 1-byte uint `value` at `offset`. */
 export function hostWriteU8(h: HostState, offset: number, value: number): void {
   if (
-    h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
-    offset === offset >>> 0 && offset + 1 <= h.size && typeof value === "number" &&
-    (value & 0xff) === value
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 1 <= h.u8.length && typeof value === "number" && (value & 0xff) === value
   ) {
     h.data.setUint8(offset, value);
     return;
@@ -52,10 +51,10 @@ function hostWriteU8Slow(h: HostState, offset: number, value: number): void {
 
 /** `HostSharedMemory.readU16`: the 2-byte uint at `offset`. */
 export function hostReadU16(h: HostState, offset: number): number {
-  // A usable cached view proves the memory is mapped; the size is the host's own record.
+  // Within the cached view: the memory is mapped, the lock free, the size the host's own.
   if (
-    h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
-    offset === offset >>> 0 && offset + 2 <= h.size
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 2 <= h.u8.length
   ) {
     return h.data.getUint16(offset, true);
   }
@@ -70,9 +69,8 @@ function hostReadU16Slow(h: HostState, offset: number): number {
 /** `HostSharedMemory.writeU16`: stores the 2-byte uint `value` at `offset`. */
 export function hostWriteU16(h: HostState, offset: number, value: number): void {
   if (
-    h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
-    offset === offset >>> 0 && offset + 2 <= h.size && typeof value === "number" &&
-    (value & 0xffff) === value
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 2 <= h.u8.length && typeof value === "number" && (value & 0xffff) === value
   ) {
     h.data.setUint16(offset, value, true);
     return;
@@ -88,10 +86,10 @@ function hostWriteU16Slow(h: HostState, offset: number, value: number): void {
 
 /** `HostSharedMemory.readU32`: the 4-byte uint at `offset`. */
 export function hostReadU32(h: HostState, offset: number): number {
-  // A usable cached view proves the memory is mapped; the size is the host's own record.
+  // Within the cached view: the memory is mapped, the lock free, the size the host's own.
   if (
-    h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
-    offset === offset >>> 0 && offset + 4 <= h.size
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 4 <= h.u8.length
   ) {
     return h.data.getUint32(offset, true);
   }
@@ -106,9 +104,8 @@ function hostReadU32Slow(h: HostState, offset: number): number {
 /** `HostSharedMemory.writeU32`: stores the 4-byte uint `value` at `offset`. */
 export function hostWriteU32(h: HostState, offset: number, value: number): void {
   if (
-    h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
-    offset === offset >>> 0 && offset + 4 <= h.size && typeof value === "number" &&
-    value >>> 0 === value
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 4 <= h.u8.length && typeof value === "number" && value >>> 0 === value
   ) {
     h.data.setUint32(offset, value, true);
     return;
@@ -124,10 +121,10 @@ function hostWriteU32Slow(h: HostState, offset: number, value: number): void {
 
 /** `HostSharedMemory.readI32`: the 4-byte int at `offset`. */
 export function hostReadI32(h: HostState, offset: number): number {
-  // A usable cached view proves the memory is mapped; the size is the host's own record.
+  // Within the cached view: the memory is mapped, the lock free, the size the host's own.
   if (
-    h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
-    offset === offset >>> 0 && offset + 4 <= h.size
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 4 <= h.u8.length
   ) {
     return h.data.getInt32(offset, true);
   }
@@ -142,9 +139,8 @@ function hostReadI32Slow(h: HostState, offset: number): number {
 /** `HostSharedMemory.writeI32`: stores the 4-byte int `value` at `offset`. */
 export function hostWriteI32(h: HostState, offset: number, value: number): void {
   if (
-    h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
-    offset === offset >>> 0 && offset + 4 <= h.size && typeof value === "number" &&
-    (value | 0) === value
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 4 <= h.u8.length && typeof value === "number" && (value | 0) === value
   ) {
     h.data.setInt32(offset, value, true);
     return;
@@ -160,10 +156,10 @@ function hostWriteI32Slow(h: HostState, offset: number, value: number): void {
 
 /** `HostSharedMemory.readU64`: the 8-byte bigint at `offset`. */
 export function hostReadU64(h: HostState, offset: number): bigint {
-  // A usable cached view proves the memory is mapped; the size is the host's own record.
+  // Within the cached view: the memory is mapped, the lock free, the size the host's own.
   if (
-    h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
-    offset === offset >>> 0 && offset + 8 <= h.size
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 8 <= h.u8.length
   ) {
     return h.data.getBigUint64(offset, true);
   }
@@ -178,9 +174,8 @@ function hostReadU64Slow(h: HostState, offset: number): bigint {
 /** `HostSharedMemory.writeU64`: stores the 8-byte bigint `value` at `offset`. */
 export function hostWriteU64(h: HostState, offset: number, value: bigint): void {
   if (
-    h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
-    offset === offset >>> 0 && offset + 8 <= h.size && typeof value === "bigint" &&
-    BigInt.asUintN(64, value) === value
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 8 <= h.u8.length && typeof value === "bigint" && BigInt.asUintN(64, value) === value
   ) {
     h.data.setBigUint64(offset, value, true);
     return;
@@ -196,10 +191,10 @@ function hostWriteU64Slow(h: HostState, offset: number, value: bigint): void {
 
 /** `HostSharedMemory.readF32`: the 4-byte float at `offset`. */
 export function hostReadF32(h: HostState, offset: number): number {
-  // A usable cached view proves the memory is mapped; the size is the host's own record.
+  // Within the cached view: the memory is mapped, the lock free, the size the host's own.
   if (
-    h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
-    offset === offset >>> 0 && offset + 4 <= h.size
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 4 <= h.u8.length
   ) {
     return h.data.getFloat32(offset, true);
   }
@@ -214,8 +209,8 @@ function hostReadF32Slow(h: HostState, offset: number): number {
 /** `HostSharedMemory.writeF32`: stores the 4-byte float `value` at `offset`. */
 export function hostWriteF32(h: HostState, offset: number, value: number): void {
   if (
-    h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
-    offset === offset >>> 0 && offset + 4 <= h.size && typeof value === "number"
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 4 <= h.u8.length && typeof value === "number"
   ) {
     h.data.setFloat32(offset, value, true);
     return;
@@ -231,10 +226,10 @@ function hostWriteF32Slow(h: HostState, offset: number, value: number): void {
 
 /** `HostSharedMemory.readF64`: the 8-byte float at `offset`. */
 export function hostReadF64(h: HostState, offset: number): number {
-  // A usable cached view proves the memory is mapped; the size is the host's own record.
+  // Within the cached view: the memory is mapped, the lock free, the size the host's own.
   if (
-    h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
-    offset === offset >>> 0 && offset + 8 <= h.size
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 8 <= h.u8.length
   ) {
     return h.data.getFloat64(offset, true);
   }
@@ -249,8 +244,8 @@ function hostReadF64Slow(h: HostState, offset: number): number {
 /** `HostSharedMemory.writeF64`: stores the 8-byte float `value` at `offset`. */
 export function hostWriteF64(h: HostState, offset: number, value: number): void {
   if (
-    h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
-    offset === offset >>> 0 && offset + 8 <= h.size && typeof value === "number"
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 8 <= h.u8.length && typeof value === "number"
   ) {
     h.data.setFloat64(offset, value, true);
     return;
@@ -266,10 +261,10 @@ function hostWriteF64Slow(h: HostState, offset: number, value: number): void {
 
 /** `HostSharedMemory.readI8`: the 1-byte int at `offset`. */
 export function hostReadI8(h: HostState, offset: number): number {
-  // A usable cached view proves the memory is mapped; the size is the host's own record.
+  // Within the cached view: the memory is mapped, the lock free, the size the host's own.
   if (
-    h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
-    offset === offset >>> 0 && offset + 1 <= h.size
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 1 <= h.u8.length
   ) {
     return h.data.getInt8(offset);
   }
@@ -284,9 +279,8 @@ function hostReadI8Slow(h: HostState, offset: number): number {
 /** `HostSharedMemory.writeI8`: stores the 1-byte int `value` at `offset`. */
 export function hostWriteI8(h: HostState, offset: number, value: number): void {
   if (
-    h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
-    offset === offset >>> 0 && offset + 1 <= h.size && typeof value === "number" &&
-    (value << 24 >> 24) === value
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 1 <= h.u8.length && typeof value === "number" && (value << 24 >> 24) === value
   ) {
     h.data.setInt8(offset, value);
     return;
@@ -302,10 +296,10 @@ function hostWriteI8Slow(h: HostState, offset: number, value: number): void {
 
 /** `HostSharedMemory.readI16`: the 2-byte int at `offset`. */
 export function hostReadI16(h: HostState, offset: number): number {
-  // A usable cached view proves the memory is mapped; the size is the host's own record.
+  // Within the cached view: the memory is mapped, the lock free, the size the host's own.
   if (
-    h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
-    offset === offset >>> 0 && offset + 2 <= h.size
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 2 <= h.u8.length
   ) {
     return h.data.getInt16(offset, true);
   }
@@ -320,9 +314,8 @@ function hostReadI16Slow(h: HostState, offset: number): number {
 /** `HostSharedMemory.writeI16`: stores the 2-byte int `value` at `offset`. */
 export function hostWriteI16(h: HostState, offset: number, value: number): void {
   if (
-    h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
-    offset === offset >>> 0 && offset + 2 <= h.size && typeof value === "number" &&
-    (value << 16 >> 16) === value
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 2 <= h.u8.length && typeof value === "number" && (value << 16 >> 16) === value
   ) {
     h.data.setInt16(offset, value, true);
     return;
@@ -338,10 +331,10 @@ function hostWriteI16Slow(h: HostState, offset: number, value: number): void {
 
 /** `HostSharedMemory.readI64`: the 8-byte ibigint at `offset`. */
 export function hostReadI64(h: HostState, offset: number): bigint {
-  // A usable cached view proves the memory is mapped; the size is the host's own record.
+  // Within the cached view: the memory is mapped, the lock free, the size the host's own.
   if (
-    h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
-    offset === offset >>> 0 && offset + 8 <= h.size
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 8 <= h.u8.length
   ) {
     return h.data.getBigInt64(offset, true);
   }
@@ -356,9 +349,8 @@ function hostReadI64Slow(h: HostState, offset: number): bigint {
 /** `HostSharedMemory.writeI64`: stores the 8-byte ibigint `value` at `offset`. */
 export function hostWriteI64(h: HostState, offset: number, value: bigint): void {
   if (
-    h.u8.length !== 0 && !h.lock.held && typeof offset === "number" &&
-    offset === offset >>> 0 && offset + 8 <= h.size && typeof value === "bigint" &&
-    BigInt.asIntN(64, value) === value
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 8 <= h.u8.length && typeof value === "bigint" && BigInt.asIntN(64, value) === value
   ) {
     h.data.setBigInt64(offset, value, true);
     return;
@@ -627,7 +619,7 @@ function guestWriteF64Slow(m: GuestMemState, addr: number, value: number): void 
 /** `VolatileSlice.readU8`: the 1-byte uint at `offset`. */
 export function sliceReadU8(s: SliceState, offset: number): number {
   if (
-    s.view.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+    typeof offset === "number" && offset === offset >>> 0 &&
     offset + 1 <= s.view.length
   ) {
     return s.data.getUint8(offset);
@@ -644,7 +636,7 @@ function sliceReadU8Slow(s: SliceState, offset: number): number {
 /** `VolatileSlice.writeU8`: stores the 1-byte uint `value` at `offset`. */
 export function sliceWriteU8(s: SliceState, offset: number, value: number): void {
   if (
-    s.view.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+    typeof offset === "number" && offset === offset >>> 0 &&
     offset + 1 <= s.view.length && typeof value === "number" && (value & 0xff) === value
   ) {
     s.data.setUint8(offset, value);
@@ -664,7 +656,7 @@ function sliceWriteU8Slow(s: SliceState, offset: number, value: number): void {
 /** `VolatileSlice.readU16`: the 2-byte uint at `offset`. */
 export function sliceReadU16(s: SliceState, offset: number): number {
   if (
-    s.view.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+    typeof offset === "number" && offset === offset >>> 0 &&
     offset + 2 <= s.view.length
   ) {
     return s.data.getUint16(offset, true);
@@ -681,7 +673,7 @@ function sliceReadU16Slow(s: SliceState, offset: number): number {
 /** `VolatileSlice.writeU16`: stores the 2-byte uint `value` at `offset`. */
 export function sliceWriteU16(s: SliceState, offset: number, value: number): void {
   if (
-    s.view.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+    typeof offset === "number" && offset === offset >>> 0 &&
     offset + 2 <= s.view.length && typeof value === "number" && (value & 0xffff) === value
   ) {
     s.data.setUint16(offset, value, true);
@@ -701,7 +693,7 @@ function sliceWriteU16Slow(s: SliceState, offset: number, value: number): void {
 /** `VolatileSlice.readU32`: the 4-byte uint at `offset`. */
 export function sliceReadU32(s: SliceState, offset: number): number {
   if (
-    s.view.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+    typeof offset === "number" && offset === offset >>> 0 &&
     offset + 4 <= s.view.length
   ) {
     return s.data.getUint32(offset, true);
@@ -718,7 +710,7 @@ function sliceReadU32Slow(s: SliceState, offset: number): number {
 /** `VolatileSlice.writeU32`: stores the 4-byte uint `value` at `offset`. */
 export function sliceWriteU32(s: SliceState, offset: number, value: number): void {
   if (
-    s.view.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+    typeof offset === "number" && offset === offset >>> 0 &&
     offset + 4 <= s.view.length && typeof value === "number" && value >>> 0 === value
   ) {
     s.data.setUint32(offset, value, true);
@@ -738,7 +730,7 @@ function sliceWriteU32Slow(s: SliceState, offset: number, value: number): void {
 /** `VolatileSlice.readI32`: the 4-byte int at `offset`. */
 export function sliceReadI32(s: SliceState, offset: number): number {
   if (
-    s.view.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+    typeof offset === "number" && offset === offset >>> 0 &&
     offset + 4 <= s.view.length
   ) {
     return s.data.getInt32(offset, true);
@@ -755,7 +747,7 @@ function sliceReadI32Slow(s: SliceState, offset: number): number {
 /** `VolatileSlice.writeI32`: stores the 4-byte int `value` at `offset`. */
 export function sliceWriteI32(s: SliceState, offset: number, value: number): void {
   if (
-    s.view.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+    typeof offset === "number" && offset === offset >>> 0 &&
     offset + 4 <= s.view.length && typeof value === "number" && (value | 0) === value
   ) {
     s.data.setInt32(offset, value, true);
@@ -775,7 +767,7 @@ function sliceWriteI32Slow(s: SliceState, offset: number, value: number): void {
 /** `VolatileSlice.readU64`: the 8-byte bigint at `offset`. */
 export function sliceReadU64(s: SliceState, offset: number): bigint {
   if (
-    s.view.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+    typeof offset === "number" && offset === offset >>> 0 &&
     offset + 8 <= s.view.length
   ) {
     return s.data.getBigUint64(offset, true);
@@ -792,7 +784,7 @@ function sliceReadU64Slow(s: SliceState, offset: number): bigint {
 /** `VolatileSlice.writeU64`: stores the 8-byte bigint `value` at `offset`. */
 export function sliceWriteU64(s: SliceState, offset: number, value: bigint): void {
   if (
-    s.view.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+    typeof offset === "number" && offset === offset >>> 0 &&
     offset + 8 <= s.view.length && typeof value === "bigint" && BigInt.asUintN(64, value) === value
   ) {
     s.data.setBigUint64(offset, value, true);
@@ -812,7 +804,7 @@ function sliceWriteU64Slow(s: SliceState, offset: number, value: bigint): void {
 /** `VolatileSlice.readF32`: the 4-byte float at `offset`. */
 export function sliceReadF32(s: SliceState, offset: number): number {
   if (
-    s.view.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+    typeof offset === "number" && offset === offset >>> 0 &&
     offset + 4 <= s.view.length
   ) {
     return s.data.getFloat32(offset, true);
@@ -829,7 +821,7 @@ function sliceReadF32Slow(s: SliceState, offset: number): number {
 /** `VolatileSlice.writeF32`: stores the 4-byte float `value` at `offset`. */
 export function sliceWriteF32(s: SliceState, offset: number, value: number): void {
   if (
-    s.view.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+    typeof offset === "number" && offset === offset >>> 0 &&
     offset + 4 <= s.view.length && typeof value === "number"
   ) {
     s.data.setFloat32(offset, value, true);
@@ -849,7 +841,7 @@ function sliceWriteF32Slow(s: SliceState, offset: number, value: number): void {
 /** `VolatileSlice.readF64`: the 8-byte float at `offset`. */
 export function sliceReadF64(s: SliceState, offset: number): number {
   if (
-    s.view.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+    typeof offset === "number" && offset === offset >>> 0 &&
     offset + 8 <= s.view.length
   ) {
     return s.data.getFloat64(offset, true);
@@ -866,7 +858,7 @@ function sliceReadF64Slow(s: SliceState, offset: number): number {
 /** `VolatileSlice.writeF64`: stores the 8-byte float `value` at `offset`. */
 export function sliceWriteF64(s: SliceState, offset: number, value: number): void {
   if (
-    s.view.length !== 0 && typeof offset === "number" && offset === offset >>> 0 &&
+    typeof offset === "number" && offset === offset >>> 0 &&
     offset + 8 <= s.view.length && typeof value === "number"
   ) {
     s.data.setFloat64(offset, value, true);

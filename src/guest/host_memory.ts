@@ -7,9 +7,9 @@
  * outside it.
  *
  * The typed accessors are generated from one table (tools/gen_accessors.ts, target `host`): a
- * fast path (the cached view is live, the lock is free, the offset is a small integer within
- * the size: one `DataView` call) and a slow path that runs every check and gives the exact
- * status.
+ * fast path (the offset is a small integer within the cached view, which is empty while the
+ * memory is closed, gone or held exclusively: one `DataView` call) and a slow path that runs
+ * every check and gives the exact status.
  *
  * @module
  */

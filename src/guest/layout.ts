@@ -13,6 +13,27 @@ import { Vmo } from "../vmo/vmo.ts";
 import { Vmar } from "../vmar/vmar.ts";
 import { VmarFlags } from "../vmar/constants.ts";
 
+/**
+ * hyperlight's lock, and the host states it parks while held: their typed accessors' fast
+ * path tests only their cached view, so taking the lock empties it (`park`) and the checked
+ * path answers `SHOULD_WAIT` until the lock is free again (then takes a fresh view). Weakly:
+ * a state's view keeps its host alive, and the layout must not keep a dropped host.
+ */
+export interface LayoutLock {
+  held: boolean;
+  readonly hosts: Set<WeakRef<{ park(): void }>>;
+}
+
+/** Takes the lock (the caller checked it was free) and parks every host state on it. */
+export function holdLock(lock: LayoutLock): void {
+  lock.held = true;
+  for (const ref of lock.hosts) {
+    const state = ref.deref();
+    if (state === undefined) lock.hosts.delete(ref);
+    else state.park();
+  }
+}
+
 /** One guarded mapping, shared by the objects that use it (host, guest, exclusive). */
 export interface GuardedLayout {
   vmar: Vmar;
@@ -23,7 +44,7 @@ export interface GuardedLayout {
   /** Objects still using it; the last `release` destroys it. */
   refs: number;
   /** hyperlight's lock: held by `withExclusivity` (try-lock: never waited for). */
-  lock: { held: boolean };
+  lock: LayoutLock;
   destroyed: boolean;
 }
 
@@ -53,7 +74,7 @@ export function createLayout(vmo: Vmo, memSize: number): GuardedLayout {
       memSize,
       vmo,
       refs: 1,
-      lock: { held: false },
+      lock: { held: false, hosts: new Set() },
       destroyed: false,
     };
   } catch (error) {

@@ -20,6 +20,7 @@ import {
   createLayout,
   type GuardedLayout,
   guardLayout,
+  holdLock,
   INTERNAL,
   layoutSize,
   releaseLayout,
@@ -37,7 +38,7 @@ function takeLock(layout: GuardedLayout): void {
   if (layout.lock.held) {
     fail(Status.SHOULD_WAIT, "the shared memory is held exclusively (try again later)");
   }
-  layout.lock.held = true;
+  holdLock(layout.lock);
 }
 
 /**

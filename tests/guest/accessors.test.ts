@@ -41,6 +41,38 @@ Deno.test("generated host accessors: fast and slow paths agree", () => {
   guest.close();
 });
 
+Deno.test("generated host accessors: the lock closes the fast path of every host, then reopens it", () => {
+  const [host, guest] = ExclusiveSharedMemory.create(PAGE_SIZE).build();
+  const other = host.clone();
+  // Hot fast paths first (the fast path tests only the cached view: the lock must empty it).
+  for (let i = 0; i < 20_000; i++) {
+    host.writeU64(8, BigInt(i));
+    other.writeU32(16, i);
+  }
+  const held = (fn: () => void) => {
+    assertStatus(() => host.writeU64(8, 1n), Status.SHOULD_WAIT);
+    assertStatus(() => other.writeU32(16, 1), Status.SHOULD_WAIT);
+    assertStatus(() => host.readU64(8), Status.SHOULD_WAIT);
+    assertStatus(() => other.readU8(0), Status.SHOULD_WAIT);
+    fn();
+  };
+  host.withExclusivity((ex) => held(() => assert.equal(ex.asSlice()[8], 19_999 & 0xff)));
+  // The guest side shares the lock, and parks the hosts too.
+  guest.withExclusivity((ex) => held(() => assert.equal(ex.asSlice()[16], 19_999 & 0xff)));
+  // Free again: both take a fresh view.
+  host.writeU64(8, 0x1122_3344_5566_7788n);
+  other.writeU32(16, 7);
+  assert.equal(other.readU64(8), 0x1122_3344_5566_7788n);
+  assert.equal(host.readU32(16), 7);
+  // A closed clone leaves the lock's list and the other host working.
+  other.close();
+  host.withExclusivity(() => assertStatus(() => host.writeU8(0, 1), Status.SHOULD_WAIT));
+  host.writeU8(0, 1);
+  assert.equal(host.readU8(0), 1);
+  host.close();
+  guest.close();
+});
+
 Deno.test("generated slice and guest accessors: a file region (no view) behaves as a memfd one", () => {
   const path = tempFile("");
   Deno.truncateSync(path, 2 * PAGE_SIZE);
