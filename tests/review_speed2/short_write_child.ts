@@ -22,7 +22,6 @@ import {
   Mapping,
   PAGE_SIZE as P,
   SharedBuffer,
-  Status,
   Vmar,
   VmarFlags,
   Vmo,

@@ -8,14 +8,19 @@ import { PAGE_SIZE as P, SharedBuffer, Vmar, VmarFlags, Vmo } from "../../mod.ts
 import { O_CLOEXEC, O_RDWR, sys } from "../_support/libc.ts";
 
 const RW = VmarFlags.PERM_READ | VmarFlags.PERM_WRITE;
+// A Worker's global scope (this file is type-checked with the window's lib).
+const scope = self as unknown as {
+  onmessage: (e: MessageEvent) => void;
+  postMessage(message: unknown): void;
+};
 
-self.onmessage = (e: MessageEvent) => {
+scope.onmessage = (e: MessageEvent) => {
   const msg = e.data;
   if (msg.kind === "cut") {
     const stop = msg.stop as Int32Array;
     // An fd of our own on the file (through /proc for a memfd), cut with ftruncate.
     const fd = sys.open(new TextEncoder().encode(msg.path + "\0"), O_RDWR | O_CLOEXEC, 0);
-    self.postMessage("started");
+    scope.postMessage("started");
     let cuts = 0;
     while (fd >= 0 && Atomics.load(stop, 0) === 0) {
       sys.ftruncate(fd, BigInt((cuts * 1237) % msg.size));
@@ -23,7 +28,7 @@ self.onmessage = (e: MessageEvent) => {
       cuts++;
     }
     if (fd >= 0) sys.close(fd);
-    self.postMessage(cuts);
+    scope.postMessage(cuts);
     return;
   }
   const path = Deno.makeTempFileSync({ prefix: "vmo-rs2-w-" });
@@ -43,5 +48,5 @@ self.onmessage = (e: MessageEvent) => {
   root.unmap(addr, 4 * P);
   vmo.close();
   Deno.removeSync(path);
-  self.postMessage({ seed: msg.seed, bad });
+  scope.postMessage({ seed: msg.seed, bad });
 };
