@@ -135,6 +135,16 @@ export function addWatch(holder: Watched, watch: Watch): void {
 }
 
 /**
+ * Removes `watch` from `watches`, the holder's set. The last one goes by giving the holder the
+ * shared empty set again: deleting it would shrink the set's table, a runtime call and an
+ * allocation on every close of a `Mapping` (whose record holds one watch, its lease).
+ */
+function drop(holder: Watched, watches: Set<Watch>, watch: Watch): void {
+  if (watches.size === 1 && holder.watches === watches) holder.watches = NO_WATCHES;
+  else watches.delete(watch);
+}
+
+/**
  * Fires the holder's watches that overlap `[start, end)` and need a permission outside
  * `perms`: with `perms` -1 (unmapping) every watch fires, leases too. Spent watches met on the
  * way are dropped.
@@ -144,13 +154,13 @@ export function revokeWatches(holder: Watched, start: number, end: number, perms
   if (watches.size === 0) return;
   for (const watch of watches) {
     if (spent(watch)) {
-      watches.delete(watch);
+      drop(holder, watches, watch);
     } else if (
       watch.start < end && watch.end > start && (perms === -1 || (watch.needs & ~perms) !== 0)
     ) {
       fire(watch);
       // A view stays listed (detached) while its buffer lives: see `liveViews`.
-      if (!watch.isView) watches.delete(watch);
+      if (!watch.isView) drop(holder, watches, watch);
     }
   }
 }

@@ -517,3 +517,79 @@ Deno.test("writeAt over a file: the write-through path agrees with the general o
     { numRuns: 60 },
   );
 });
+
+Deno.test("watches: dropping a mapping's last watch never loses a later one", () => {
+  // A lease dies and leaves a record's set (the last one leaves by the record getting the
+  // shared empty set back): leases and views taken afterwards must still be watched.
+  const PAGES = 6;
+  const op = fc.oneof(
+    fc.record({
+      kind: fc.constant("lease"),
+      from: fc.nat(PAGES - 1),
+      n: fc.integer({ min: 1, max: 3 }),
+    }),
+    fc.record({
+      kind: fc.constant("view"),
+      from: fc.nat(PAGES - 1),
+      n: fc.integer({ min: 1, max: 3 }),
+    }),
+    fc.record({ kind: fc.constant("unmap"), from: fc.nat(PAGES - 1), n: fc.constant(1) }),
+    fc.record({ kind: fc.constant("protect"), from: fc.nat(PAGES - 1), n: fc.constant(1) }),
+  );
+  fc.assert(
+    fc.property(fc.array(op, { minLength: 1, maxLength: 25 }), (ops) => {
+      using vmo = Vmo.create(PAGES * P);
+      const [region, base] = Vmar.root().allocate(
+        0,
+        PAGES * P,
+        VmarFlags.CAN_MAP_READ | VmarFlags.CAN_MAP_WRITE | VmarFlags.CAN_MAP_SPECIFIC,
+      );
+      try {
+        region.map(
+          0,
+          vmo,
+          0,
+          PAGES * P,
+          VmarFlags.PERM_READ | VmarFlags.PERM_WRITE | VmarFlags.SPECIFIC,
+        );
+        const mapped = new Array(PAGES).fill(true);
+        const writable = new Array(PAGES).fill(true);
+        const leases: [SharedBuffer, number, number][] = [];
+        const views: [Uint8Array, number, number][] = [];
+        for (const { kind, from, n } of ops) {
+          const to = Math.min(PAGES, from + n);
+          const whole = mapped.slice(from, to).every((m) => m);
+          if (kind === "lease" && whole) {
+            leases.push([
+              SharedBuffer.fromRange(region, base + from * P, (to - from) * P),
+              from,
+              to,
+            ]);
+          } else if (kind === "view" && whole && writable.slice(from, to).every((w) => w)) {
+            const buffer = SharedBuffer.fromRange(region, base + from * P, (to - from) * P);
+            views.push([buffer.bytes(), from, to]);
+          } else if (kind === "unmap") {
+            region.unmap(base + from * P, P);
+            mapped[from] = false;
+            writable[from] = false;
+          } else if (kind === "protect" && mapped[from]) {
+            region.protect(base + from * P, P, VmarFlags.PERM_READ);
+            writable[from] = false;
+          }
+          for (const [buffer, a, b] of leases) {
+            if (mapped.slice(a, b).every((m) => m)) assert.equal(buffer.len(), (b - a) * P);
+            else assertStatus(() => buffer.readU8(0), Status.BAD_STATE);
+          }
+          for (const [view, a, b] of views) {
+            const ok = writable.slice(a, b).every((w) => w);
+            assert.equal(view.length, ok ? (b - a) * P : 0);
+            if (ok) view[0] = 1;
+          }
+        }
+      } finally {
+        region.destroy();
+      }
+    }),
+    { numRuns: 60 },
+  );
+});
