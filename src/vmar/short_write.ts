@@ -30,7 +30,7 @@ import { BigIntMemo } from "../../ffi/bigint.ts";
 import { dupCloexecFrom } from "../../ffi/file.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
 import { byteLength, bytesWindow, copyBytes } from "../args.ts";
-import { HighFdTable } from "../vmo/high_fds.ts";
+import { claimHighFd, highFdFloor, type HighFdOwner } from "../vmo/backing.ts";
 
 /** The most bytes one short write takes (the source memfd's size). */
 export const SHORT_WRITE_MAX = 16 * 1024;
@@ -38,7 +38,7 @@ export const SHORT_WRITE_MAX = 16 * 1024;
 const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 
 /** The source memfd and the view its bytes are put in through. */
-interface Source {
+interface Source extends HighFdOwner {
   fd: number;
   view: Uint8Array<ArrayBuffer>;
 }
@@ -61,12 +61,16 @@ function makeSource(): Source | null {
     libc.close(fd);
     return null;
   }
-  // The floor the library's VMO memfds use: a number up there stays ours.
-  const floor = new HighFdTable().floor();
+  // Among the library's VMO memfds, in their table: a number up there stays ours, and a VMO
+  // whose fd was closed outside vmo learns that its number went to this memfd (and this memfd
+  // learns when its number goes to a VMO), so neither maps or reads the other's file.
+  const floor = highFdFloor();
   const high = floor > 0 ? dupCloexecFrom(fd, floor) : -1;
+  let claimed = false;
   if (high >= 0) {
     libc.close(fd);
     fd = high;
+    claimed = true;
   }
   const at = libc.mmap_at(0n, BigInt(SHORT_WRITE_MAX), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0n);
   if (at === MAP_FAILED) {
@@ -75,7 +79,9 @@ function makeSource(): Source | null {
   }
   const pointer = Deno.UnsafePointer.create(at)!;
   const buffer = Deno.UnsafePointerView.getArrayBuffer(pointer, SHORT_WRITE_MAX) as ArrayBuffer;
-  return { fd, view: new Uint8Array(buffer) };
+  const made: Source = { fd, view: new Uint8Array(buffer), lost: false };
+  if (claimed) claimHighFd(fd, made);
+  return made;
 }
 
 /** What {@linkcode writeShort} returns when it cannot be used (no source, too many bytes). */
@@ -93,6 +99,11 @@ export function writeShort(addr: number, src: Uint8Array, count: number): number
   let s = source;
   if (s === undefined) s = source = makeSource();
   if (s === null || count > SHORT_WRITE_MAX || count <= 0) return SHORT_WRITE_UNAVAILABLE;
+  if (s.lost) {
+    // Closed outside vmo and its number given to a VMO since: that file is not ours to read.
+    source = null;
+    return SHORT_WRITE_UNAVAILABLE;
+  }
   copyBytes(s.view, count === byteLength(src) ? src : bytesWindow(src, 0, count));
   const at = ADDR.of(addr);
   const length = LENGTH.of(count);

@@ -104,8 +104,27 @@ function identityKey(stat: FileStat): number | string {
     : `${dev}:${ino}`;
 }
 
+/** A high fd of the library's that no VMO owns (the short write's source memfd). */
+export interface HighFdOwner {
+  /** Set when the library gave the number to another owner: the fd was closed outside vmo. */
+  lost: boolean;
+}
+
 /** The library's own memfds at high fd numbers, by number (`high_fds.ts`). */
-const highFds = new HighFdTable<Backing>();
+const highFds = new HighFdTable<Backing | HighFdOwner>();
+
+/** The first of the library's high fd numbers (`high_fds.ts`); -1 when there are none. */
+export function highFdFloor(): number {
+  return highFds.floor();
+}
+
+/**
+ * Puts `fd`, a number `F_DUPFD_CLOEXEC` just gave from {@linkcode highFdFloor} up, under
+ * `owner`: whoever held that number before lost its fd (closed outside vmo) and learns it.
+ */
+export function claimHighFd(fd: number, owner: HighFdOwner): void {
+  Backing.claimNumber(fd, owner);
+}
 
 /** The size of the last memfd made, as a bigint: programs make many of one size. */
 const NEW_SIZE = new BigIntMemo();
@@ -205,16 +224,24 @@ export class Backing {
       this.#identify(init.identity);
     } else {
       this.#high = true;
-      // The number was free when F_DUPFD gave it: a backing still holding it lost its fd.
-      const previous = highFds.get(this.fd);
-      if (previous !== undefined) previous.#lost = true;
-      highFds.set(this.fd, this);
+      Backing.claimNumber(this.fd, this);
       Backing.#unidentified.push(this);
       if (Backing.#unidentified.length >= Backing.#pruneAt) {
         Backing.#unidentified = Backing.#unidentified.filter(Backing.#waiting);
         Backing.#pruneAt = Math.max(64, 2 * Backing.#unidentified.length);
       }
     }
+  }
+
+  /**
+   * Takes high number `fd` for `owner`. The number was free when F_DUPFD gave it: whoever the
+   * table still lists under it lost its fd.
+   */
+  static claimNumber(fd: number, owner: Backing | HighFdOwner): void {
+    const previous = highFds.get(fd);
+    if (previous instanceof Backing) previous.#lost = true;
+    else if (previous !== undefined) previous.lost = true;
+    highFds.set(fd, owner);
   }
 
   /** A high-fd backing still open under its number and not identified yet. */

@@ -18,15 +18,10 @@ async function run(mode: string): Promise<Record<string, any>> {
 }
 
 Deno.test({
-  // DEFECT: the short write's memfd takes a high fd number (dupCloexecFrom(fd, floor)) without
-  // telling backing.ts's HighFdTable. A VMO whose high fd was closed outside vmo is not marked
-  // lost when the short write's memfd then takes that number, so `checkFd` passes and a map of
-  // the VMO maps the 16 KiB short-write memfd under a 64 KiB VMO: touching page 5 of the view
-  // is SIGBUS (exit 135). Repro: `deno run --allow-ffi --allow-read --allow-write
-  // tests/review_speed2/short_write_child.ts steal-vmo` (Vmo.create(64 KiB); libc.close(its
-  // fd); two writeAt on a mapped file; Mapping.createFromVmo(vmo, 64 KiB, RW).writeAt(40000)).
+  // Found in review: the short write's memfd took a high number without telling the backing
+  // table, so a VMO whose fd was closed outside vmo mapped that 16 KiB memfd under its 64 KiB
+  // size (SIGBUS on page 5). The memfd now claims its number in the table (claimHighFd).
   name: "a VMO whose fd was closed outside vmo never maps the short write's memfd",
-  ignore: true,
   async fn() {
     const r = await run("steal-vmo");
     assert.equal(r.closed, 0);
@@ -35,14 +30,11 @@ Deno.test({
 });
 
 Deno.test({
-  // DEFECT: after the short write's memfd is closed outside vmo, the next Vmo.create takes its
-  // high number (the backing table does not know it is taken); `pread` from that number then
-  // copies the new VMO's bytes into the destination and `writeAt` returns the full count: a
-  // file gets another VMO's contents instead of the caller's. Repro: `deno run --allow-ffi
-  // --allow-read --allow-write tests/review_speed2/short_write_child.ts steal-source` (bytes
-  // are 238 = 0xee, the other VMO's, not 7).
-  name: "writeAt after the short write's memfd was closed and its number reused writes its bytes",
-  ignore: true,
+  // Found in review: once the short write's memfd was closed outside vmo, the next Vmo.create
+  // took its number and writeAt copied that VMO's bytes into the file. A VMO taking the number
+  // now marks the memfd lost, and writes fall back to the general path.
+  name:
+    "writeAt after the short write's memfd was closed and its number reused never writes that file's bytes",
   async fn() {
     const r = await run("steal-source");
     assert.equal(r.closed, 0);
