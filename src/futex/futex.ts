@@ -31,6 +31,9 @@ import {
 import { memoryRangeOf, type MemoryRangeSource } from "../mapping/memory_range.ts";
 
 const INT32_MAX = 0x7fff_ffff;
+/** The longest single kernel wait, in ms (a longer timeout waits again for the time left). */
+const MAX_TIMESPEC_MS = 1e12;
+
 /** How often a cancelled wait's word is woken again until the wait returns. */
 const REWAKE_MS = 5;
 
@@ -197,8 +200,10 @@ export function futexWait(
           `timeoutMs must be a non-negative number, got ${describe(timeoutMs)}`,
         );
       }
-      deadline = performance.now() + timeoutMs;
     }
+    start = performance.now();
+    // Infinity and any timeout too long to count down stay Infinity: no timespec, no NaN.
+    if (timeoutMs !== undefined) deadline = start + timeoutMs;
     word = wordOf(memory, offset);
     if (Atomics.load(word.view, 0) !== value) {
       fail(Status.BAD_STATE, "the word does not hold the expected value");
@@ -208,7 +213,6 @@ export function futexWait(
     // costs a few loads instead of a trip through runtime threads.
     // The clock is read once before and then every STEPS_PER_CLOCK steps (it costs about
     // 0.2 us, a ping-pong round trip a few): a catch is credited with the time last read.
-    start = timeoutMs === undefined ? performance.now() : deadline - timeoutMs;
     const spinEnd = Math.min(start + word.spinNs / 1e6, deadline);
     const view = word.view;
     let spunMs = 0;
@@ -293,7 +297,8 @@ async function waitOn(
   try {
     for (;;) {
       if (timespec !== null) {
-        const left = Math.max(0, deadline - performance.now());
+        // At most about 31 years a call: the nanoseconds must fit a 64-bit timespec.
+        const left = Math.min(Math.max(0, deadline - performance.now()), MAX_TIMESPEC_MS);
         const ns = BigInt(Math.round(left * 1e6));
         timespec[0] = ns / 1_000_000_000n;
         timespec[1] = ns % 1_000_000_000n;
