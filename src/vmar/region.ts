@@ -30,8 +30,21 @@ import {
 
 export type { PermRange };
 import { ensureHeadroom } from "./headroom.ts";
-import { forgetQuarantine, type Quarantine, QuarantineList } from "./quarantine.ts";
-import { NO_WATCHES, revokeWatches, type Watch, type Watched, watchesOf } from "./watch.ts";
+import {
+  forgetQuarantine,
+  type Quarantine,
+  QuarantineList,
+  quarantineRange,
+  windowKey,
+} from "./quarantine.ts";
+import {
+  liveViews,
+  NO_WATCHES,
+  revokeWatches,
+  type Watch,
+  type Watched,
+  watchesOf,
+} from "./watch.ts";
 
 /** `PERM_READ | PERM_WRITE | PERM_EXECUTE`; equal to `PROT_READ | PROT_WRITE | PROT_EXEC`. */
 export const PERM_READ = 1;
@@ -141,11 +154,6 @@ export class MappingRecord implements Span, Watched {
     this.ranges = end <= ranges[i].end
       ? withPermsInOne(ranges, i, start, end, perms)
       : withPerms(ranges, start, end, perms);
-  }
-
-  /** Keeps only the permission ranges inside `[start, end)`. */
-  clipRanges(start: number, end: number): void {
-    this.ranges = this.rangesIn(start, end);
   }
 
   /**
@@ -433,6 +441,8 @@ export function overwriteMapping(
     for (const [start, stop] of claimed) bestEffort(() => linux.release(start, stop - start));
     fail(Status.NO_MEMORY, "the process is out of mappings (vm.max_map_count)");
   }
+  // What can throw of the cuts, before the calls (a middle cut makes its right-hand record).
+  const plans = planCuts(covered, addr, end);
   let changedEnd = addr;
   let mappingFile = false;
   try {
@@ -448,6 +458,7 @@ export function overwriteMapping(
     if (mappingFile && !(error instanceof ZxError && error.status === Status.NO_MEMORY)) {
       changedEnd = addr + fileBytes;
     }
+    for (const plan of plans) abandonCut(plan);
     // All or nothing: put the old mappings back as the tree has them.
     if (changedEnd > addr) {
       restoreRange(
@@ -460,7 +471,7 @@ export function overwriteMapping(
     for (const [start, stop] of claimed) bestEffort(() => linux.release(start, stop - start));
     throw error;
   }
-  for (const m of covered) cutMapping(m, addr, end);
+  for (let i = 0; i < covered.length; i++) cutMapping(covered[i], addr, end, plans[i]);
   let record: MappingRecord;
   try {
     record = new MappingRecord({ ...init, base: addr, size, parent: vmar });
@@ -615,51 +626,145 @@ function mergeInto(left: MappingRecord, right: MappingRecord): MappingRecord {
 }
 
 /**
- * Removes `[start, end)` from a mapping's record: the whole record, its left or right part, or
- * a hole in its middle (the right piece becomes a new record). The memory was already changed.
+ * What cutting `[start, end)` out of part of a mapping leaves, made before the system call (all
+ * that can throw: a `RangeError` here changes nothing): the permission ranges of the part that
+ * stays in the record and, for a hole in its middle, the right-hand record, already tracked and
+ * holding the watches beyond the hole (also still in the mapping's set until the cut).
  */
-export function cutMapping(m: MappingRecord, start: number, end: number): void {
-  const vmar = m.parent;
-  if (start <= m.base && end >= m.end) {
-    vmar.children.remove(m);
+export interface CutPlan {
+  ranges: PermRange[];
+  right: MappingRecord | null;
+}
+
+/**
+ * The plan of cutting `[start, end)` out of `m`, or `null` when the whole record goes. Call it
+ * before the system call, and {@linkcode abandonCut} if that call fails.
+ */
+export function planCut(m: MappingRecord, start: number, end: number): CutPlan | null {
+  if (start <= m.base && end >= m.end) return null;
+  if (start <= m.base) return { ranges: m.rangesIn(end, m.end), right: null };
+  const ranges = m.rangesIn(m.base, start);
+  if (end >= m.end) return { ranges, right: null };
+  const right = new MappingRecord({
+    base: end,
+    size: m.end - end,
+    vmo: m.vmo,
+    vmoOffset: m.vmoOffset + (end - m.base),
+    perms: 0,
+    maxPerms: m.maxPerms,
+    options: m.options,
+    parent: m.parent,
+    ranges: m.rangesIn(end, m.end),
+  });
+  for (const watch of m.watches) if (watch.start >= end) watchesOf(right).add(watch);
+  // Last: the one step an abandoned plan must undo.
+  track(right);
+  return { ranges, right };
+}
+
+/**
+ * {@linkcode planCut} of `[start, end)` for each of `records`, in order; if one throws, the
+ * plans made are abandoned.
+ */
+export function planCuts(
+  records: MappingRecord[],
+  start: number,
+  end: number,
+): (CutPlan | null)[] {
+  const plans: (CutPlan | null)[] = [];
+  try {
+    for (const m of records) plans.push(planCut(m, start, end));
+  } catch (error) {
+    for (const plan of plans) abandonCut(plan);
+    throw error;
+  }
+  return plans;
+}
+
+/** Undoes a {@linkcode planCut} whose system call failed. */
+export function abandonCut(plan: CutPlan | null): void {
+  if (plan !== null && plan.right !== null) untrack(plan.right);
+}
+
+/**
+ * Removes `[start, end)` from a mapping's record, after the memory was changed: the whole
+ * record, its left or right part, or a hole in its middle (the right piece becomes a new
+ * record). `plan` comes from {@linkcode planCut} before the system call.
+ *
+ * A `RangeError` (the stack's limit: a function compiled near it, see `headroom.ts`) must not
+ * part the tree from the kernel. A left or right cut changes the record in place with stores
+ * only (its place in the span list cannot change), then the list's gaps catch up. A middle
+ * cut inserts the right-hand record last; if that fails before the record went in, its pages
+ * leave the user as an unmap would take them ({@linkcode dropUnrecorded}) and the error is
+ * thrown: more was unmapped than asked, but the tree holds nothing the kernel does not.
+ */
+export function cutMapping(
+  m: MappingRecord,
+  start: number,
+  end: number,
+  plan: CutPlan | null = planCut(m, start, end),
+): void {
+  const list = m.parent.children;
+  if (plan === null) {
+    list.remove(m);
     m.revoke(m.base, m.end);
     untrack(m);
     return;
   }
-  vmar.children.remove(m);
-  if (start > m.base && end < m.end) {
-    const right = new MappingRecord({
-      base: end,
-      size: m.end - end,
-      vmo: m.vmo,
-      vmoOffset: m.vmoOffset + (end - m.base),
-      perms: 0,
-      maxPerms: m.maxPerms,
-      options: m.options,
-      parent: vmar,
-      ranges: m.rangesIn(end, m.end),
-    });
-    for (const watch of m.watches) {
-      if (watch.start >= end) {
-        watchesOf(right).add(watch);
-        m.watches.delete(watch);
-      }
-    }
-    track(right);
-    vmar.children.insert(right);
-    m.clipRanges(m.base, start);
-    m.size = start - m.base;
-  } else if (start > m.base) {
-    m.clipRanges(m.base, start);
+  m.ranges = plan.ranges;
+  if (start > m.base) {
     m.size = start - m.base;
   } else {
-    const cut = end - m.base;
-    m.clipRanges(end, m.end);
+    const oldEnd = m.base + m.size;
+    m.vmoOffset += end - m.base;
+    m.size = oldEnd - end;
     m.base = end;
-    m.vmoOffset += cut;
-    m.size -= cut;
   }
-  vmar.children.insert(m);
+  try {
+    list.shrunk(m);
+  } catch {
+    list.gapsStale = true;
+  }
+  const right = plan.right;
+  if (right === null) return;
+  try {
+    list.insert(right);
+  } catch (error) {
+    // The span list marks its gaps stale when the record went in before the error.
+    if (list.find(right.base) !== right) {
+      dropUnrecorded(right);
+      throw error;
+    }
+  }
+  try {
+    for (const watch of right.watches) m.watches.delete(watch);
+  } catch {
+    // A watch left in both sets only fires early: the memory it guards is right's.
+  }
+}
+
+/**
+ * The backstop of a middle cut whose right-hand record never made it into the tree: its pages
+ * leave the user as an unmap takes them (views detached, and under views that may still be
+ * used, quarantined zero pages), so no mapping stays that the tree does not hold.
+ */
+function dropUnrecorded(right: MappingRecord): void {
+  const vmar = right.parent;
+  const live = right.watches.size === 0 ? null : liveViews(right, right.base, right.end);
+  right.revoke(right.base, right.end);
+  if (live === null) {
+    giveBack(vmar, right.base, right.size);
+  } else {
+    const from = Math.floor(live.start / PAGE_SIZE) * PAGE_SIZE;
+    const to = Math.ceil(live.end / PAGE_SIZE) * PAGE_SIZE;
+    const window = right.vmo.kind === "slice"
+      ? null
+      : { backing: right.vmo.backing, key: windowKey(right.fileOffsetAt(from), to - from) };
+    quarantineRange(vmar, from, to, live, window);
+    if (from > right.base) giveBack(vmar, right.base, from - right.base);
+    if (to < right.end) giveBack(vmar, to, right.end - to);
+  }
+  untrack(right);
 }
 
 // ---- Walking ----

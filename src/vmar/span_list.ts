@@ -91,6 +91,11 @@ export class SpanList<T extends Span> {
    * are right, the gaps may not be, and the next gap search recomputes them all first.
    */
   #stale = false;
+  /**
+   * Set by a caller whose {@linkcode SpanList.shrunk} threw (even at the call, before it ran):
+   * the gaps may be smaller than they are, and the next gap search recomputes them all first.
+   */
+  gapsStale = false;
 
   /** How many spans the list holds. */
   get count(): number {
@@ -240,6 +245,24 @@ export class SpanList<T extends Span> {
     if (at === block.length) this.#refresh(b + 1);
   }
 
+  /**
+   * Catches up with `span` (in the list), which its owner shrank in place: its new range lies
+   * inside its old one, so its place in the order stays and only the gaps around it grew. No
+   * span moves: a `RangeError` here or at the call leaves the spans right and the gaps at most
+   * smaller than they are (a search then only misses them); the caller sets `gapsStale` then.
+   */
+  shrunk(span: T): void {
+    const b = this.#blockAtOrBefore(span.base);
+    const block = this.#blocks[b];
+    const at = lastAtOrBefore(block, span.base);
+    let inner = this.#inner[b];
+    if (at > 0) inner = Math.max(inner, span.base - end(block[at - 1]));
+    if (at < block.length - 1) inner = Math.max(inner, block[at + 1].base - end(span));
+    this.#inner[b] = inner;
+    this.#refresh(b);
+    if (at === block.length - 1) this.#refresh(b + 1);
+  }
+
   /** Removes every span. */
   clear(): void {
     this.#blocks = [];
@@ -247,6 +270,7 @@ export class SpanList<T extends Span> {
     this.#best.build([]);
     this.#count = 0;
     this.#stale = false;
+    this.gapsStale = false;
   }
 
   /**
@@ -254,7 +278,7 @@ export class SpanList<T extends Span> {
    * between spans and inside `[lo, hi)`, or -1 when there is none.
    */
   findFree(lo: number, hi: number, size: number, align: number): number {
-    if (this.#stale) this.#recompute();
+    if (this.#stale || this.gapsStale) this.#recompute();
     const blocks = this.#blocks;
     if (blocks.length === 0) return fitIn(lo, hi, lo, hi, size, align);
     // Start at the block holding (or following) `lo`, and the gap that `lo` falls in.
@@ -323,6 +347,7 @@ export class SpanList<T extends Span> {
     for (let b = 0; b < this.#blocks.length; b++) this.#inner[b] = innerGap(this.#blocks[b]);
     this.#rebuild();
     this.#stale = false;
+    this.gapsStale = false;
   }
 
   #rebuild(): void {

@@ -12,11 +12,15 @@ import { ensureHeadroom } from "./headroom.ts";
 import * as linux from "./linux.ts";
 import { deferProtect, moveQuarantines, quarantineRange, windowKey } from "./quarantine.ts";
 import {
+  abandonCut,
   bestEffort,
   cutMapping,
+  type CutPlan,
   MappingRecord,
   PERM_READ,
   PERM_WRITE,
+  planCut,
+  planCuts,
   type RegionChild,
   untrack,
   VmarObject,
@@ -163,28 +167,45 @@ export function unmapRange(
     for (const item of items) {
       const from = Math.max(start, item.base);
       const to = Math.min(end, item.base + item.size);
-      if (live.length > 0 || quarantined) {
-        for (const [a, b] of outsideQuarantine(vmar, from, to)) {
+      // What can throw of the cut, before the call (see `cutMapping`).
+      const plan = item instanceof MappingRecord ? planCut(item, start, end) : null;
+      try {
+        if (live.length > 0 || quarantined) {
+          for (const [a, b] of outsideQuarantine(vmar, from, to)) {
+            ensureHeadroom();
+            linux.release(a, b - a);
+          }
+        } else {
           ensureHeadroom();
-          linux.release(a, b - a);
+          linux.release(from, to - from);
         }
-      } else {
-        ensureHeadroom();
-        linux.release(from, to - from);
+      } catch (error) {
+        abandonCut(plan);
+        throw error;
       }
-      forget(vmar, item, start, end);
+      forget(vmar, item, start, end, plan);
     }
   } else {
-    if (vmar.quarantined.count === 0) {
-      ensureHeadroom();
-      linux.reserveFixed(start, end - start);
-    } else {
-      for (const [a, b] of outsideQuarantine(vmar, start, end)) {
+    const mappings = items.filter((item) => item instanceof MappingRecord);
+    const plans = planCuts(mappings, start, end);
+    try {
+      if (vmar.quarantined.count === 0) {
         ensureHeadroom();
-        linux.reserveFixed(a, b - a);
+        linux.reserveFixed(start, end - start);
+      } else {
+        for (const [a, b] of outsideQuarantine(vmar, start, end)) {
+          ensureHeadroom();
+          linux.reserveFixed(a, b - a);
+        }
       }
+    } catch (error) {
+      for (const plan of plans) abandonCut(plan);
+      throw error;
     }
-    for (const item of items) forget(vmar, item, start, end);
+    let next = 0;
+    for (const item of items) {
+      forget(vmar, item, start, end, item instanceof MappingRecord ? plans[next++] : null);
+    }
   }
 }
 
@@ -199,16 +220,29 @@ export function unmapInOne(vmar: VmarObject, m: MappingRecord, start: number, en
     return;
   }
   m.revoke(start, end);
-  ensureHeadroom();
-  if (vmar.isRoot) linux.release(start, end - start);
-  else linux.reserveFixed(start, end - start);
-  cutMapping(m, start, end);
+  // What can throw of a partial cut comes before the call (see `cutMapping`).
+  const plan = start <= m.base && end >= m.end ? null : planCut(m, start, end);
+  try {
+    ensureHeadroom();
+    if (vmar.isRoot) linux.release(start, end - start);
+    else linux.reserveFixed(start, end - start);
+  } catch (error) {
+    abandonCut(plan);
+    throw error;
+  }
+  cutMapping(m, start, end, plan);
 }
 
 /** Removes `[start, end)` of a child from the tree, after its memory went. */
-function forget(vmar: VmarObject, item: RegionChild, start: number, end: number): void {
+function forget(
+  vmar: VmarObject,
+  item: RegionChild,
+  start: number,
+  end: number,
+  plan: CutPlan | null,
+): void {
   if (item instanceof MappingRecord) {
-    cutMapping(item, start, end);
+    cutMapping(item, start, end, plan);
   } else {
     killTree(item);
     vmar.children.remove(item);
