@@ -21,7 +21,7 @@ const CAN_MAP_RW = VmarFlags.CAN_MAP_READ | VmarFlags.CAN_MAP_WRITE;
  * calls that record a system call cannot fail that way later (see `headroom.ts`).
  */
 function warmUp(): void {
-  const vmo = Vmo.create(2 * PAGE_SIZE);
+  const vmo = Vmo.create(4 * PAGE_SIZE);
   try {
     const rw = VmarFlags.PERM_READ | VmarFlags.PERM_WRITE;
     const [sub, base] = Vmar.root().allocate(
@@ -42,7 +42,26 @@ function warmUp(): void {
     sub.map(PAGE_SIZE, vmo, PAGE_SIZE, PAGE_SIZE, specific);
     sub.map(5 * PAGE_SIZE, vmo, PAGE_SIZE, PAGE_SIZE, specific);
     sub.map(4 * PAGE_SIZE, vmo, 0, PAGE_SIZE, specific);
+    sub.unmap(base, 8 * PAGE_SIZE);
+    // Cuts (`cutMapping`): a hole in the middle, a left part and a right part, one call each
+    // and through the general unmap; an overwrite inside one mapping.
+    sub.map(0, vmo, 0, 4 * PAGE_SIZE, specific);
+    sub.unmap(base + PAGE_SIZE, PAGE_SIZE);
+    sub.unmap(base + 2 * PAGE_SIZE, PAGE_SIZE);
+    sub.unmap(base, 8 * PAGE_SIZE);
+    sub.map(0, vmo, 0, 4 * PAGE_SIZE, specific);
+    sub.unmap(base + 3 * PAGE_SIZE, PAGE_SIZE);
+    sub.map(PAGE_SIZE, vmo, 0, PAGE_SIZE, rw | VmarFlags.SPECIFIC_OVERWRITE);
+    sub.map(4 * PAGE_SIZE, vmo, 0, 4 * PAGE_SIZE, specific);
+    sub.unmap(base + 2 * PAGE_SIZE, 3 * PAGE_SIZE);
     sub.destroy();
+    for (
+      const [from, size] of [[PAGE_SIZE, PAGE_SIZE], [0, PAGE_SIZE], [3 * PAGE_SIZE, PAGE_SIZE]]
+    ) {
+      const at = Vmar.root().map(0, vmo, 0, 4 * PAGE_SIZE, rw);
+      Vmar.root().unmap(at + from, size);
+      Vmar.root().unmap(at, 4 * PAGE_SIZE);
+    }
     const addr = Vmar.root().map(0, vmo, 0, PAGE_SIZE, rw);
     Vmar.root().protect(addr, PAGE_SIZE, VmarFlags.PERM_READ);
     Vmar.root().unmap(addr, PAGE_SIZE);

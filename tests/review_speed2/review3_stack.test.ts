@@ -48,6 +48,14 @@ Deno.test("near the stack limit: map, protect and partial unmap together leave t
   clean(await run("map-unmap-protect", "both"));
 });
 
+Deno.test("near the stack limit: root map then unmap of its first page leaves tree and kernel agreeing", async () => {
+  clean(await run("map-unmap-protect", "left"));
+});
+
+Deno.test("near the stack limit: root map then unmap of its middle page leaves tree and kernel agreeing", async () => {
+  clean(await run("map-unmap-protect", "middle"));
+});
+
 Deno.test("near the stack limit: sub-VMAR allocations and maps never overlap and leave nothing", async () => {
   const r = await run("sub-allocate");
   clean(r);

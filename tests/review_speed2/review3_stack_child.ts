@@ -115,12 +115,15 @@ if (mode === "map-unmap-protect") {
     root.unmap(a, 2 * P);
   }
   // Each op: a map (kept by index), then protect and unmap of an earlier one.
+  // Variants "left" and "middle" cut a mapping's first page, or a page out of its middle.
+  const size = variant === "middle" ? 3 * P : 2 * P;
+  const cut = variant === "left" ? 0 : P;
   sweep(() => {
-    const a = root.map(0, vmo, 0, 2 * P, RW);
+    const a = root.map(0, vmo, 0, size, RW);
     slots[n] = a;
     n++;
-    if (variant !== "unmap") root.protect(a, P, VmarFlags.PERM_READ);
-    if (variant !== "protect") root.unmap(a + P, P);
+    if (variant === "protect" || variant === "both") root.protect(a, P, VmarFlags.PERM_READ);
+    if (variant !== "protect") root.unmap(a + cut, P);
   });
   Object.assign(report, rootTruth());
   for (const e of root.infoMaps()) {

@@ -216,6 +216,56 @@ Deno.test("span list: a list that goes empty and back many times agrees with a s
   );
 });
 
+Deno.test("span list: spans shrunk in place (a cut's left or right part) agree with a sorted array", () => {
+  // Spans of 4 units at every 6, over a few blocks (128 spans each); each step shrinks one from
+  // either end, as `cutMapping` does to a record, then checks first fit and lookups against
+  // the spans as they are. `stale` marks the gaps stale instead, as a throwing `shrunk` does.
+  const step = fc.record({
+    index: fc.integer({ min: 0, max: 399 }),
+    left: fc.boolean(),
+    by: fc.integer({ min: 1, max: 3 }),
+    stale: fc.boolean(),
+  });
+  fc.assert(
+    fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
+      const list = new SpanList<Span>();
+      const spans: Span[] = [];
+      for (let i = 0; i < 400; i++) {
+        const span = { base: 6 * i, size: 4 };
+        list.insert(span);
+        spans.push(span);
+      }
+      for (const { index, left, by, stale } of steps) {
+        const span = spans[index];
+        if (span.size <= by) continue;
+        if (left) span.base += by;
+        span.size -= by;
+        if (stale) list.gapsStale = true;
+        else list.shrunk(span);
+        for (const size of [1, 2, 3, 4, 5]) {
+          let expected = -1;
+          let gapStart = 0;
+          for (const s of [...spans, { base: 3000, size: 0 }]) {
+            if (gapStart + size <= s.base) {
+              expected = gapStart;
+              break;
+            }
+            gapStart = s.base + s.size;
+          }
+          assert.equal(list.findFree(0, 3000, size, 1), expected, `first fit of ${size}`);
+        }
+        assert.equal(list.find(span.base), span);
+        assert.equal(list.find(span.base + span.size - 1), span);
+        if (left) assert.equal(list.find(span.base - 1), undefined);
+        else assert.equal(list.find(span.base + span.size), undefined);
+        assert.deepEqual(list.overlapping(span.base - 1, span.base + span.size + 1), [span]);
+      }
+      assert.deepEqual([...list], spans);
+    }),
+    { numRuns: 100 },
+  );
+});
+
 Deno.test("setPerms: the one-range split agrees with the general rebuild", () => {
   const P_ = 1;
   fc.assert(
