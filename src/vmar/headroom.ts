@@ -12,7 +12,7 @@
  * after flushing the bytecode of one not run for a while), and compiling needs far more stack
  * than any probe here, so a `RangeError` can still come after a system call. `warm_up.ts` runs
  * the tree's paths once at load, and the changes catch what gets through: a map whose record
- * did not make it into the tree gives its pages back (`region.ts` `insertMapping`).
+ * did not make it into the tree gives its pages back (`place.ts` `insertMapping`).
  *
  * Why one wide frame rather than a deep recursion of narrow ones: the arguments are pushed on
  * the stack whatever the callee does with them, and the stack check at the callee's entry sees

@@ -9,7 +9,8 @@ import { has, isPageAligned, PAGE_SIZE } from "../args.ts";
 import { fail, Status } from "../status.ts";
 import { VmarFlags } from "./constants.ts";
 import { takeWindow } from "./quarantine.ts";
-import type { Placement, VmarObject } from "./region.ts";
+import type { VmarObject } from "./region.ts";
+import type { Placement } from "./place.ts";
 import type { Backing } from "../vmo/backing.ts";
 
 const KNOWN_OPTIONS = 0xffff;

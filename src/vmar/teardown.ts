@@ -12,20 +12,16 @@ import { ensureHeadroom } from "./headroom.ts";
 import * as linux from "./linux.ts";
 import { deferProtect, moveQuarantines, quarantineRange, windowKey } from "./quarantine.ts";
 import {
-  abandonCut,
-  bestEffort,
-  cutMapping,
-  type CutPlan,
   MappingRecord,
   PERM_READ,
   PERM_WRITE,
-  planCut,
-  planCuts,
   type RegionChild,
   untrack,
   VmarObject,
   walk,
 } from "./region.ts";
+import { bestEffort } from "./place.ts";
+import { abandonCut, cutMapping, type CutPlan, planCut, planCuts } from "./cut.ts";
 import { type LiveViews, liveViews } from "./watch.ts";
 
 function detachAll(region: VmarObject): void {

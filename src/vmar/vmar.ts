@@ -28,11 +28,8 @@ import { placement, splitFlags } from "./placement.ts";
 import { quarantinedCount, windowKey } from "./quarantine.ts";
 import { destroyRegion, protectPieces, unmapInOne, unmapRange } from "./teardown.ts";
 import {
-  createMapping,
-  createRegion,
   MappingRecord,
   needAlive,
-  overwriteMapping,
   PERM_EXECUTE,
   PERM_MASK,
   PERM_READ,
@@ -40,6 +37,7 @@ import {
   VmarObject,
   walk,
 } from "./region.ts";
+import { createMapping, createRegion, overwriteMapping } from "./place.ts";
 
 const CAN_MAP_RWX = VmarFlags.CAN_MAP_READ | VmarFlags.CAN_MAP_WRITE | VmarFlags.CAN_MAP_EXECUTE;
 const PERMS = VmarFlags.PERM_READ | VmarFlags.PERM_WRITE | VmarFlags.PERM_EXECUTE;
