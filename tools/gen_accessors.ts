@@ -236,7 +236,8 @@ const GUEST_TARGETS: Target[] = [
       }
       return ${slow}(h, offset);`,
     readSlow: (a) => `
-      return ${getCall(a, `h.slow(offset, ${a.size})`, "offset")};`,
+      const data = h.slowRead(offset, ${a.size});
+      return ${getCall(a, "data", "h.at")};`,
     write: (a, slow, hook) => `
       if (${hostBounds(a)} && ${valueGuard(a, "value")}) {
         ${setCall(a, "h.data", "offset", "value")};${hook}

@@ -7,13 +7,16 @@
  */
 
 import { checkedEnd, checkU64, describe } from "../args.ts";
-import { fail, Status } from "../status.ts";
+import { fail, Status, ZxError } from "../status.ts";
 import type { DirtyBitmap } from "./bitmap.ts";
 import type { GuardedLayout, LayoutLock } from "./layout.ts";
 import type { BufferLike } from "./raw_buffer.ts";
 
 const EMPTY = new Uint8Array(0);
 const EMPTY_DATA = new DataView(new ArrayBuffer(0));
+/** Where a read of memory no view can be had over (protected read-only) is copied to. */
+const READ_COPY = new Uint8Array(8);
+const READ_COPY_DATA = new DataView(READ_COPY.buffer);
 
 /** `INVALID_ARGS` unless `value` is a bigint that fits 64 signed bits (the `i64` check). */
 export function checkI64Big(value: unknown): bigint {
@@ -48,11 +51,20 @@ export class HostState {
   closed = false;
   readonly #layout: GuardedLayout;
   readonly #refresh: () => Uint8Array<ArrayBuffer>;
+  readonly #readCopy: (offset: number, dst: Uint8Array) => void;
   readonly #self = new WeakRef(this);
 
-  /** The state of a host over `layout`; `refresh` makes a new view (or throws). */
-  constructor(layout: GuardedLayout, refresh: () => Uint8Array<ArrayBuffer>) {
+  /**
+   * The state of a host over `layout`; `refresh` makes a new view (or throws), `readCopy`
+   * copies bytes out without one.
+   */
+  constructor(
+    layout: GuardedLayout,
+    refresh: () => Uint8Array<ArrayBuffer>,
+    readCopy: (offset: number, dst: Uint8Array) => void,
+  ) {
     this.#layout = layout;
+    this.#readCopy = readCopy;
     this.lock = layout.lock;
     this.size = layout.memSize;
     this.#refresh = refresh;
@@ -89,6 +101,32 @@ export class HostState {
     checkRange(offset, size, this.size, "access");
     if (this.u8.length === 0) this.refresh();
     if (this.u8.length === 0) fail(Status.BAD_STATE, "the host memory has no view");
+    return this.data;
+  }
+
+  /** Where the value of the last {@linkcode slowRead} starts in the view it returned. */
+  at = 0;
+
+  /**
+   * Every check of a read's slow path; a `DataView` holding `[offset, offset + size)` at
+   * {@linkcode at}: the view, or a copy of the bytes when no view can be had because the memory
+   * was protected down to read-only (a view needs read-write memory; a copy only reading).
+   */
+  slowRead(offset: number, size: number): DataView<ArrayBuffer> {
+    this.checkUsable();
+    checkRange(offset, size, this.size, "access");
+    if (this.u8.length === 0) {
+      try {
+        this.refresh();
+      } catch (error) {
+        if (!(error instanceof ZxError) || error.status !== Status.ACCESS_DENIED) throw error;
+        this.#readCopy(offset, READ_COPY.subarray(0, size));
+        this.at = 0;
+        return READ_COPY_DATA;
+      }
+    }
+    if (this.u8.length === 0) fail(Status.BAD_STATE, "the host memory has no view");
+    this.at = offset;
     return this.data;
   }
 

@@ -28,7 +28,8 @@ export function hostReadU8(h: HostState, offset: number): number {
 
 /** The checked path of `hostReadU8`. */
 function hostReadU8Slow(h: HostState, offset: number): number {
-  return h.slow(offset, 1).getUint8(offset);
+  const data = h.slowRead(offset, 1);
+  return data.getUint8(h.at);
 }
 
 /** `HostSharedMemory.writeU8`: stores the 1-byte uint `value` at `offset`. */
@@ -63,7 +64,8 @@ export function hostReadU16(h: HostState, offset: number): number {
 
 /** The checked path of `hostReadU16`. */
 function hostReadU16Slow(h: HostState, offset: number): number {
-  return h.slow(offset, 2).getUint16(offset, true);
+  const data = h.slowRead(offset, 2);
+  return data.getUint16(h.at, true);
 }
 
 /** `HostSharedMemory.writeU16`: stores the 2-byte uint `value` at `offset`. */
@@ -98,7 +100,8 @@ export function hostReadU32(h: HostState, offset: number): number {
 
 /** The checked path of `hostReadU32`. */
 function hostReadU32Slow(h: HostState, offset: number): number {
-  return h.slow(offset, 4).getUint32(offset, true);
+  const data = h.slowRead(offset, 4);
+  return data.getUint32(h.at, true);
 }
 
 /** `HostSharedMemory.writeU32`: stores the 4-byte uint `value` at `offset`. */
@@ -133,7 +136,8 @@ export function hostReadI32(h: HostState, offset: number): number {
 
 /** The checked path of `hostReadI32`. */
 function hostReadI32Slow(h: HostState, offset: number): number {
-  return h.slow(offset, 4).getInt32(offset, true);
+  const data = h.slowRead(offset, 4);
+  return data.getInt32(h.at, true);
 }
 
 /** `HostSharedMemory.writeI32`: stores the 4-byte int `value` at `offset`. */
@@ -168,7 +172,8 @@ export function hostReadU64(h: HostState, offset: number): bigint {
 
 /** The checked path of `hostReadU64`. */
 function hostReadU64Slow(h: HostState, offset: number): bigint {
-  return h.slow(offset, 8).getBigUint64(offset, true);
+  const data = h.slowRead(offset, 8);
+  return data.getBigUint64(h.at, true);
 }
 
 /** `HostSharedMemory.writeU64`: stores the 8-byte bigint `value` at `offset`. */
@@ -203,7 +208,8 @@ export function hostReadF32(h: HostState, offset: number): number {
 
 /** The checked path of `hostReadF32`. */
 function hostReadF32Slow(h: HostState, offset: number): number {
-  return h.slow(offset, 4).getFloat32(offset, true);
+  const data = h.slowRead(offset, 4);
+  return data.getFloat32(h.at, true);
 }
 
 /** `HostSharedMemory.writeF32`: stores the 4-byte float `value` at `offset`. */
@@ -238,7 +244,8 @@ export function hostReadF64(h: HostState, offset: number): number {
 
 /** The checked path of `hostReadF64`. */
 function hostReadF64Slow(h: HostState, offset: number): number {
-  return h.slow(offset, 8).getFloat64(offset, true);
+  const data = h.slowRead(offset, 8);
+  return data.getFloat64(h.at, true);
 }
 
 /** `HostSharedMemory.writeF64`: stores the 8-byte float `value` at `offset`. */
@@ -273,7 +280,8 @@ export function hostReadI8(h: HostState, offset: number): number {
 
 /** The checked path of `hostReadI8`. */
 function hostReadI8Slow(h: HostState, offset: number): number {
-  return h.slow(offset, 1).getInt8(offset);
+  const data = h.slowRead(offset, 1);
+  return data.getInt8(h.at);
 }
 
 /** `HostSharedMemory.writeI8`: stores the 1-byte int `value` at `offset`. */
@@ -308,7 +316,8 @@ export function hostReadI16(h: HostState, offset: number): number {
 
 /** The checked path of `hostReadI16`. */
 function hostReadI16Slow(h: HostState, offset: number): number {
-  return h.slow(offset, 2).getInt16(offset, true);
+  const data = h.slowRead(offset, 2);
+  return data.getInt16(h.at, true);
 }
 
 /** `HostSharedMemory.writeI16`: stores the 2-byte int `value` at `offset`. */
@@ -343,7 +352,8 @@ export function hostReadI64(h: HostState, offset: number): bigint {
 
 /** The checked path of `hostReadI64`. */
 function hostReadI64Slow(h: HostState, offset: number): bigint {
-  return h.slow(offset, 8).getBigInt64(offset, true);
+  const data = h.slowRead(offset, 8);
+  return data.getBigInt64(h.at, true);
 }
 
 /** `HostSharedMemory.writeI64`: stores the 8-byte ibigint `value` at `offset`. */

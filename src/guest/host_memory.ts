@@ -107,7 +107,9 @@ export class HostSharedMemory implements Disposable {
     // Views over it (a futex's word) keep this object, and so the memory, alive.
     windowOf(buffer).owner = this;
     // The window's view: vmo detaches it before the memory goes, so a non-empty one is live.
-    this.#h = new HostState(layout, () => buffer.bytes());
+    this.#h = new HostState(layout, () => buffer.bytes(), (offset, dst) => {
+      buffer.readAt(offset, dst);
+    });
     guardLayout(this, layout);
   }
 

@@ -15,6 +15,8 @@ import {
   MmapRegion,
   PAGE_SIZE,
   Status,
+  Vmar,
+  VmarFlags,
 } from "../../mod.ts";
 import { assertStatus, tempFile } from "../_support/mod.ts";
 
@@ -37,6 +39,34 @@ Deno.test("generated host accessors: fast and slow paths agree", () => {
   // While held, the fast path is closed: SHOULD_WAIT, not a read.
   host.withExclusivity(() => assertStatus(() => other.readI64(8), Status.SHOULD_WAIT));
   other.close();
+  host.close();
+  guest.close();
+});
+
+Deno.test("generated host accessors: memory protected read-only reads at every width, refuses writes", () => {
+  const [host, guest] = ExclusiveSharedMemory.create(PAGE_SIZE).build();
+  host.writeU64(8, 0x1122_3344_5566_7788n);
+  host.writeF64(16, -1.5);
+  host.writeI16(PAGE_SIZE - 2, -7);
+  // The buffer is the library's own mapping; the root VMAR can still take WRITE from it. No
+  // view can be had over read-only memory (views need read-write): reads copy instead.
+  Vmar.root().protect(host.baseAddr(), PAGE_SIZE, VmarFlags.PERM_READ);
+  assert.equal(host.readU64(8), 0x1122_3344_5566_7788n);
+  assert.equal(host.readU32(8), 0x5566_7788);
+  assert.equal(host.readU8(15), 0x11);
+  assert.equal(host.readF64(16), -1.5);
+  assert.equal(host.readI16(PAGE_SIZE - 2), -7);
+  assertStatus(() => host.readU16(PAGE_SIZE - 1), Status.OUT_OF_RANGE);
+  assertStatus(() => host.writeU32(8, 1), Status.ACCESS_DENIED);
+  assert.equal(host.readU32(8), 0x5566_7788, "a refused write wrote nothing");
+  // Nothing left to read: reads are refused too, never a fault.
+  Vmar.root().protect(host.baseAddr(), PAGE_SIZE, 0);
+  assertStatus(() => host.readU64(8), Status.ACCESS_DENIED);
+  // Through a parent VMAR protect only removes (Zircon's rule): the memory stays as it is.
+  assertStatus(
+    () => Vmar.root().protect(host.baseAddr(), PAGE_SIZE, VmarFlags.PERM_READ),
+    Status.ACCESS_DENIED,
+  );
   host.close();
   guest.close();
 });
