@@ -127,7 +127,6 @@ function fuzz(seed: number, where: "root" | "sub"): void {
       else if (view.want !== false) view.want = null;
     }
   };
-  const off = (a: number) => (where === "sub" ? a - lo : a);
   const specific = (a: number) => (where === "sub" ? a - lo : a - root.info().base);
   let step = 0;
   const check = (what: string) => {
