@@ -20,34 +20,13 @@ import {
 import { vmoObjectOf } from "../../src/vmo/vmo.ts";
 import { countFds, countMemfdMappings, countMemfds, listFds, procMaps } from "../_support/proc.ts";
 import { treeVersusKernel } from "../hardening/_util.ts";
+import { atStackDepth } from "../_support/stack.ts";
 
 const RW = VmarFlags.PERM_READ | VmarFlags.PERM_WRITE;
 const counts = { ok: 0, rangeError: 0, zxError: 0 };
 
-/**
- * Recurses until `RangeError`, then runs `op` once, `back` frames above the deepest frame
- * reached (the same function's frames all the way: the depth is measured, not guessed).
- */
 function at(back: number, op: () => void): void {
-  let bottom = -1;
-  function dive(n: number): void {
-    try {
-      dive(n + 1);
-    } catch (e) {
-      if (!(e instanceof RangeError)) throw e;
-      if (bottom < 0) bottom = n;
-    }
-    if (bottom - n !== back) return;
-    try {
-      op();
-      counts.ok++;
-    } catch (e) {
-      if (e instanceof RangeError) counts.rangeError++;
-      else if (e instanceof ZxError) counts.zxError++;
-      else throw e;
-    }
-  }
-  dive(0);
+  atStackDepth(back, op, counts);
 }
 
 /**

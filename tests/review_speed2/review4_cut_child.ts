@@ -26,6 +26,7 @@ import {
 } from "../../mod.ts";
 import { procMaps, readProc } from "../_support/proc.ts";
 import { treeVersusKernel } from "../hardening/_util.ts";
+import { atStackDepth } from "../_support/stack.ts";
 
 const RW = F.PERM_READ | F.PERM_WRITE;
 const R = F.PERM_READ;
@@ -462,25 +463,7 @@ function mapcount(): void {
 
 const counts = { ok: 0, rangeError: 0, zxError: 0 };
 function at(back: number, op: () => void): void {
-  let bottom = -1;
-  function dive(n: number): void {
-    try {
-      dive(n + 1);
-    } catch (e) {
-      if (!(e instanceof RangeError)) throw e;
-      if (bottom < 0) bottom = n;
-    }
-    if (bottom - n !== back) return;
-    try {
-      op();
-      counts.ok++;
-    } catch (e) {
-      if (e instanceof RangeError) counts.rangeError++;
-      else if (e instanceof ZxError) counts.zxError++;
-      else throw e;
-    }
-  }
-  dive(0);
+  atStackDepth(back, op, counts);
 }
 
 function stack(cut: string): void {
