@@ -42,6 +42,7 @@ import {
 import { BigIntMemo } from "../../ffi/bigint.ts";
 import { lastErrno, libc } from "../../ffi/libc.ts";
 import { HighFdTable } from "./high_fds.ts";
+import { type FileKey, LiveFiles } from "./live_files.ts";
 import { byteLength, bytesWindow, copyBytes, PAGE_SIZE, zeroBytes } from "../args.ts";
 import { fail, Status, syscallError } from "../status.ts";
 
@@ -70,39 +71,8 @@ const bounceChunk = new Uint8Array(1024 * 1024);
 const offIn = new BigInt64Array(1);
 const offOut = new BigInt64Array(1);
 
-/**
- * The backings alive in this process, by device and inode: one file, one backing. A closed
- * backing's entry is emptied (`null`), not deleted, and the empty entries are swept once they
- * outnumber the live ones. A `Map` deletes by leaving a hole in its bucket's chain until it
- * rehashes, so the same file identified and closed over and over (a VMO going back and forth
- * through a channel) grew one chain by a hole each time: with 10,000 live VMOs, each lookup of
- * that file walked thousands of holes (26 us per received fd, against 5).
- */
-const liveBackings = new Map<number | string, Backing | null>();
-/** How many entries of {@linkcode liveBackings} are emptied. */
-let emptied = 0;
-
-/** Deletes the emptied entries of {@linkcode liveBackings}. */
-function sweepBackings(): void {
-  for (const [key, backing] of liveBackings) if (backing === null) liveBackings.delete(key);
-  emptied = 0;
-}
-
-/** `2^21` and `2^32`: a device below the one and an inode below the other fit one safe integer. */
-const DEV_LIMIT = 1n << 21n;
-const INO_LIMIT = 1n << 32n;
-
-/**
- * The key of a file in {@linkcode liveBackings}: `dev * 2^32 + ino` when that is exact (every
- * memfd and nearly every file), else the string `dev:ino` (a string never equals a number).
- * A number keys a `Map` without the string to print and hash (about 450 ns per adoption).
- */
-function identityKey(stat: FileStat): number | string {
-  const { dev, ino } = stat;
-  return dev < DEV_LIMIT && ino < INO_LIMIT
-    ? Number(dev) * 0x1_0000_0000 + Number(ino)
-    : `${dev}:${ino}`;
-}
+/** The backings alive in this process, by file: one file, one backing. */
+const liveBackings = new LiveFiles<Backing>();
 
 /** A high fd of the library's that no VMO owns (the short write's source memfd). */
 export interface HighFdOwner {
@@ -185,7 +155,7 @@ export class Backing {
   #dev = 0n;
   #ino = 0n;
   /** `dev:ino`; `null` until the identity is read (a new memfd of {@linkcode highFds}). */
-  #key: number | string | null = null;
+  #key: FileKey | null = null;
   /** The fd is at a number of {@linkcode highFds}, which the library made and tracks. */
   #high = false;
   /** A {@linkcode highFds} number the library gave to another backing: ours was closed. */
@@ -252,17 +222,12 @@ export class Backing {
   #identify(identity: FileStat): void {
     this.#dev = identity.dev;
     this.#ino = identity.ino;
-    this.#key = identityKey(identity);
-    if (liveBackings.get(this.#key) === null) emptied--;
-    liveBackings.set(this.#key, this);
+    this.#key = liveBackings.add(identity, this);
   }
 
   /** Forgets the fd number and identity (the fd is being closed). */
   #forget(): void {
-    if (this.#key !== null && liveBackings.get(this.#key) === this) {
-      liveBackings.set(this.#key, null);
-      if (++emptied > 1024 && emptied > liveBackings.size - emptied) sweepBackings();
-    }
+    if (this.#key !== null) liveBackings.remove(this.#key, this);
     if (this.#high && highFds.get(this.fd) === this) highFds.delete(this.fd);
   }
 
@@ -317,7 +282,7 @@ export class Backing {
         if (identity !== null) backing.#identify(identity);
       }
     }
-    return liveBackings.get(identityKey(stat)) ?? undefined;
+    return liveBackings.get(stat);
   }
 
   /**
