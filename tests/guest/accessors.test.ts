@@ -129,3 +129,70 @@ Deno.test("generated slice and guest accessors: a file region (no view) behaves 
   assert.deepEqual(region.bitmap()!.dirtyPages(), [0]);
   Deno.removeSync(path);
 });
+
+Deno.test("generated host writers, hot: every bad offset and value gives its status and writes nothing", () => {
+  const [host, guest] = ExclusiveSharedMemory.create(PAGE_SIZE).build();
+  const writers: [string, number, unknown, unknown[]][] = [
+    // name, size, a good value, bad values (each INVALID_ARGS)
+    ["U8", 1, 7, [-1, 256, 1.5, NaN, 1n, "1", null]],
+    ["I8", 1, -7, [-129, 128, 0.5, 1n]],
+    ["U16", 2, 7, [-1, 65536, 2.5, 1n]],
+    ["I16", 2, -7, [-32769, 32768, 1n]],
+    ["U32", 4, 7, [-1, 2 ** 32, 3.5, 1n, "7"]],
+    ["I32", 4, -7, [-(2 ** 31) - 1, 2 ** 31, 1n]],
+    ["U64", 8, 7n, [-1n, 2n ** 64n, 7, "7", null]],
+    ["I64", 8, -7n, [-(2n ** 63n) - 1n, 2n ** 63n, 7]],
+    ["F32", 4, 1.5, [1n, "1.5", null]],
+    ["F64", 8, 1.5, [1n, "1.5", undefined]],
+  ];
+  let valueOfCalls = 0;
+  const sneaky = {
+    valueOf() {
+      valueOfCalls++;
+      return 1;
+    },
+  };
+  const before = new Uint8Array(PAGE_SIZE);
+  for (const [name, size, good, bads] of writers) {
+    const write = (host as unknown as Record<string, (o: unknown, v: unknown) => void>)[
+      `write${name}`
+    ].bind(host);
+    // Optimized first: the fast path is what is under test.
+    for (let i = 0; i < 30_000; i++) write((i * size) % 256, good);
+    host.fill(0x5a, 0, PAGE_SIZE);
+    host.copyToSlice(before, 0);
+    const offsets: [unknown, Status][] = [
+      [-1, Status.INVALID_ARGS],
+      [0.5, Status.INVALID_ARGS],
+      [NaN, Status.INVALID_ARGS],
+      ["8", Status.INVALID_ARGS],
+      [8n, Status.INVALID_ARGS],
+      [sneaky, Status.INVALID_ARGS],
+      [PAGE_SIZE - size + 1, Status.OUT_OF_RANGE],
+      [PAGE_SIZE, Status.OUT_OF_RANGE],
+      [2 ** 32, Status.OUT_OF_RANGE],
+    ];
+    for (const [offset, status] of offsets) {
+      assertStatus(() => write(offset, good), status, `write${name}(${String(offset)})`);
+    }
+    for (const bad of [...bads, sneaky]) {
+      assertStatus(() => write(8, bad), Status.INVALID_ARGS, `write${name}(8, ${String(bad)})`);
+    }
+    const after = new Uint8Array(PAGE_SIZE);
+    host.copyToSlice(after, 0);
+    assert.deepEqual(after, before, `write${name}: a refused write wrote nothing`);
+    // Still fast and right after the refusals.
+    write(PAGE_SIZE - size, good);
+    assert.equal(
+      (host as unknown as Record<string, (o: number) => unknown>)[`read${name}`](PAGE_SIZE - size),
+      good,
+    );
+    // Held and closed: the statuses of the slow path.
+    host.withExclusivity(() => assertStatus(() => write(0, good), Status.SHOULD_WAIT));
+  }
+  assert.equal(valueOfCalls, 0, "no writer ran the user's valueOf");
+  host.close();
+  assertStatus(() => host.writeU64(0, 1n), Status.BAD_STATE);
+  assertStatus(() => host.writeU8(0, 1), Status.BAD_STATE);
+  guest.close();
+});
