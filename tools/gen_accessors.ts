@@ -111,8 +111,14 @@ export function valueGuard(a: Accessor, value: string): string {
       // generic bigint code, still exact). The cheapest exact test of seven measured in a loop
       // of varying values: two bigint comparisons, asIntN with a sign test, a shift by 63, a
       // 63-bit asUintN, and storing asUintN's result all cost as much or more. It costs about
-      // 0.2-0.45x of a bare `DataView.setBigUint64`. What cost more was the branch to the slow
-      // path, a loop exit V8's loop peeler does not take: host writes have none (hostWrite).
+      // 0.2-0.45x of a bare `DataView.setBigUint64`; with no value test at all a host write is
+      // still 1.8x one, because V8 peels and hoists the bare store's loop and not ours (the
+      // branch to the slow path is a loop exit its loop peeler does not take). A writer with no
+      // such branch (a failed check storing at offset -1, the view's own check throwing into a
+      // catch that takes the slow path) measured 1.72-2.00x, but the first refused write then
+      // deoptimizes the store as out of bounds and V8 never inlines it again: every later write
+      // cost 3.4x what it did (8.8 ns against 2.6), so one bad offset from a guest would slow the
+      // host for good. Not used.
       return `typeof ${value} === "bigint" && BigInt.asUintN(64, ${value}) === ${value}`;
     case "ibigint":
       return `typeof ${value} === "bigint" && BigInt.asIntN(64, ${value}) === ${value}`;
@@ -211,25 +217,6 @@ function hostBounds(a: Accessor): string {
     offset + ${a.size} <= h.u8.length`;
 }
 
-/**
- * The body of a host writer. A failed check sends the store to offset -1, where the view's own
- * check throws (as it does for a detached view) before anything is written, and the catch takes
- * the slow path, which checks everything again and throws the status. The fast path so has no
- * exit of its own: in this V8, a call or throw on the failure branch of a method inlined into the
- * caller's loop made the loop's store cost about 1.5 ns more (writeU64 against a bare `DataView`,
- * tools/guest_medians.ts: 2.21-2.35x with an exit, 1.96-2.00x without). The value is checked
- * before the store, so the store's own conversion never runs user code.
- */
-function hostWrite(a: Accessor, slow: string): string {
-  return `
-      const ok = ${hostBounds(a)} && ${valueGuard(a, "value")};
-      try {
-        ${setCall(a, "h.data", "ok ? offset : -1", "value")};
-      } catch {
-        ${slow}(h, offset, value);
-      }`;
-}
-
 /** The fast-path bounds of a slice access: within its cached view (empty until taken). */
 function sliceBounds(a: Accessor): string {
   return `typeof offset === "number" && offset === offset >>> 0 &&
@@ -256,10 +243,12 @@ const GUEST_TARGETS: Target[] = [
     readSlow: (a) => `
       const data = h.slowRead(offset, ${a.size});
       return ${getCall(a, "data", "h.at")};`,
-    write: (a, slow, hook) => {
-      if (hook !== "") throw new Error("a host write has no hook: see hostWrite");
-      return hostWrite(a, slow);
-    },
+    write: (a, slow, hook) => `
+      if (${hostBounds(a)} && ${valueGuard(a, "value")}) {
+        ${setCall(a, "h.data", "offset", "value")};${hook}
+        return;
+      }
+      ${slow}(h, offset, value);`,
     writeSlow: (a, hook) => `
       const v = ${valueCheck(a, "value")};
       ${setCall(a, `h.slow(offset, ${a.size})`, "offset", "v")};${hook}`,

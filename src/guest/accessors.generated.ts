@@ -34,13 +34,14 @@ function hostReadU8Slow(h: HostState, offset: number): number {
 
 /** `HostSharedMemory.writeU8`: stores the 1-byte uint `value` at `offset`. */
 export function hostWriteU8(h: HostState, offset: number, value: number): void {
-  const ok = typeof offset === "number" && offset === offset >>> 0 &&
-    offset + 1 <= h.u8.length && typeof value === "number" && (value & 0xff) === value;
-  try {
-    h.data.setUint8(ok ? offset : -1, value);
-  } catch {
-    hostWriteU8Slow(h, offset, value);
+  if (
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 1 <= h.u8.length && typeof value === "number" && (value & 0xff) === value
+  ) {
+    h.data.setUint8(offset, value);
+    return;
   }
+  hostWriteU8Slow(h, offset, value);
 }
 
 /** The checked path of `hostWriteU8`. */
@@ -69,13 +70,14 @@ function hostReadU16Slow(h: HostState, offset: number): number {
 
 /** `HostSharedMemory.writeU16`: stores the 2-byte uint `value` at `offset`. */
 export function hostWriteU16(h: HostState, offset: number, value: number): void {
-  const ok = typeof offset === "number" && offset === offset >>> 0 &&
-    offset + 2 <= h.u8.length && typeof value === "number" && (value & 0xffff) === value;
-  try {
-    h.data.setUint16(ok ? offset : -1, value, true);
-  } catch {
-    hostWriteU16Slow(h, offset, value);
+  if (
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 2 <= h.u8.length && typeof value === "number" && (value & 0xffff) === value
+  ) {
+    h.data.setUint16(offset, value, true);
+    return;
   }
+  hostWriteU16Slow(h, offset, value);
 }
 
 /** The checked path of `hostWriteU16`. */
@@ -104,13 +106,14 @@ function hostReadU32Slow(h: HostState, offset: number): number {
 
 /** `HostSharedMemory.writeU32`: stores the 4-byte uint `value` at `offset`. */
 export function hostWriteU32(h: HostState, offset: number, value: number): void {
-  const ok = typeof offset === "number" && offset === offset >>> 0 &&
-    offset + 4 <= h.u8.length && typeof value === "number" && value >>> 0 === value;
-  try {
-    h.data.setUint32(ok ? offset : -1, value, true);
-  } catch {
-    hostWriteU32Slow(h, offset, value);
+  if (
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 4 <= h.u8.length && typeof value === "number" && value >>> 0 === value
+  ) {
+    h.data.setUint32(offset, value, true);
+    return;
   }
+  hostWriteU32Slow(h, offset, value);
 }
 
 /** The checked path of `hostWriteU32`. */
@@ -139,13 +142,14 @@ function hostReadI32Slow(h: HostState, offset: number): number {
 
 /** `HostSharedMemory.writeI32`: stores the 4-byte int `value` at `offset`. */
 export function hostWriteI32(h: HostState, offset: number, value: number): void {
-  const ok = typeof offset === "number" && offset === offset >>> 0 &&
-    offset + 4 <= h.u8.length && typeof value === "number" && (value | 0) === value;
-  try {
-    h.data.setInt32(ok ? offset : -1, value, true);
-  } catch {
-    hostWriteI32Slow(h, offset, value);
+  if (
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 4 <= h.u8.length && typeof value === "number" && (value | 0) === value
+  ) {
+    h.data.setInt32(offset, value, true);
+    return;
   }
+  hostWriteI32Slow(h, offset, value);
 }
 
 /** The checked path of `hostWriteI32`. */
@@ -174,13 +178,14 @@ function hostReadU64Slow(h: HostState, offset: number): bigint {
 
 /** `HostSharedMemory.writeU64`: stores the 8-byte bigint `value` at `offset`. */
 export function hostWriteU64(h: HostState, offset: number, value: bigint): void {
-  const ok = typeof offset === "number" && offset === offset >>> 0 &&
-    offset + 8 <= h.u8.length && typeof value === "bigint" && BigInt.asUintN(64, value) === value;
-  try {
-    h.data.setBigUint64(ok ? offset : -1, value, true);
-  } catch {
-    hostWriteU64Slow(h, offset, value);
+  if (
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 8 <= h.u8.length && typeof value === "bigint" && BigInt.asUintN(64, value) === value
+  ) {
+    h.data.setBigUint64(offset, value, true);
+    return;
   }
+  hostWriteU64Slow(h, offset, value);
 }
 
 /** The checked path of `hostWriteU64`. */
@@ -209,13 +214,14 @@ function hostReadF32Slow(h: HostState, offset: number): number {
 
 /** `HostSharedMemory.writeF32`: stores the 4-byte float `value` at `offset`. */
 export function hostWriteF32(h: HostState, offset: number, value: number): void {
-  const ok = typeof offset === "number" && offset === offset >>> 0 &&
-    offset + 4 <= h.u8.length && typeof value === "number";
-  try {
-    h.data.setFloat32(ok ? offset : -1, value, true);
-  } catch {
-    hostWriteF32Slow(h, offset, value);
+  if (
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 4 <= h.u8.length && typeof value === "number"
+  ) {
+    h.data.setFloat32(offset, value, true);
+    return;
   }
+  hostWriteF32Slow(h, offset, value);
 }
 
 /** The checked path of `hostWriteF32`. */
@@ -244,13 +250,14 @@ function hostReadF64Slow(h: HostState, offset: number): number {
 
 /** `HostSharedMemory.writeF64`: stores the 8-byte float `value` at `offset`. */
 export function hostWriteF64(h: HostState, offset: number, value: number): void {
-  const ok = typeof offset === "number" && offset === offset >>> 0 &&
-    offset + 8 <= h.u8.length && typeof value === "number";
-  try {
-    h.data.setFloat64(ok ? offset : -1, value, true);
-  } catch {
-    hostWriteF64Slow(h, offset, value);
+  if (
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 8 <= h.u8.length && typeof value === "number"
+  ) {
+    h.data.setFloat64(offset, value, true);
+    return;
   }
+  hostWriteF64Slow(h, offset, value);
 }
 
 /** The checked path of `hostWriteF64`. */
@@ -279,13 +286,14 @@ function hostReadI8Slow(h: HostState, offset: number): number {
 
 /** `HostSharedMemory.writeI8`: stores the 1-byte int `value` at `offset`. */
 export function hostWriteI8(h: HostState, offset: number, value: number): void {
-  const ok = typeof offset === "number" && offset === offset >>> 0 &&
-    offset + 1 <= h.u8.length && typeof value === "number" && (value << 24 >> 24) === value;
-  try {
-    h.data.setInt8(ok ? offset : -1, value);
-  } catch {
-    hostWriteI8Slow(h, offset, value);
+  if (
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 1 <= h.u8.length && typeof value === "number" && (value << 24 >> 24) === value
+  ) {
+    h.data.setInt8(offset, value);
+    return;
   }
+  hostWriteI8Slow(h, offset, value);
 }
 
 /** The checked path of `hostWriteI8`. */
@@ -314,13 +322,14 @@ function hostReadI16Slow(h: HostState, offset: number): number {
 
 /** `HostSharedMemory.writeI16`: stores the 2-byte int `value` at `offset`. */
 export function hostWriteI16(h: HostState, offset: number, value: number): void {
-  const ok = typeof offset === "number" && offset === offset >>> 0 &&
-    offset + 2 <= h.u8.length && typeof value === "number" && (value << 16 >> 16) === value;
-  try {
-    h.data.setInt16(ok ? offset : -1, value, true);
-  } catch {
-    hostWriteI16Slow(h, offset, value);
+  if (
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 2 <= h.u8.length && typeof value === "number" && (value << 16 >> 16) === value
+  ) {
+    h.data.setInt16(offset, value, true);
+    return;
   }
+  hostWriteI16Slow(h, offset, value);
 }
 
 /** The checked path of `hostWriteI16`. */
@@ -349,13 +358,14 @@ function hostReadI64Slow(h: HostState, offset: number): bigint {
 
 /** `HostSharedMemory.writeI64`: stores the 8-byte ibigint `value` at `offset`. */
 export function hostWriteI64(h: HostState, offset: number, value: bigint): void {
-  const ok = typeof offset === "number" && offset === offset >>> 0 &&
-    offset + 8 <= h.u8.length && typeof value === "bigint" && BigInt.asIntN(64, value) === value;
-  try {
-    h.data.setBigInt64(ok ? offset : -1, value, true);
-  } catch {
-    hostWriteI64Slow(h, offset, value);
+  if (
+    typeof offset === "number" && offset === offset >>> 0 &&
+    offset + 8 <= h.u8.length && typeof value === "bigint" && BigInt.asIntN(64, value) === value
+  ) {
+    h.data.setBigInt64(offset, value, true);
+    return;
   }
+  hostWriteI64Slow(h, offset, value);
 }
 
 /** The checked path of `hostWriteI64`. */
