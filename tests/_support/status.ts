@@ -57,3 +57,17 @@ export function statusOf(fn: () => unknown): number {
     throw error;
   }
 }
+
+/**
+ * For a child's JSON report: the status `fn` throws, or `"ok"` when it returns (`"ok:N"` when
+ * it returns a number N); other errors are rethrown.
+ */
+export function outcomeOf(fn: () => unknown): number | string {
+  try {
+    const r = fn();
+    return typeof r === "number" ? `ok:${r}` : "ok";
+  } catch (error) {
+    if (error instanceof ZxError) return error.status;
+    throw error;
+  }
+}

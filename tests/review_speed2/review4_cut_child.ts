@@ -22,11 +22,11 @@ import {
   Vmar,
   VmarFlags as F,
   Vmo,
-  ZxError,
 } from "../../mod.ts";
 import { procMaps, readProc } from "../_support/proc.ts";
 import { treeVersusKernel } from "../hardening/_util.ts";
 import { atStackDepth } from "../_support/stack.ts";
+import { statusOf } from "../_support/status.ts";
 
 const RW = F.PERM_READ | F.PERM_WRITE;
 const R = F.PERM_READ;
@@ -36,16 +36,6 @@ const root = Vmar.root();
 const hex = (n: number) => "0x" + n.toString(16);
 // deno-lint-ignore no-explicit-any
 const gc = (globalThis as any).gc as (() => void) | undefined;
-
-function statusOf(fn: () => unknown): number {
-  try {
-    fn();
-    return 0;
-  } catch (e) {
-    if (e instanceof ZxError) return e.status;
-    throw e;
-  }
-}
 
 /** Page model: address -> [vmo index, page in vmo, perms]. */
 type Page = [number, number, number];

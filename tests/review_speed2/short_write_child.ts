@@ -26,25 +26,15 @@ import {
   VmarFlags,
   Vmo,
   VmoOptions,
-  ZxError,
 } from "../../mod.ts";
 import { shortWriteSourceFd } from "../../src/vmar/short_write.ts";
 import { listFds } from "../_support/proc.ts";
+import { outcomeOf } from "../_support/status.ts";
 
 const RW = VmarFlags.PERM_READ | VmarFlags.PERM_WRITE;
 const R = VmarFlags.PERM_READ;
 const MAX = 16 * 1024;
 const report: Record<string, unknown> = {};
-
-function status(fn: () => unknown): number | string {
-  try {
-    const r = fn();
-    return typeof r === "number" ? `ok:${r}` : "ok";
-  } catch (e) {
-    if (e instanceof ZxError) return e.status;
-    throw e;
-  }
-}
 
 /** The library's high fds (three quarters of the fd limit and up). */
 function highFds(): number[] {
@@ -82,12 +72,12 @@ if (mode === "steal-vmo") {
   report.aFd = aFd;
   report.sameNumber = report.sourceFd === aFd;
   let m: Mapping | null = null;
-  report.map = status(() => m = Mapping.createFromVmo(a, 64 * 1024, RW));
+  report.map = outcomeOf(() => m = Mapping.createFromVmo(a, 64 * 1024, RW));
   if (m !== null) {
     // A mapping of whatever file now holds the number: 16 KiB of a 64 KiB view are backed.
     const mm = m as Mapping;
     report.viewLength = mm.bytes().length;
-    report.farWrite = status(() => mm.writeAt(40_000, new Uint8Array([5])));
+    report.farWrite = outcomeOf(() => mm.writeAt(40_000, new Uint8Array([5])));
   }
 } else if (mode === "steal-source") {
   const f = mappedFile(2 * P);
@@ -97,7 +87,7 @@ if (mode === "steal-vmo") {
   const other = Vmo.create(2 * P);
   other.write(new Uint8Array(64).fill(0xee), 0);
   report.otherTookNumber = highFds().includes(fd);
-  report.write = status(() => f.buffer.writeAt(100, new Uint8Array(32).fill(7)));
+  report.write = outcomeOf(() => f.buffer.writeAt(100, new Uint8Array(32).fill(7)));
   report.bytes = [...f.bytes().subarray(100, 132)];
 } else if (mode === "cut" || mode === "cut-memfd") {
   const size = 8 * P;
@@ -131,7 +121,7 @@ if (mode === "steal-vmo") {
   while (Date.now() < deadline) {
     const len = lengths[i % lengths.length];
     const at = (i * 977) % (size - len + 1);
-    const s = status(() => buffer.writeAt(at, new Uint8Array(len).fill(i & 0xff)));
+    const s = outcomeOf(() => buffer.writeAt(at, new Uint8Array(len).fill(i & 0xff)));
     const key = typeof s === "string" ? (s === `ok:${len}` ? "ok" : s) : String(s);
     outcomes[key] = (outcomes[key] ?? 0) + 1;
     i++;
@@ -140,7 +130,7 @@ if (mode === "steal-vmo") {
   const done = new Promise((resolve) => worker.onmessage = resolve);
   report.cuts = ((await done) as MessageEvent).data;
   worker.terminate();
-  report.after = status(() => buffer.writeAt(P + 3, new Uint8Array([42])));
+  report.after = outcomeOf(() => buffer.writeAt(P + 3, new Uint8Array([42])));
   report.outcomes = outcomes;
 } else if (mode === "limits") {
   const size = 24 * 1024;
@@ -157,23 +147,23 @@ if (mode === "steal-vmo") {
   let v = 1;
   for (const [name, at, len] of cases) {
     const value = v++;
-    report[name] = status(() => f.buffer.writeAt(at, fill(len, value)));
+    report[name] = outcomeOf(() => f.buffer.writeAt(at, fill(len, value)));
     const bytes = f.bytes().subarray(at, at + len);
     report[`${name}:bytes`] = bytes.every((b) => b === value);
   }
   // A page protected down in the middle: refused whole, nothing written.
   f.root.protect(f.addr + 2 * P, P, R);
   const before = f.bytes();
-  report.acrossReadOnly = status(() => f.buffer.writeAt(P, fill(MAX, 0x55)));
-  report.onReadOnly = status(() => f.buffer.writeAt(2 * P + 1, fill(8, 0x55)));
+  report.acrossReadOnly = outcomeOf(() => f.buffer.writeAt(P, fill(MAX, 0x55)));
+  report.onReadOnly = outcomeOf(() => f.buffer.writeAt(2 * P + 1, fill(8, 0x55)));
   report.readOnlyUnchanged = f.bytes().every((b, i) => b === before[i]);
   f.root.protect(f.addr + 2 * P, P, RW);
-  report.backToRw = status(() => f.buffer.writeAt(2 * P + 1, fill(8, 0x66)));
+  report.backToRw = outcomeOf(() => f.buffer.writeAt(2 * P + 1, fill(8, 0x66)));
   // Cut in the middle of a page: the write across the cut is refused or short, never faulted.
   Deno.truncateSync(f.path, 3 * P + 100);
-  report.acrossCut = status(() => f.buffer.writeAt(3 * P, fill(MAX, 0x77)));
-  report.pastCut = status(() => f.buffer.writeAt(4 * P + 8, fill(8, 0x77)));
-  report.inCutPage = status(() => f.buffer.writeAt(3 * P + 50, fill(8, 0x78)));
+  report.acrossCut = outcomeOf(() => f.buffer.writeAt(3 * P, fill(MAX, 0x77)));
+  report.pastCut = outcomeOf(() => f.buffer.writeAt(4 * P + 8, fill(8, 0x77)));
+  report.inCutPage = outcomeOf(() => f.buffer.writeAt(3 * P + 50, fill(8, 0x78)));
   report.fileSize = Deno.statSync(f.path).size;
 } else if (mode === "remap") {
   const root = Vmar.root();
@@ -191,17 +181,17 @@ if (mode === "steal-vmo") {
   sub.map(0, a, 0, 3 * P, RW | VmarFlags.SPECIFIC);
   const buffer = SharedBuffer.fromRange(sub, base, 3 * P);
   warm(buffer);
-  report.first = status(() => buffer.writeAt(P + 8, new Uint8Array([1])));
+  report.first = outcomeOf(() => buffer.writeAt(P + 8, new Uint8Array([1])));
   sub.unmap(base + P, P);
   report.remapAt = sub.map(P, b, 0, P, RW | VmarFlags.SPECIFIC) === base + P;
-  report.lateMiddle = status(() => buffer.writeAt(P + 8, new Uint8Array([2])));
-  report.lateFirst = status(() => buffer.writeAt(8, new Uint8Array([3])));
+  report.lateMiddle = outcomeOf(() => buffer.writeAt(P + 8, new Uint8Array([2])));
+  report.lateFirst = outcomeOf(() => buffer.writeAt(8, new Uint8Array([3])));
   report.bHas = [...Deno.readFileSync(pathB)].filter((x) => x !== 0).length;
   report.aPage1 = Deno.readFileSync(pathA)[P + 8];
   // The whole range unmapped and mapped again, B first: never a write into B.
   sub.unmap(base, 3 * P);
   sub.map(0, b, 0, P, RW | VmarFlags.SPECIFIC);
-  report.lateAfterAll = status(() => buffer.writeAt(8, new Uint8Array([4])));
+  report.lateAfterAll = outcomeOf(() => buffer.writeAt(8, new Uint8Array([4])));
   report.bHasAfter = [...Deno.readFileSync(pathB)].filter((x) => x !== 0).length;
 } else if (mode === "workers") {
   const n = 3;

@@ -5,24 +5,15 @@
  * mode ends with the root's tree against /proc/self/maps (`problems`).
  */
 
-import { Mapping, PAGE_SIZE as P, Status, Vmar, VmarFlags, ZxError } from "../../mod.ts";
+import { Mapping, PAGE_SIZE as P, Status, Vmar, VmarFlags } from "../../mod.ts";
 import { treeVersusKernel } from "../hardening/_util.ts";
 import { procMaps } from "../_support/proc.ts";
+import { outcomeOf } from "../_support/status.ts";
 
 const R = VmarFlags.PERM_READ;
 const report: Record<string, unknown> = {};
 const root = Vmar.root();
 const gc = (globalThis as { gc?: () => void }).gc;
-
-function status(fn: () => unknown): number | string {
-  try {
-    const r = fn();
-    return typeof r === "number" ? `ok:${r}` : "ok";
-  } catch (e) {
-    if (e instanceof ZxError) return e.status;
-    throw e;
-  }
-}
 
 /** The kernel's permissions at `addr` ("" when unmapped). */
 function kernelAt(addr: number): string {
@@ -44,29 +35,29 @@ for (let round = 0; round < 20; round++) {
     // Touching the detached view is harmless: it is empty.
     v[P] = 2;
     report.readDetached = v[P];
-    report.secondClose = status(() => m.close());
-    report.writeAfterClose = status(() => m.writeAt(0, new Uint8Array([1])));
+    report.secondClose = outcomeOf(() => m.close());
+    report.writeAfterClose = outcomeOf(() => m.writeAt(0, new Uint8Array([1])));
     // Memory that had views stays harmless to touch: reserved, never given to something else
     // while a view could still name it... and whatever is there is not another mapping's.
     report.kernelAfterClose = kernelAt(addr + P);
   } else if (mode === "partial") {
     root.unmap(addr + P, P);
     report.viewAfterPartial = v.length;
-    report.writeAfterPartial = status(() => m.writeAt(0, new Uint8Array([1])));
-    report.bytesAfterPartial = status(() => m.bytes());
+    report.writeAfterPartial = outcomeOf(() => m.writeAt(0, new Uint8Array([1])));
+    report.bytesAfterPartial = outcomeOf(() => m.bytes());
     report.kernelHole = kernelAt(addr + P);
     report.kernelRest = kernelAt(addr + 2 * P);
-    report.close = status(() => m.close());
+    report.close = outcomeOf(() => m.close());
     report.kernelRestAfterClose = kernelAt(addr + 2 * P);
   } else if (mode === "protect-unmap") {
     root.protect(addr, 4 * P, R);
     report.viewAfterProtect = v.length;
-    report.bytesReadOnly = status(() => m.bytes());
-    report.readAfterProtect = status(() => m.readAt(P, new Uint8Array(1)));
+    report.bytesReadOnly = outcomeOf(() => m.bytes());
+    report.readAfterProtect = outcomeOf(() => m.readAt(P, new Uint8Array(1)));
     root.unmap(addr, 4 * P);
-    report.readAfterUnmap = status(() => m.readAt(P, new Uint8Array(1)));
-    report.close = status(() => m.close());
-    report.secondClose = status(() => m.close());
+    report.readAfterUnmap = outcomeOf(() => m.readAt(P, new Uint8Array(1)));
+    report.close = outcomeOf(() => m.close());
+    report.secondClose = outcomeOf(() => m.close());
   } else if (mode === "unmap-then-close" || mode === "unmap-then-gc") {
     root.unmap(addr, 4 * P);
     // Map until something lands at the freed address (root maps place first-fit).
@@ -81,7 +72,7 @@ for (let round = 0; round < 20; round++) {
     if (other !== undefined) {
       other.bytes()[P] = 77;
       if (mode === "unmap-then-close") {
-        report.close = status(() => m.close());
+        report.close = outcomeOf(() => m.close());
       } else {
         // Drop `m` unclosed (the backstop runs when it is collected).
         for (let i = 0; i < 5; i++) {
@@ -98,7 +89,7 @@ for (let round = 0; round < 20; round++) {
   } else if (mode === "callback") {
     // The mapping closed from inside the library's read of its arguments.
     const offset = { valueOf: () => (m.close(), 0) } as unknown as number;
-    report.valueOfOffset = status(() => m.writeAt(offset, new Uint8Array([3])));
+    report.valueOfOffset = outcomeOf(() => m.writeAt(offset, new Uint8Array([3])));
     class Evil extends Uint8Array {
       override get length(): number {
         m.close();
@@ -109,8 +100,8 @@ for (let round = 0; round < 20; round++) {
         return new Uint8Array(4096);
       }
     }
-    report.evilSrc = status(() => m.writeAt(0, new Evil(4096).fill(9)));
-    report.afterEvil = status(() => m.readAt(0, new Uint8Array(1)));
+    report.evilSrc = outcomeOf(() => m.writeAt(0, new Evil(4096).fill(9)));
+    report.afterEvil = outcomeOf(() => m.readAt(0, new Uint8Array(1)));
     report.viewAfterEvil = v.length;
     m.close();
     report.finalView = v.length;
