@@ -7,15 +7,7 @@
  * @module
  */
 
-import {
-  byteLength,
-  bytesWindow,
-  checkBytes,
-  checkedEnd,
-  checkU64,
-  copyBytes,
-  describe,
-} from "../args.ts";
+import { byteLength, checkBytes, checkedEnd, checkU64, copyBytes, describe } from "../args.ts";
 import { PAGE_SIZE } from "../args.ts";
 import { fail, Status } from "../status.ts";
 import type { DirtyBitmap } from "./bitmap.ts";
@@ -27,12 +19,11 @@ import {
   regionInternals,
 } from "./mmap_region.ts";
 import type { BufferLike } from "./raw_buffer.ts";
-import { Prot } from "./constants.ts";
-import { SharedBufferSlice, windowOf } from "../mapping/shared_buffer.ts";
 import { type GuestMemorySharing, makeSharing, type SharedPart } from "./sharing.ts";
 import type { VolatileSlice } from "./volatile_slice.ts";
 import type { GuestMemState } from "./accessor_state.ts";
 import * as generated from "./accessors.generated.ts";
+import { copyAcross, type RegionTable } from "./cross_region.ts";
 
 // The generated accessors (target `guest`) as module constants: V8 folds a constant, not an
 // imported binding.
@@ -54,19 +45,6 @@ const {
 } = generated;
 
 const CONSTRUCT = Symbol("GuestMemoryMmap");
-
-/**
- * The bridge of a small write that straddles two regions (see `#writeAcross`): the source is
- * copied in so that the boundary falls at `BRIDGE`, and the two pieces are windows made once,
- * `HEADS[p]` the `p` bytes before it and `TAILS[q]` the `q` bytes after it. Two built-in copies
- * then do what a byte loop or two new windows (about 1 us each to allocate) would.
- */
-const BRIDGE = 64;
-const bridge = new Uint8Array(2 * BRIDGE);
-const HEADS = Array.from({ length: BRIDGE + 1 }, (_, p) => bridge.subarray(BRIDGE - p, BRIDGE));
-const TAILS = Array.from({ length: BRIDGE + 1 }, (_, q) => bridge.subarray(BRIDGE, BRIDGE + q));
-/** Pieces up to this many bytes are copied byte by byte (cheaper than a window's allocation). */
-const SMALL_PIECE = 64;
 
 /**
  * Guest-physical memory made of mmap regions (vm-memory's `GuestMemoryMmap`): reads and writes
@@ -108,6 +86,8 @@ export class GuestMemoryMmap implements Disposable {
   #slots: Int32Array = new Int32Array(1);
   /** What the generated accessors read (the same arrays, and lookups bound to this memory). */
   readonly #m: GuestMemState;
+  /** The same arrays, for the copies that cross regions (cross_region.ts). */
+  readonly #table: RegionTable;
   #closed = false;
 
   /** @ignore */
@@ -127,6 +107,14 @@ export class GuestMemoryMmap implements Disposable {
       }
     });
     this.#buildIndex();
+    this.#table = {
+      regions: this.#regions,
+      starts: this.#starts,
+      ends: this.#ends,
+      bufs: this.#bufs,
+      bitmaps: this.#bitmaps,
+      views: this.#views,
+    };
     this.#m = {
       find: (addr) => this.#find(addr),
       starts: this.#starts,
@@ -332,106 +320,6 @@ export class GuestMemoryMmap implements Disposable {
   }
 
   /**
-   * Copies `[addr, addr + n)` through the regions, one piece each, starting in region `first`
-   * (-1: `addr` is in none); returns n. Small pieces into a cached view are copied byte by byte
-   * (no typed-array window to allocate: `array` is a genuine `Uint8Array`, whose indexed
-   * accesses run no user code).
-   */
-  #copy(first: number, addr: number, array: Uint8Array, total: number, write: boolean): number {
-    let i = first;
-    if (i < 0) {
-      if (total === 0) return 0;
-      fail(Status.OUT_OF_RANGE, `guest address 0x${addr.toString(16)} is in no region`);
-    }
-    if (total > 0) {
-      // Both live cached views prove the two regions writable: no other check needed.
-      if (write && total <= BRIDGE && this.#writeAcross(i, addr, array, total)) return total;
-      this.#checkReachable(i, addr, total, write);
-    }
-    let done = 0;
-    while (done < total) {
-      const at = addr + done;
-      const offset = at - this.#starts[i];
-      const piece = Math.min(total - done, this.#ends[i] - at);
-      const view = this.#views[i];
-      if (view.length !== 0 && piece <= SMALL_PIECE) {
-        if (write) { for (let k = 0; k < piece; k++) view[offset + k] = array[done + k]; }
-        else for (let k = 0; k < piece; k++) array[done + k] = view[offset + k];
-      } else if (write) {
-        const part = bytesWindow(array, done, piece);
-        if (view.length !== 0) copyBytes(view, part, offset);
-        else this.#bufs[i].writeAt(offset, part);
-      } else {
-        this.#bufs[i].readAt(offset, bytesWindow(array, done, piece));
-      }
-      if (write) {
-        const bitmap = this.#bitmaps[i];
-        if (bitmap !== null) bitmap.mark(offset, piece);
-      }
-      done += piece;
-      i++;
-      if (done < total && (i >= this.#starts.length || this.#starts[i] !== addr + done)) break;
-    }
-    return done;
-  }
-
-  /**
-   * A write of at most `BRIDGE` bytes from region `i` into the adjacent next one, both with a
-   * live cached view (checked writable): two built-in copies through the bridge, and the dirty
-   * marks. False, having done nothing, for any other shape (the general loop handles it).
-   */
-  #writeAcross(i: number, addr: number, src: Uint8Array, total: number): boolean {
-    const j = i + 1;
-    const head = this.#ends[i] - addr;
-    const tail = total - head;
-    if (
-      head <= 0 || tail <= 0 || j >= this.#starts.length || this.#starts[j] !== this.#ends[i] ||
-      tail > this.#ends[j] - this.#starts[j]
-    ) return false;
-    const first = this.#views[i];
-    const second = this.#views[j];
-    if (first.length === 0 || second.length === 0) return false;
-    const offset = addr - this.#starts[i];
-    copyBytes(bridge, src, BRIDGE - head);
-    copyBytes(first, HEADS[head], offset);
-    copyBytes(second, TAILS[tail], 0);
-    const a = this.#bitmaps[i];
-    if (a !== null) a.mark(offset, head);
-    const b = this.#bitmaps[j];
-    if (b !== null) b.mark(0, tail);
-    return true;
-  }
-
-  /**
-   * Before a copy that crosses regions: every region it reaches allows it, so that a region
-   * closed (or without the permission) underneath refuses the whole copy instead of leaving
-   * the pieces before it written and marked dirty, or read into the caller's array. A live
-   * cached view proves a region readable and writable; without one, the region says
-   * (`BAD_STATE` closed or unmapped, `ACCESS_DENIED` without the permission).
-   */
-  #checkReachable(first: number, addr: number, total: number, write: boolean): void {
-    const end = addr + total;
-    const needs = write ? Prot.WRITE : Prot.READ;
-    for (let i = first; i < this.#starts.length && this.#starts[i] < end; i++) {
-      if (i > first && this.#starts[i] !== this.#ends[i - 1]) break;
-      if (this.#views[i].length !== 0) continue;
-      const region = this.#regions[i].region();
-      if ((region.prot() & needs) === 0) {
-        fail(
-          Status.ACCESS_DENIED,
-          `the region at 0x${this.#starts[i].toString(16)} is not ${
-            write ? "writable" : "readable"
-          }`,
-        );
-      }
-      const buf = this.#bufs[i];
-      if (buf instanceof SharedBufferSlice && windowOf(buf).lease.dead) {
-        fail(Status.BAD_STATE, `the region at 0x${this.#starts[i].toString(16)} was unmapped`);
-      }
-    }
-  }
-
-  /**
    * Copies into `dst` from `addr` and returns the count: all of it, or up to a hole.
    * `OUT_OF_RANGE` when `addr` itself is in no region.
    */
@@ -442,7 +330,7 @@ export class GuestMemoryMmap implements Disposable {
     if (i >= 0 && addr + n <= this.#ends[i]) {
       return this.#bufs[i].readAt(addr - this.#starts[i], dst);
     }
-    return this.#copy(i, addr, dst, n, false);
+    return copyAcross(this.#table, i, addr, dst, n, false);
   }
 
   /**
@@ -463,7 +351,7 @@ export class GuestMemoryMmap implements Disposable {
       if (bitmap !== null) bitmap.mark(offset, n);
       return n;
     }
-    return this.#copy(i, addr, src, n, true);
+    return copyAcross(this.#table, i, addr, src, n, true);
   }
 
   /** Fills all of `dst` from `addr`, or nothing (`OUT_OF_RANGE` across a hole). */
@@ -473,7 +361,7 @@ export class GuestMemoryMmap implements Disposable {
     if (this.#reach(addr, n) < n) {
       fail(Status.OUT_OF_RANGE, `${n} bytes at 0x${addr.toString(16)} cross a hole`);
     }
-    this.#copy(this.#find(addr), addr, dst, n, false);
+    copyAcross(this.#table, this.#find(addr), addr, dst, n, false);
   }
 
   /** Writes all of `src` to `addr`, or nothing (`OUT_OF_RANGE` across a hole). */
@@ -483,7 +371,7 @@ export class GuestMemoryMmap implements Disposable {
     if (this.#reach(addr, n) < n) {
       fail(Status.OUT_OF_RANGE, `${n} bytes at 0x${addr.toString(16)} cross a hole`);
     }
-    this.#copy(this.#find(addr), addr, src, n, true);
+    copyAcross(this.#table, this.#find(addr), addr, src, n, true);
   }
 
   /** A typed value that spans adjacent regions, read through a scratch copy. */
